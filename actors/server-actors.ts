@@ -1,0 +1,212 @@
+// The server actors of this node: one logical actor per registered domain, its messages run in order through a
+// mailbox; it authenticates, keeps soft state, owns the offline deadline and decides status transitions.
+import { DomainTakenError, NotFoundError, NotOwnerError, TokenExpiredError, UnauthorizedError } from "../src/errors.js";
+import { generateToken, hashToken, tokensMatch } from "../src/security/tokens.js";
+import type { Clock } from "./clock.js";
+import { Mailboxes } from "./mailbox.js";
+import type { Actor, EventSink, LivenessSink, RegistryEvent, ServerStore } from "./ports.js";
+import { ServerRecord, type ServerFields, type Stats } from "./server-record.js";
+import { StatusSync } from "./status-sync.js";
+import { DeadlineWheel } from "./timers.js";
+
+const DAY_MS = 86_400_000;
+const STATUS_FIELDS = 16 | 1 | 2; // last_seen, users, channels (see SORT_FIELD)
+
+/** What the actors need from the directory: lookup plus index-aware mutation. */
+export interface DirectoryPort {
+  get(domain: string): ServerRecord | undefined;
+  add(r: ServerRecord): void;
+  remove(r: ServerRecord): void;
+  update(r: ServerRecord, fields: number, text: boolean, mutate: () => void): void;
+  values(): IterableIterator<ServerRecord>;
+}
+
+export type ActorSettings = {
+  registrarId: string;
+  offlineAfterMs: number;
+  tokenTtlDays: number;
+  tokenMaxAgeDays: number;
+};
+
+export type HeartbeatReply = { status: "online"; lastSeenMs: number; tokenExpiresMs: number };
+export type TokenReply = { record: ServerRecord; token: string; tokenExpiresMs: number };
+
+export class ServerActors {
+  private readonly mailboxes = new Mailboxes();
+  readonly wheel: DeadlineWheel<ServerRecord>;
+  readonly statusSync: StatusSync;
+  /** Counters for metrics. */
+  readonly stats = { heartbeats: 0, transitions: { online: 0, offline: 0 } };
+
+  constructor(
+    private readonly settings: ActorSettings,
+    private readonly directory: DirectoryPort,
+    private readonly store: ServerStore,
+    private readonly events: EventSink,
+    private readonly liveness: LivenessSink,
+    private readonly clock: Clock,
+    onStoreError: (err: unknown) => void,
+  ) {
+    this.wheel = new DeadlineWheel(clock, (rec) => void this.timerFired(rec));
+    this.statusSync = new StatusSync(store, events, onStoreError);
+  }
+
+  get mailboxesBusy(): number {
+    return this.mailboxes.busy;
+  }
+
+  /** Arms every loaded online record; those whose deadline passed while no node ran turn offline now. */
+  start(): void {
+    const now = this.clock.now();
+    for (const rec of this.directory.values()) {
+      if (rec.origin !== this.settings.registrarId || rec.status !== "online") continue;
+      rec.deadlineMs = rec.lastSeenMs + this.settings.offlineAfterMs;
+      if (rec.deadlineMs <= now) this.goOffline(rec);
+      else this.wheel.arm(rec);
+    }
+    this.wheel.start();
+  }
+
+  async stop(): Promise<void> {
+    this.wheel.stop();
+    await this.mailboxes.idle();
+    await this.statusSync.flush();
+  }
+
+  register(domain: string, fields: ServerFields, by: Actor): Promise<TokenReply> {
+    return this.mailboxes.post(domain, async () => {
+      if (this.directory.get(domain)) throw new DomainTakenError(`${domain} is already registered`);
+      const now = this.clock.now();
+      const rec = new ServerRecord(domain, this.settings.registrarId);
+      rec.applyFields(fields);
+      rec.createdAtMs = now;
+      rec.lastSeenMs = now;
+      const token = this.issueToken(rec, now);
+      await this.store.insertServer(rec, by).then((ev) => this.events.publish(ev));
+      rec.deadlineMs = now + this.settings.offlineAfterMs;
+      this.directory.add(rec);
+      this.wheel.arm(rec);
+      return { record: rec, token, tokenExpiresMs: this.tokenExpiresMs(rec) };
+    });
+  }
+
+  heartbeat(domain: string, token: string | null, stats: Stats): Promise<HeartbeatReply> {
+    return this.mailboxes.post(domain, () => {
+      const rec = this.authenticate(domain, token);
+      const now = this.clock.now();
+      this.stats.heartbeats++;
+      this.directory.update(rec, STATUS_FIELDS, false, () => {
+        rec.lastSeenMs = now;
+        rec.tokenActivityMs = now;
+        if (stats.user_count !== undefined) rec.userCount = stats.user_count;
+        if (stats.channel_count !== undefined) rec.channelCount = stats.channel_count;
+        if (stats.version !== undefined) rec.version = stats.version;
+        if (rec.status === "offline") {
+          rec.status = "online";
+          this.stats.transitions.online++;
+          this.statusSync.enqueue(rec);
+        }
+      });
+      rec.deadlineMs = now + this.settings.offlineAfterMs;
+      this.wheel.arm(rec);
+      this.liveness.markDirty(rec);
+      return { status: "online" as const, lastSeenMs: now, tokenExpiresMs: this.tokenExpiresMs(rec) };
+    });
+  }
+
+  update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor): Promise<ServerRecord> {
+    return this.mailboxes.post(domain, async () => {
+      const rec = this.authenticate(domain, token);
+      // Build the new state on a copy so a failed write leaves memory untouched.
+      const next = Object.assign(Object.create(Object.getPrototypeOf(rec)), rec) as ServerRecord;
+      next.applyFields(changed);
+      next.recordVersion = rec.recordVersion + 1;
+      next.tokenActivityMs = this.clock.now();
+      const ev = await this.store.updateServer(next, changed, by);
+      if (!ev) throw new NotFoundError(`${domain} is not registered`);
+      this.directory.update(rec, 4, true, () => {
+        rec.applyFields(changed);
+        rec.recordVersion = next.recordVersion;
+        rec.tokenActivityMs = next.tokenActivityMs;
+      });
+      this.events.publish(ev);
+      return rec;
+    });
+  }
+
+  remove(domain: string, token: string | null, by: Actor): Promise<void> {
+    return this.mailboxes.post(domain, async () => {
+      const rec = this.authenticate(domain, token);
+      const ev = await this.store.deleteServer(domain, by);
+      this.wheel.disarm(rec);
+      this.statusSync.forget(rec);
+      this.directory.remove(rec);
+      if (ev) this.events.publish(ev);
+    });
+  }
+
+  rotateToken(domain: string, token: string | null, by: Actor): Promise<TokenReply> {
+    return this.mailboxes.post(domain, async () => {
+      const rec = this.authenticate(domain, token);
+      const now = this.clock.now();
+      const fresh = generateToken();
+      const hash = hashToken(fresh).toString("hex");
+      const expires = Math.min(now + this.settings.tokenTtlDays * DAY_MS, now + this.settings.tokenMaxAgeDays * DAY_MS);
+      if (!(await this.store.rotateToken(domain, hash, now, expires, by))) throw new UnauthorizedError("invalid token");
+      rec.tokenHash = hash;
+      rec.tokenIssuedMs = now;
+      rec.tokenActivityMs = now;
+      return { record: rec, token: fresh, tokenExpiresMs: this.tokenExpiresMs(rec) };
+    });
+  }
+
+  /** Sliding expiry capped by the absolute one (contract §3). */
+  tokenExpiresMs(rec: ServerRecord): number {
+    return Math.min(
+      rec.tokenActivityMs + this.settings.tokenTtlDays * DAY_MS,
+      rec.tokenIssuedMs + this.settings.tokenMaxAgeDays * DAY_MS,
+    );
+  }
+
+  private issueToken(rec: ServerRecord, now: number): string {
+    const token = generateToken();
+    rec.tokenHash = hashToken(token).toString("hex");
+    rec.tokenIssuedMs = now;
+    rec.tokenActivityMs = now;
+    return token;
+  }
+
+  private authenticate(domain: string, token: string | null): ServerRecord {
+    const rec = this.directory.get(domain);
+    if (rec && rec.origin !== this.settings.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${rec.origin}`);
+    // Unknown domain and wrong token look the same, so auth routes do not reveal which domains exist.
+    if (!rec || !rec.tokenHash || token === null || !tokensMatch(token, Buffer.from(rec.tokenHash, "hex"))) {
+      throw new UnauthorizedError("missing, malformed or wrong bearer token");
+    }
+    if (this.clock.now() >= this.tokenExpiresMs(rec)) throw new TokenExpiredError("token expired; register again or rotate before expiry");
+    return rec;
+  }
+
+  private timerFired(rec: ServerRecord): Promise<void> {
+    return this.mailboxes.post(rec.domain, () => {
+      if (this.directory.get(rec.domain) !== rec) return;
+      if (rec.status !== "online" || rec.deadlineMs === 0) return;
+      if (rec.deadlineMs > this.clock.now()) {
+        this.wheel.arm(rec);
+        return;
+      }
+      this.goOffline(rec);
+    });
+  }
+
+  private goOffline(rec: ServerRecord): void {
+    rec.deadlineMs = 0;
+    this.directory.update(rec, 0, false, () => {
+      rec.status = "offline";
+    });
+    this.stats.transitions.offline++;
+    this.statusSync.enqueue(rec);
+  }
+}
+
+export type { RegistryEvent };

@@ -1,0 +1,121 @@
+// One registered server's in-memory state: the directory's record and its actor's state in one compact object.
+export type Status = "online" | "offline";
+
+/** Fields a client may set at registration or update (contract §2), in API spelling. */
+export type ServerFields = {
+  name: string;
+  description?: string | null;
+  icon?: string | null;
+  api_url: string;
+  ws_url?: string | null;
+  voice_url?: string | null;
+  voice_provider?: string | null;
+  cdn_url?: string | null;
+  protocols?: string[];
+  capabilities?: string[];
+  version?: string | null;
+};
+
+export type Stats = { user_count?: number; channel_count?: number; version?: string };
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+export class ServerRecord {
+  // Identity and client-set fields.
+  name = "";
+  description: string | null = null;
+  icon: string | null = null;
+  apiUrl = "";
+  wsUrl: string | null = null;
+  voiceUrl: string | null = null;
+  voiceProvider: string | null = null;
+  cdnUrl: string | null = null;
+  protocols: readonly string[] = EMPTY;
+  capabilities: readonly string[] = EMPTY;
+  version: string | null = null;
+  // Soft state from heartbeats.
+  userCount = 0;
+  channelCount = 0;
+  status: Status = "online";
+  lastSeenMs = 0;
+  // Server-owned.
+  verified = false;
+  createdAtMs = 0;
+  recordVersion = 1;
+  ratingSum = 0;
+  ratingCount = 0;
+  // Auth: sha-256 of the token (hex); sliding expiry counts from tokenActivityMs.
+  tokenHash: string | null = null;
+  tokenIssuedMs = 0;
+  tokenActivityMs = 0;
+  // Actor bookkeeping: offline deadline (0 = no timer), status as last persisted, write-behind flag.
+  deadlineMs = 0;
+  /** Timer-wheel bucket this record waits in (0 = none). */
+  timerBucket = 0;
+  persistedStatus: Status = "online";
+  dirty = false;
+  /** Serialised public JSON, cached until the next change. */
+  json: string | null = null;
+
+  constructor(
+    readonly domain: string,
+    readonly origin: string,
+  ) {}
+
+  applyFields(f: Partial<ServerFields>): void {
+    if (f.name !== undefined) this.name = f.name;
+    if (f.description !== undefined) this.description = f.description;
+    if (f.icon !== undefined) this.icon = f.icon;
+    if (f.api_url !== undefined) this.apiUrl = f.api_url;
+    if (f.ws_url !== undefined) this.wsUrl = f.ws_url;
+    if (f.voice_url !== undefined) this.voiceUrl = f.voice_url;
+    if (f.voice_provider !== undefined) this.voiceProvider = f.voice_provider;
+    if (f.cdn_url !== undefined) this.cdnUrl = f.cdn_url;
+    if (f.protocols !== undefined) this.protocols = f.protocols.length ? f.protocols : EMPTY;
+    if (f.capabilities !== undefined) this.capabilities = f.capabilities.length ? f.capabilities : EMPTY;
+    if (f.version !== undefined) this.version = f.version;
+    this.json = null;
+  }
+
+  ratingAverage(): number | null {
+    return this.ratingCount === 0 ? null : Math.round((this.ratingSum / this.ratingCount) * 100) / 100;
+  }
+
+  /** The public record of contract §2 (never the token or internal fields). */
+  toPublic(): Record<string, unknown> {
+    return {
+      domain: this.domain,
+      name: this.name,
+      description: this.description,
+      icon: this.icon,
+      api_url: this.apiUrl,
+      ws_url: this.wsUrl,
+      voice_url: this.voiceUrl,
+      voice_provider: this.voiceProvider,
+      cdn_url: this.cdnUrl,
+      protocols: this.protocols,
+      capabilities: this.capabilities,
+      version: this.version,
+      user_count: this.userCount,
+      channel_count: this.channelCount,
+      verified: this.verified,
+      status: this.status,
+      last_seen: new Date(this.lastSeenMs).toISOString(),
+      created_at: new Date(this.createdAtMs).toISOString(),
+      rating: { average: this.ratingAverage(), count: this.ratingCount },
+      origin: this.origin,
+    };
+  }
+
+  toJson(): string {
+    return (this.json ??= JSON.stringify(this.toPublic()));
+  }
+
+  clientFields(): ServerFields {
+    return {
+      name: this.name, description: this.description, icon: this.icon, api_url: this.apiUrl, ws_url: this.wsUrl,
+      voice_url: this.voiceUrl, voice_provider: this.voiceProvider, cdn_url: this.cdnUrl,
+      protocols: [...this.protocols], capabilities: [...this.capabilities], version: this.version,
+    };
+  }
+}

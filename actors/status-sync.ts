@@ -1,0 +1,84 @@
+// Persists status transitions in batches (one transaction, one event per change), then publishes them; retries
+// while the store is down so that a transition decided by a timer or heartbeat is never lost.
+import type { EventSink, ServerStore } from "./ports.js";
+import type { ServerRecord } from "./server-record.js";
+
+const BATCH = 500;
+const RETRY_MS = [100, 250, 500, 1000, 2000];
+
+export class StatusSync {
+  private readonly pending = new Set<ServerRecord>();
+  private running = false;
+  private failures = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly store: ServerStore,
+    private readonly sink: EventSink,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  get backlog(): number {
+    return this.pending.size;
+  }
+
+  /** The record's in-memory status differs from the persisted one; persist it soon. */
+  enqueue(rec: ServerRecord): void {
+    this.pending.add(rec);
+    if (!this.running) void this.run();
+  }
+
+  forget(rec: ServerRecord): void {
+    this.pending.delete(rec);
+  }
+
+  async flush(): Promise<void> {
+    if (this.running) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.pending.size > 0) await this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private waiters: (() => void)[] = [];
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending.size > 0 && !this.stopped) {
+        const batch: ServerRecord[] = [];
+        for (const rec of this.pending) {
+          batch.push(rec);
+          if (batch.length === BATCH) break;
+        }
+        for (const rec of batch) this.pending.delete(rec);
+        const changes = batch
+          .filter((r) => r.status !== r.persistedStatus)
+          .map((r) => ({ domain: r.domain, status: r.status, lastSeenMs: r.lastSeenMs }));
+        if (changes.length === 0) continue;
+        try {
+          const events = await this.store.persistStatuses(changes);
+          this.failures = 0;
+          const byDomain = new Map(batch.map((r) => [r.domain, r]));
+          for (const c of changes) {
+            const rec = byDomain.get(c.domain)!;
+            rec.persistedStatus = c.status;
+            // A newer transition may have happened while this one was in flight.
+            if (rec.status !== rec.persistedStatus) this.pending.add(rec);
+          }
+          for (const ev of events) this.sink.publish(ev);
+        } catch (err) {
+          for (const rec of batch) this.pending.add(rec);
+          this.onError(err);
+          await sleep(RETRY_MS[Math.min(this.failures++, RETRY_MS.length - 1)]);
+        }
+      }
+    } finally {
+      this.running = false;
+      for (const w of this.waiters.splice(0)) w();
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.());

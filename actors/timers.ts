@@ -1,0 +1,79 @@
+// Offline deadlines as data: a hashed timer wheel of records by deadline, O(1) per heartbeat, one interval for all.
+import type { Clock } from "./clock.js";
+
+export interface Timed {
+  deadlineMs: number;
+  timerBucket: number;
+}
+
+export class DeadlineWheel<T extends Timed> {
+  private readonly buckets = new Map<number, T[]>();
+  private lastTick: number;
+  private ticker: { stop(): void } | null = null;
+  private pending = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onDue: (item: T) => void,
+    private readonly tickMs = 25,
+  ) {
+    this.lastTick = Math.floor(clock.now() / tickMs);
+  }
+
+  start(): void {
+    this.ticker ??= this.clock.every(this.tickMs, () => this.tick());
+  }
+
+  stop(): void {
+    this.ticker?.stop();
+    this.ticker = null;
+  }
+
+  get size(): number {
+    return this.pending;
+  }
+
+  /**
+   * Arms item at item.deadlineMs. An item already waiting in an earlier bucket stays there and is moved when that
+   * bucket comes due, so a heartbeat that only pushes the deadline later costs no bucket move at all.
+   */
+  arm(item: T): void {
+    if (item.deadlineMs <= 0) return;
+    if (item.timerBucket !== 0) return;
+    this.put(item);
+  }
+
+  /** Cancels by clearing the deadline; the stale bucket slot is skipped when it comes due. */
+  disarm(item: T): void {
+    item.deadlineMs = 0;
+  }
+
+  tick(): void {
+    const now = this.clock.now();
+    const target = Math.floor(now / this.tickMs);
+    for (let b = this.lastTick; b <= target; b++) {
+      const items = this.buckets.get(b);
+      if (!items) continue;
+      this.buckets.delete(b);
+      for (const item of items) {
+        if (item.timerBucket !== b) continue;
+        item.timerBucket = 0;
+        this.pending--;
+        if (item.deadlineMs <= 0) continue;
+        if (item.deadlineMs > now) this.put(item);
+        else this.onDue(item);
+      }
+    }
+    this.lastTick = target;
+  }
+
+  private put(item: T): void {
+    // Never schedule into a bucket already passed: the next tick must see it.
+    const b = Math.max(Math.ceil(item.deadlineMs / this.tickMs), this.lastTick);
+    let list = this.buckets.get(b);
+    if (!list) this.buckets.set(b, (list = []));
+    list.push(item);
+    item.timerBucket = b;
+    this.pending++;
+  }
+}

@@ -1,0 +1,144 @@
+// Configuration: process.env parsed once by a zod schema, frozen, passed down. Nothing else reads process.env.
+import os from "node:os";
+import { z } from "zod";
+
+export const DEFAULTS = {
+  port: 5000,
+  databaseUrl: "mysql://root@127.0.0.1:3306/zent_registrar",
+  offlineAfterS: 300,
+  tokenTtlDays: 365,
+  tokenMaxAgeDays: 730,
+  rateLimitRegister: "5/3600",
+  rateLimitRate: "10/60",
+  rateLimitList: "30/60",
+  flushIntervalMs: 1000,
+  heartbeatIntervalS: 30,
+  wsIdentifyTimeoutS: 10,
+  wsHeartbeatTimeoutS: 90,
+  wsRateLimit: "120/60",
+  feedRetentionDays: 7,
+  shutdownTimeoutMs: 10_000,
+  maxBodyBytes: 65_536,
+} as const;
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const positiveNumber = z.coerce.number().positive().finite();
+const rateSpec = z
+  .string()
+  .regex(/^(off|[1-9][0-9]*\/[1-9][0-9]*)$/, "expected N/seconds (e.g. 30/60) or off");
+const idToken = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "expected 1-63 chars of a-z 0-9 . _ -");
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULTS.port),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .refine((u) => u.startsWith("mysql://"), "must be a mysql:// URL")
+    .default(DEFAULTS.databaseUrl),
+  NATS_URL: z.string().min(1).optional(),
+  CLUSTER_ID: idToken.default("zent"),
+  REGISTRAR_ID: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/, "expected a lower-case host-like id such as reg.example.com")
+    .default("local"),
+  NODE_ID: idToken.optional(),
+  OFFLINE_AFTER_S: positiveNumber.default(DEFAULTS.offlineAfterS),
+  HEARTBEAT_INTERVAL_S: positiveNumber.optional(),
+  TOKEN_TTL_DAYS: positiveNumber.default(DEFAULTS.tokenTtlDays),
+  TOKEN_MAX_AGE_DAYS: positiveNumber.default(DEFAULTS.tokenMaxAgeDays),
+  TRUSTED_PROXIES: z.string().optional(),
+  CORS_ORIGINS: z.string().optional(),
+  RATE_LIMIT_REGISTER: rateSpec.default(DEFAULTS.rateLimitRegister),
+  RATE_LIMIT_RATE: rateSpec.default(DEFAULTS.rateLimitRate),
+  RATE_LIMIT_LIST: rateSpec.default(DEFAULTS.rateLimitList),
+  ALLOW_INSECURE_URLS: bool.default(false),
+  ALLOW_PRIVATE_WEBHOOKS: bool.default(false),
+  FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(DEFAULTS.flushIntervalMs),
+  WS_IDENTIFY_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsIdentifyTimeoutS),
+  WS_HEARTBEAT_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsHeartbeatTimeoutS),
+  WS_RATE_LIMIT: rateSpec.default(DEFAULTS.wsRateLimit),
+  FEED_RETENTION_DAYS: positiveNumber.default(DEFAULTS.feedRetentionDays),
+  SHARDS: z.coerce.number().int().min(1).max(4096).default(256),
+  PEERS: z.string().optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  databaseUrl: string;
+  natsUrl: string | undefined;
+  clusterId: string;
+  registrarId: string;
+  nodeId: string;
+  offlineAfterMs: number;
+  heartbeatIntervalS: number;
+  tokenTtlDays: number;
+  tokenMaxAgeDays: number;
+  trustedProxies: string | undefined;
+  corsOrigins: string | undefined;
+  rateLimitRegister: string;
+  rateLimitRate: string;
+  rateLimitList: string;
+  allowInsecureUrls: boolean;
+  allowPrivateWebhooks: boolean;
+  flushIntervalMs: number;
+  wsIdentifyTimeoutMs: number;
+  wsHeartbeatTimeoutMs: number;
+  wsRateLimit: string;
+  feedRetentionDays: number;
+  shards: number;
+  peers: string[];
+  logLevel: string;
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+}>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError with one line naming the variable and the problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = Env.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0] ?? "environment");
+    throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const offlineAfterMs = Math.round(e.OFFLINE_AFTER_S * 1000);
+  // Announce an interval that leaves room for two missed heartbeats before the offline deadline.
+  const heartbeatIntervalS =
+    e.HEARTBEAT_INTERVAL_S ?? Math.max(1, Math.min(DEFAULTS.heartbeatIntervalS, Math.floor(e.OFFLINE_AFTER_S / 3)));
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    natsUrl: e.NATS_URL,
+    clusterId: e.CLUSTER_ID,
+    registrarId: e.REGISTRAR_ID,
+    nodeId: e.NODE_ID ?? `${os.hostname().toLowerCase().replace(/[^a-z0-9._-]/g, "-").slice(0, 40)}-${process.pid}`,
+    offlineAfterMs,
+    heartbeatIntervalS,
+    tokenTtlDays: e.TOKEN_TTL_DAYS,
+    tokenMaxAgeDays: e.TOKEN_MAX_AGE_DAYS,
+    trustedProxies: e.TRUSTED_PROXIES,
+    corsOrigins: e.CORS_ORIGINS,
+    rateLimitRegister: e.RATE_LIMIT_REGISTER,
+    rateLimitRate: e.RATE_LIMIT_RATE,
+    rateLimitList: e.RATE_LIMIT_LIST,
+    allowInsecureUrls: e.ALLOW_INSECURE_URLS,
+    allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS,
+    flushIntervalMs: e.FLUSH_INTERVAL_MS,
+    wsIdentifyTimeoutMs: Math.round(e.WS_IDENTIFY_TIMEOUT_S * 1000),
+    wsHeartbeatTimeoutMs: Math.round(e.WS_HEARTBEAT_TIMEOUT_S * 1000),
+    wsRateLimit: e.WS_RATE_LIMIT,
+    feedRetentionDays: e.FEED_RETENTION_DAYS,
+    shards: e.SHARDS,
+    peers: (e.PEERS ?? "").split(",").map((p) => p.trim()).filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+    maxBodyBytes: DEFAULTS.maxBodyBytes,
+    shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+  });
+}

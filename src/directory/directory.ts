@@ -1,0 +1,175 @@
+// The in-memory directory: every known server record, sorted indexes, filter counts and search, read per request.
+import type { ServerRecord, Status } from "../../actors/server-record.js";
+import { SearchCache } from "./search-cache.js";
+import { ALL_FIELDS, SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
+import { selectPage } from "./top-k.js";
+
+export type ListFilter = {
+  q?: string;
+  sort: SortKey;
+  order: SortOrder;
+  status: Status | "any";
+  verified?: boolean;
+  /** "any", or one origin id (the caller maps "local" to this registrar's id). */
+  origin: string;
+  limit: number;
+  offset: number;
+};
+
+export type ListPage = { records: ServerRecord[]; total: number };
+
+// Dense q matches are cheaper to find by walking the sort index; sparse ones by selecting from the match set.
+const WALK_WHEN_MATCH_FRACTION_ABOVE = 0.05;
+
+export class Directory {
+  private readonly records = new Map<string, ServerRecord>();
+  private readonly indexes = new Map<string, SortIndex>();
+  private readonly counts = new Map<string, number>();
+  private readonly search = new SearchCache();
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  get(domain: string): ServerRecord | undefined {
+    return this.records.get(domain);
+  }
+
+  values(): IterableIterator<ServerRecord> {
+    return this.records.values();
+  }
+
+  add(r: ServerRecord): void {
+    const prior = this.records.get(r.domain);
+    if (prior) this.remove(prior);
+    this.records.set(r.domain, r);
+    for (const idx of this.indexes.values()) idx.add(r);
+    this.count(r, 1);
+    this.search.changed(r);
+  }
+
+  remove(r: ServerRecord): void {
+    if (this.records.get(r.domain) !== r) return;
+    this.records.delete(r.domain);
+    for (const idx of this.indexes.values()) idx.remove(r);
+    this.count(r, -1);
+    this.search.removed(r);
+  }
+
+  /**
+   * Mutates a record while keeping indexes and counts right. `fields` is the SORT_FIELD mask of what may change;
+   * `text` says whether searchable text (name, description) may change.
+   */
+  update(r: ServerRecord, fields: number, text: boolean, mutate: () => void): void {
+    if (this.records.get(r.domain) !== r) {
+      mutate();
+      return;
+    }
+    const touched: SortIndex[] = [];
+    for (const idx of this.indexes.values()) {
+      if (idx.field & fields) {
+        idx.remove(r);
+        touched.push(idx);
+      }
+    }
+    this.count(r, -1);
+    mutate();
+    r.json = null;
+    this.count(r, 1);
+    for (const idx of touched) idx.add(r);
+    if (text) this.search.changed(r);
+  }
+
+  /** Replaces the whole content (start-up load). */
+  load(all: Iterable<ServerRecord>): void {
+    this.records.clear();
+    this.indexes.clear();
+    this.counts.clear();
+    this.search.clear();
+    for (const r of all) {
+      this.records.set(r.domain, r);
+      this.count(r, 1);
+    }
+  }
+
+  list(f: ListFilter): ListPage {
+    const idx = this.index(f.sort, f.order);
+    const accept = makeFilter(f);
+    if (f.q) {
+      const matches = this.search.get(f.q.toLowerCase(), () => this.records.values());
+      if (matches.size > this.records.size * WALK_WHEN_MATCH_FRACTION_ABOVE) {
+        let total = 0;
+        for (const r of matches) if (accept(r)) total++;
+        return { total, records: walk(idx, (r) => matches.has(r) && accept(r), f.offset, f.limit) };
+      }
+      const candidates: ServerRecord[] = [];
+      for (const r of matches) if (accept(r)) candidates.push(r);
+      return { total: candidates.length, records: selectPage(candidates, comparator(f.sort, f.order), f.offset, f.limit) };
+    }
+    const total = this.total(f);
+    const filtered = f.status !== "any" || f.verified !== undefined || f.origin !== "any";
+    return { total, records: walk(idx, filtered ? accept : null, f.offset, f.limit) };
+  }
+
+  /** Counts by status, online servers and origins, for health and metrics. */
+  countBy(status: Status): number {
+    let n = 0;
+    for (const [key, c] of this.counts) if (key.startsWith(status)) n += c;
+    return n;
+  }
+
+  private total(f: ListFilter): number {
+    let n = 0;
+    for (const [key, c] of this.counts) {
+      const [status, verified, origin] = key.split("|");
+      if (f.status !== "any" && status !== f.status) continue;
+      if (f.verified !== undefined && (verified === "1") !== f.verified) continue;
+      if (f.origin !== "any" && origin !== f.origin) continue;
+      n += c;
+    }
+    return n;
+  }
+
+  private count(r: ServerRecord, delta: number): void {
+    const key = `${r.status}|${r.verified ? 1 : 0}|${r.origin}`;
+    const n = (this.counts.get(key) ?? 0) + delta;
+    if (n === 0) this.counts.delete(key);
+    else this.counts.set(key, n);
+  }
+
+  // Indexes are built on first use, so sorts nobody asks for cost no memory and no heartbeat work.
+  private index(sort: SortKey, order: SortOrder): SortIndex {
+    const key = `${sort}:${order}`;
+    let idx = this.indexes.get(key);
+    if (!idx) {
+      idx = new SortIndex(sort, order, this.records.values());
+      this.indexes.set(key, idx);
+    }
+    return idx;
+  }
+}
+
+export { ALL_FIELDS };
+
+function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
+  const { status, verified, origin } = f;
+  return (r) =>
+    (status === "any" || r.status === status) &&
+    (verified === undefined || r.verified === verified) &&
+    (origin === "any" || r.origin === origin);
+}
+
+function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, limit: number): ServerRecord[] {
+  const out: ServerRecord[] = [];
+  let skipped = 0;
+  for (const r of idx.walk()) {
+    if (accept && !accept(r)) continue;
+    if (skipped < offset) {
+      skipped++;
+      continue;
+    }
+    out.push(r);
+    if (out.length === limit) break;
+  }
+  return out;
+}

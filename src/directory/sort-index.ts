@@ -1,0 +1,79 @@
+// An ordered index of records for one (sort, order) pair: a B+tree keyed by the record itself.
+import * as btree from "sorted-btree";
+
+// sorted-btree is CommonJS with a default export: under Node ESM the class sits on `.default`.
+type BTree<K, V> = import("sorted-btree").default<K, V>;
+const BTree = ((btree as unknown as { default: { default?: unknown } }).default.default ?? btree.default) as typeof import("sorted-btree").default;
+import type { ServerRecord } from "../../actors/server-record.js";
+
+export type SortKey = "users" | "channels" | "name" | "created" | "last_seen" | "rating";
+export type SortOrder = "asc" | "desc";
+
+/** Which record fields each sort reads; the directory re-indexes a record when one of them changes. */
+export const SORT_FIELD = {
+  users: 1,
+  channels: 2,
+  name: 4,
+  created: 8,
+  last_seen: 16,
+  rating: 32,
+} as const satisfies Record<SortKey, number>;
+export const ALL_FIELDS = 63;
+
+type Cmp = (a: ServerRecord, b: ServerRecord) => number;
+
+const byDomain: Cmp = (a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
+const num = (f: (r: ServerRecord) => number): Cmp => (a, b) => f(a) - f(b);
+const byName: Cmp = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+const KEY_CMP: Record<SortKey, Cmp> = {
+  users: num((r) => r.userCount),
+  channels: num((r) => r.channelCount),
+  name: byName,
+  created: num((r) => r.createdAtMs),
+  last_seen: num((r) => r.lastSeenMs),
+  rating: num((r) => (r.ratingCount === 0 ? 0 : r.ratingSum / r.ratingCount)),
+};
+
+/** Ties break by domain ascending in both orders (contract §3); unrated servers come last for sort=rating. */
+export function comparator(sort: SortKey, order: SortOrder): Cmp {
+  const key = KEY_CMP[sort];
+  const sign = order === "asc" ? 1 : -1;
+  if (sort === "rating") {
+    return (a, b) => {
+      const unrated = (a.ratingCount === 0 ? 1 : 0) - (b.ratingCount === 0 ? 1 : 0);
+      return unrated || sign * key(a, b) || byDomain(a, b);
+    };
+  }
+  return (a, b) => sign * key(a, b) || byDomain(a, b);
+}
+
+export class SortIndex {
+  readonly tree: BTree<ServerRecord, undefined>;
+  readonly field: number;
+
+  constructor(
+    readonly sort: SortKey,
+    readonly order: SortOrder,
+    records: Iterable<ServerRecord>,
+  ) {
+    this.field = SORT_FIELD[sort];
+    const cmp = comparator(sort, order);
+    this.tree = new BTree<ServerRecord, undefined>(undefined, cmp, 64);
+    const sorted = [...records].sort(cmp);
+    for (const r of sorted) this.tree.set(r, undefined);
+  }
+
+  add(r: ServerRecord): void {
+    this.tree.set(r, undefined);
+  }
+
+  remove(r: ServerRecord): void {
+    this.tree.delete(r);
+  }
+
+  /** Records in index order, starting at the first. */
+  walk(): IterableIterator<ServerRecord> {
+    return this.tree.keys();
+  }
+}

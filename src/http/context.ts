@@ -1,0 +1,65 @@
+// A request's facts copied out of uWebSockets.js synchronously (the HttpRequest dies after the handler returns).
+import { randomUUID } from "node:crypto";
+import type { HttpRequest, HttpResponse } from "uWebSockets.js";
+
+export type RequestContext = {
+  res: HttpResponse;
+  method: string;
+  route: string;
+  url: string;
+  query: string;
+  params: string[];
+  requestId: string;
+  ip: string;
+  origin: string | undefined;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  contentLength: string | undefined;
+  chunked: boolean;
+  legacy: boolean;
+  startedMs: number;
+  aborted: boolean;
+  done: boolean;
+  /** Extra headers for the eventual response (rate-limit state, …). */
+  headers: [string, string][];
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function readContext(
+  res: HttpResponse,
+  req: HttpRequest,
+  route: string,
+  paramCount: number,
+  legacy: boolean,
+  resolveIp: (peer: string, xff: string | undefined) => string,
+): RequestContext {
+  const incomingId = req.getHeader("x-request-id");
+  const xff = req.getHeader("x-forwarded-for");
+  const params: string[] = [];
+  for (let i = 0; i < paramCount; i++) params.push(req.getParameter(i) ?? "");
+  const ctx: RequestContext = {
+    res,
+    method: req.getMethod().toUpperCase(),
+    route,
+    url: req.getUrl(),
+    query: req.getQuery() ?? "",
+    params,
+    requestId: REQUEST_ID.test(incomingId) ? incomingId : randomUUID(),
+    ip: resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), xff === "" ? undefined : xff),
+    origin: req.getHeader("origin") || undefined,
+    authorization: req.getHeader("authorization") || undefined,
+    contentType: req.getHeader("content-type") || undefined,
+    contentLength: req.getHeader("content-length") || undefined,
+    chunked: /chunked/i.test(req.getHeader("transfer-encoding")),
+    legacy,
+    startedMs: performance.now(),
+    aborted: false,
+    done: false,
+    headers: [],
+  };
+  res.onAborted(() => {
+    ctx.aborted = true;
+  });
+  return ctx;
+}

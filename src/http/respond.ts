@@ -1,0 +1,75 @@
+// Writes responses: corked, skipped when aborted, with request id, CORS, deprecation headers and one log line.
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import { errorBody, isStoreUnavailable, RegistrarError, UnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
+import { corsHeaders } from "../security/cors.js";
+import type { RequestContext } from "./context.js";
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "200 OK", 201: "201 Created", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized",
+  403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict",
+  413: "413 Payload Too Large", 415: "415 Unsupported Media Type", 429: "429 Too Many Requests",
+  500: "500 Internal Server Error", 503: "503 Service Unavailable",
+};
+
+export type Responder = {
+  /** Requests started and not yet answered, for graceful shutdown. */
+  readonly active: number;
+  begin(): void;
+  send(ctx: RequestContext, status: number, body: string | null, headers?: [string, string][], closeConnection?: boolean): void;
+  fail(ctx: RequestContext, err: unknown): void;
+};
+
+export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<string>): Responder {
+  function send(ctx: RequestContext, status: number, body: string | null, headers: [string, string][] = [], closeConnection = false): void {
+    if (ctx.done) return;
+    ctx.done = true;
+    active--;
+    const durationMs = performance.now() - ctx.startedMs;
+    log.info({ req_id: ctx.requestId, ip: ctx.ip, method: ctx.method, route: ctx.route, status, duration_ms: Math.round(durationMs * 1000) / 1000 }, "request");
+    metrics.httpDuration.labels(ctx.route, ctx.method, String(status)).observe(durationMs / 1000);
+    if (ctx.aborted) return;
+    const res = ctx.res;
+    res.cork(() => {
+      res.writeStatus(STATUS_TEXT[status] ?? String(status));
+      res.writeHeader("X-Request-Id", ctx.requestId);
+      if (body !== null && !headers.some(([k]) => k === "Content-Type")) res.writeHeader("Content-Type", "application/json");
+      for (const [k, v] of corsHeaders(ctx.origin, corsOrigins, ctx.method === "OPTIONS")) res.writeHeader(k, v);
+      if (ctx.legacy) {
+        res.writeHeader("Deprecation", "true");
+        res.writeHeader("Link", `</v1${ctx.url}>; rel="successor-version"`);
+      }
+      for (const [k, v] of ctx.headers) res.writeHeader(k, v);
+      for (const [k, v] of headers) res.writeHeader(k, v);
+      if (status === 204) res.endWithoutBody(0, closeConnection);
+      else res.end(body ?? "", closeConnection);
+    });
+  }
+
+  function fail(ctx: RequestContext, err: unknown): void {
+    if (err instanceof RegistrarError) {
+      // A body we refused mid-stream leaves unread bytes on the socket: close it rather than parse garbage.
+      const close = err instanceof PayloadTooLargeError || err instanceof UnsupportedMediaTypeError;
+      send(ctx, err.status, errorBody(err), err.headers, close);
+      return;
+    }
+    if (isStoreUnavailable(err)) {
+      metrics.storeErrors.labels(ctx.route).inc();
+      log.warn({ req_id: ctx.requestId, err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "store unavailable");
+      send(ctx, 503, errorBody(new UnavailableError("the directory store cannot take writes right now; retry shortly")), [["Retry-After", "1"]]);
+      return;
+    }
+    log.error({ req_id: ctx.requestId, err }, "unhandled error");
+    send(ctx, 500, JSON.stringify({ error: { code: "internal", message: "internal error" } }));
+  }
+
+  let active = 0;
+  return {
+    get active() {
+      return active;
+    },
+    begin: () => void active++,
+    send,
+    fail,
+  };
+}

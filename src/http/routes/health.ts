@@ -1,0 +1,56 @@
+// Operations routes: node health (MySQL and NATS checks) and Prometheus metrics.
+import type { Registry } from "prom-client";
+import type { RouteSpec } from "../router.js";
+
+export type HealthDeps = {
+  nodeId: string;
+  version: string;
+  startedMs: number;
+  checkMysql: () => Promise<boolean>;
+  natsHealth: () => "ok" | "down" | "disabled";
+  cluster: () => Record<string, unknown>;
+  registry: Registry;
+};
+
+export function healthRoutes(d: HealthDeps): RouteSpec[] {
+  return [
+    {
+      path: "/health",
+      legacy: true,
+      methods: {
+        GET: {
+          handler: async () => {
+            const mysql = (await d.checkMysql()) ? "ok" : "down";
+            const nats = d.natsHealth();
+            const ok = mysql === "ok" && nats !== "down";
+            return {
+              // Only MySQL makes the node unable to serve writes; NATS down is degraded but still 200 (contract §3).
+              status: mysql === "ok" ? 200 : 503,
+              body: {
+                status: ok ? "ok" : "degraded",
+                node: d.nodeId,
+                version: d.version,
+                uptime_s: Math.floor((Date.now() - d.startedMs) / 1000),
+                checks: { mysql, nats },
+                cluster: d.cluster(),
+              },
+            };
+          },
+        },
+      },
+    },
+    {
+      path: "/metrics",
+      bare: true,
+      methods: {
+        GET: {
+          handler: async () => ({
+            status: 200,
+            raw: await d.registry.metrics(),
+            headers: [["Content-Type", d.registry.contentType]],
+          }),
+        },
+      },
+    },
+  ];
+}

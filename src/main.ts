@@ -1,0 +1,35 @@
+// Process entry: parse config (exit 1 with one line on error), start the node, stop gracefully on SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from "./config.js";
+import { startNode } from "./node.js";
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`config error: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
+
+try {
+  const node = await startNode(config);
+  const shutdown = (signal: string) => {
+    node.log.info({ signal }, "signal received");
+    const force = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
+    force.unref();
+    node.stop().then(
+      () => process.exit(0),
+      (err) => {
+        node.log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+} catch (err) {
+  process.stderr.write(`start-up failed: ${(err as Error).message}\n`);
+  process.exit(1);
+}

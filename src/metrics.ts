@@ -1,0 +1,38 @@
+// Prometheus metrics (prom-client): one registry per node, read by GET /metrics.
+import client from "prom-client";
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    httpDuration: new client.Histogram({
+      name: "registrar_http_request_duration_seconds",
+      help: "HTTP request latency by route pattern, method and status",
+      labelNames: ["route", "method", "status"] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    heartbeats: new client.Counter({ name: "registrar_heartbeats_total", help: "Heartbeats accepted", labelNames: ["via"] as const, registers: [registry] }),
+    transitions: new client.Counter({ name: "registrar_status_transitions_total", help: "Status transitions decided", labelNames: ["to"] as const, registers: [registry] }),
+    flushRows: new client.Histogram({
+      name: "registrar_write_behind_flush_rows", help: "Rows written per write-behind flush",
+      buckets: [1, 10, 100, 1000, 10000, 100000], registers: [registry],
+    }),
+    flushSeconds: new client.Histogram({
+      name: "registrar_write_behind_flush_seconds", help: "Write-behind flush latency",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry],
+    }),
+    storeErrors: new client.Counter({ name: "registrar_store_errors_total", help: "MySQL operations that failed", labelNames: ["op"] as const, registers: [registry] }),
+    gauge: (name: string, help: string, read: () => number, labelNames: string[] = []) =>
+      new client.Gauge({
+        name, help, labelNames, registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      }),
+  };
+  return m;
+}

@@ -1,0 +1,167 @@
+// A registrar node: wires store, directory, actors, transport and the HTTP edge; starts them and stops them in reverse.
+import { readFileSync } from "node:fs";
+import type { RegistryEvent } from "../actors/ports.js";
+import { ServerActors } from "../actors/server-actors.js";
+import { systemClock } from "../actors/clock.js";
+import { InProcessTransport } from "../transport/in-process.js";
+import { subjects } from "../transport/subjects.js";
+import type { Transport } from "../transport/transport.js";
+import type { Config } from "./config.js";
+import { Directory } from "./directory/directory.js";
+import { makeServerSchemas } from "./domain/schemas.js";
+import { EventSequencer } from "./events/sequencer.js";
+import { healthRoutes } from "./http/routes/health.js";
+import { ratingRoutes } from "./http/routes/ratings.js";
+import { serverRoutes } from "./http/routes/servers.js";
+import { createResponder } from "./http/respond.js";
+import { mountRoutes } from "./http/router.js";
+import { createLogger, type Logger } from "./log.js";
+import { createMetrics } from "./metrics.js";
+import { resolveClientIp, parseTrustedProxies } from "./security/client-ip.js";
+import { parseCorsOrigins } from "./security/cors.js";
+import { parseRateLimit, RateLimiter } from "./security/rate-limit.js";
+import { openDb, type Db } from "./store/db.js";
+import { lastSeq, readEvents } from "./store/events-repo.js";
+import { migrate } from "./store/migrate.js";
+import { RatingsRepo } from "./store/ratings-repo.js";
+import { ServersRepo } from "./store/servers-repo.js";
+import { WriteBehind } from "./store/write-behind.js";
+import { requireNativeUws } from "./uws.js";
+
+export const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+
+export type RegistrarNode = {
+  port: number;
+  log: Logger;
+  directory: Directory;
+  actors: ServerActors;
+  db: Db;
+  /** Graceful: stop accepting, finish in-flight requests, flush, close. Idempotent. */
+  stop(): Promise<void>;
+};
+
+export async function startNode(config: Config, opts: { logDestination?: import("pino").DestinationStream } = {}): Promise<RegistrarNode> {
+  const uWS = requireNativeUws();
+  const log = createLogger(config.logLevel, config.nodeId, opts.logDestination);
+  const metrics = createMetrics();
+  const startedMs = Date.now();
+  // Parse security settings first: a bad value must stop start-up before anything is opened.
+  const trusted = parseTrustedProxies(config.trustedProxies);
+  const corsOrigins = parseCorsOrigins(config.corsOrigins);
+  const limiter = (spec: string) => {
+    const l = parseRateLimit(spec, spec);
+    return l ? new RateLimiter(l) : null;
+  };
+  const limits = { register: limiter(config.rateLimitRegister), rate: limiter(config.rateLimitRate), list: limiter(config.rateLimitList) };
+
+  await migrate(config.databaseUrl);
+  const db = await openDb(config.databaseUrl);
+  const storeError = (op: string) => (err: unknown) => {
+    metrics.storeErrors.labels(op).inc();
+    log.warn({ op, err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "store operation failed; will retry");
+  };
+
+  const directory = new Directory();
+  const transport: Transport = new InProcessTransport();
+  const subj = subjects(config.clusterId);
+  const sequencer = new EventSequencer(await lastSeq(db), (after, upto) => readEvents(db, after, upto - after, upto), storeError("gap_fill"));
+  const events = {
+    publish(ev: RegistryEvent) {
+      sequencer.offer(ev);
+      transport.publish(subj.events, Buffer.from(JSON.stringify(ev)));
+    },
+  };
+  const eventSub = transport.subscribe(subj.events, (data) => sequencer.offer(JSON.parse(Buffer.from(data).toString("utf8"))));
+
+  const settings = { registrarId: config.registrarId, offlineAfterMs: config.offlineAfterMs, tokenTtlDays: config.tokenTtlDays, tokenMaxAgeDays: config.tokenMaxAgeDays };
+  let actors!: ServerActors;
+  const tokenExpires = (r: Parameters<ServerActors["tokenExpiresMs"]>[0]) => actors.tokenExpiresMs(r);
+  const repo = new ServersRepo(db, tokenExpires);
+  const writeBehind = new WriteBehind(
+    repo,
+    tokenExpires,
+    config.flushIntervalMs,
+    (s) => {
+      metrics.flushRows.observe(s.rows);
+      metrics.flushSeconds.observe(s.ms / 1000);
+    },
+    storeError("write_behind"),
+  );
+  actors = new ServerActors(settings, directory, repo, events, writeBehind, systemClock, storeError("status"));
+
+  const loadStarted = performance.now();
+  const records: import("../actors/server-record.js").ServerRecord[] = [];
+  await repo.loadAll(settings, (r) => records.push(r));
+  directory.load(records);
+  records.length = 0;
+  actors.start();
+  writeBehind.start();
+  log.info({ servers: directory.size, ms: Math.round(performance.now() - loadStarted) }, "directory loaded");
+
+  const sweeper = setInterval(() => {
+    for (const l of Object.values(limits)) l?.sweep();
+  }, 30_000);
+  sweeper.unref();
+
+  metrics.gauge("registrar_servers", "Servers in the directory", () => directory.size);
+  metrics.gauge("registrar_servers_online", "Servers online", () => directory.countBy("online"));
+  metrics.gauge("registrar_actors_live", "Actors with an armed offline timer", () => actors.wheel.size);
+  metrics.gauge("registrar_mailboxes_busy", "Actors with queued messages", () => actors.mailboxesBusy);
+  metrics.gauge("registrar_write_behind_backlog", "Records waiting for the next flush", () => writeBehind.backlog);
+  metrics.gauge("registrar_status_backlog", "Status transitions waiting to be persisted", () => actors.statusSync.backlog);
+  metrics.gauge("registrar_event_seq", "Last event seq delivered in order", () => sequencer.last);
+  const pool = (db as unknown as { pool: { _allConnections: { length: number }; _freeConnections: { length: number }; _connectionQueue: { length: number } } }).pool;
+  metrics.gauge("registrar_db_pool_connections", "MySQL pool connections", () => pool._allConnections.length);
+  metrics.gauge("registrar_db_pool_free", "MySQL pool idle connections", () => pool._freeConnections.length);
+  metrics.gauge("registrar_db_pool_waiting", "Queries waiting for a MySQL connection", () => pool._connectionQueue.length);
+
+  const respond = createResponder(log, metrics, corsOrigins);
+  const app = uWS.App();
+  const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
+  mountRoutes(
+    app,
+    [
+      ...serverRoutes({
+        directory, actors, schemas, registrarId: config.registrarId, offlineAfterS: config.offlineAfterMs / 1000,
+        heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: () => metrics.heartbeats.labels("http").inc(),
+        limits: { register: limits.register, list: limits.list },
+      }),
+      ...ratingRoutes({ directory, ratings: new RatingsRepo(db), events, registrarId: config.registrarId, limit: limits.rate }),
+      ...healthRoutes({
+        nodeId: config.nodeId, version: VERSION, startedMs,
+        checkMysql: () => db.query("SELECT 1").then(() => true, () => false),
+        natsHealth: () => transport.health(),
+        cluster: () => ({ nodes: 1, shards_owned: config.shards, members: [config.nodeId] }),
+        registry: metrics.registry,
+      }),
+    ],
+    { respond, resolveIp: (peer, xff) => resolveClientIp(peer, xff, trusted), maxBodyBytes: config.maxBodyBytes },
+  );
+
+  const listenSocket = await new Promise<import("uWebSockets.js").us_listen_socket>((resolve, reject) =>
+    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)))),
+  );
+  const port = uWS.us_socket_local_port(listenSocket);
+  log.info({ port, registrar: config.registrarId, transport: transport.kind }, "registrar listening");
+
+  let stopping: Promise<void> | null = null;
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      log.info("shutting down");
+      uWS.us_listen_socket_close(listenSocket);
+      const deadline = Date.now() + config.shutdownTimeoutMs - 2000;
+      while (respond.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      clearInterval(sweeper);
+      await actors.stop();
+      await writeBehind.stop();
+      eventSub.unsubscribe();
+      await transport.close();
+      await db.end();
+      log.info("stopped");
+      log.flush?.();
+    })();
+    return stopping;
+  }
+
+  return { port, log, directory, actors, db, stop };
+}

@@ -1,0 +1,214 @@
+// The servers table: the MySQL implementation of the actors' ServerStore port, start-up load and liveness flush.
+import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { Actor, RegistryEvent, ServerStore, StatusChange } from "../../actors/ports.js";
+import { ServerRecord, type ServerFields } from "../../actors/server-record.js";
+import { DomainTakenError } from "../errors.js";
+import { audit } from "./audit-repo.js";
+import { inTransaction, type Db } from "./db.js";
+import { appendEvents, lockEvents } from "./events-repo.js";
+
+const COLUMN: Record<keyof ServerFields, string> = {
+  name: "name", description: "description", icon: "icon", api_url: "api_url", ws_url: "ws_url", voice_url: "voice_url",
+  voice_provider: "voice_provider", cdn_url: "cdn_url", protocols: "protocols", capabilities: "capabilities", version: "version",
+};
+
+function columnValue(key: keyof ServerFields, value: unknown): unknown {
+  return key === "protocols" || key === "capabilities" ? JSON.stringify(value ?? []) : value;
+}
+
+export type Liveness = { domain: string; lastSeenMs: number; userCount: number; channelCount: number; version: string | null; tokenExpiresMs: number };
+
+export class ServersRepo implements ServerStore {
+  constructor(
+    private readonly db: Db,
+    private readonly tokenExpiresMs: (rec: ServerRecord) => number,
+  ) {}
+
+  async insertServer(rec: ServerRecord, by: Actor): Promise<RegistryEvent> {
+    return inTransaction(this.db, async (conn) => {
+      await lockEvents(conn);
+      try {
+        await conn.query(
+          `INSERT INTO servers (domain, origin, name, description, icon, api_url, ws_url, voice_url, voice_provider, cdn_url,
+             protocols, capabilities, version, user_count, channel_count, verified, status, last_seen, created_at, updated_at,
+             record_version, token_hash, token_issued_at, token_expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UNHEX(?), ?, ?)`,
+          [
+            rec.domain, rec.origin, rec.name, rec.description, rec.icon, rec.apiUrl, rec.wsUrl, rec.voiceUrl, rec.voiceProvider,
+            rec.cdnUrl, JSON.stringify(rec.protocols), JSON.stringify(rec.capabilities), rec.version, rec.userCount,
+            rec.channelCount, rec.verified ? 1 : 0, rec.status, new Date(rec.lastSeenMs), new Date(rec.createdAtMs),
+            new Date(rec.createdAtMs), rec.recordVersion, rec.tokenHash, new Date(rec.tokenIssuedMs), new Date(this.tokenExpiresMs(rec)),
+          ],
+        );
+      } catch (err) {
+        if ((err as { code?: string }).code === "ER_DUP_ENTRY") throw new DomainTakenError(`${rec.domain} is already registered`, { cause: err });
+        throw err;
+      }
+      await audit(conn, by, "server.register", rec.domain);
+      const [ev] = await appendEvents(conn, [{ type: "server.registered", domain: rec.domain, origin: rec.origin, atMs: rec.createdAtMs, data: rec.toPublic() }]);
+      return ev;
+    });
+  }
+
+  async updateServer(rec: ServerRecord, changed: Partial<ServerFields>, by: Actor): Promise<RegistryEvent | null> {
+    const keys = Object.keys(changed) as (keyof ServerFields)[];
+    return inTransaction(this.db, async (conn) => {
+      await lockEvents(conn);
+      const now = Date.now();
+      const [res] = await conn.query<ResultSetHeader>(
+        `UPDATE servers SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")}, updated_at = ?, record_version = ?, token_expires_at = ?
+         WHERE domain = ?`,
+        [...keys.map((k) => columnValue(k, changed[k])), new Date(now), rec.recordVersion, new Date(this.tokenExpiresMs(rec)), rec.domain],
+      );
+      if (res.affectedRows === 0) return null;
+      await audit(conn, by, "server.update", rec.domain, { fields: keys });
+      rec.json = null;
+      const [ev] = await appendEvents(conn, [{ type: "server.updated", domain: rec.domain, origin: rec.origin, atMs: now, data: rec.toPublic() }]);
+      return ev;
+    });
+  }
+
+  async deleteServer(domain: string, by: Actor): Promise<RegistryEvent | null> {
+    return inTransaction(this.db, async (conn) => {
+      await lockEvents(conn);
+      const [rows] = await conn.query<RowDataPacket[]>("SELECT origin FROM servers WHERE domain = ? FOR UPDATE", [domain]);
+      if (rows.length === 0) return null;
+      await conn.query("DELETE FROM servers WHERE domain = ?", [domain]);
+      await audit(conn, by, "server.remove", domain);
+      const [ev] = await appendEvents(conn, [{ type: "server.removed", domain, origin: rows[0].origin, atMs: Date.now(), data: {} }]);
+      return ev;
+    });
+  }
+
+  async rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Actor): Promise<boolean> {
+    return inTransaction(this.db, async (conn) => {
+      const [res] = await conn.query<ResultSetHeader>(
+        "UPDATE servers SET token_hash = UNHEX(?), token_issued_at = ?, token_expires_at = ? WHERE domain = ?",
+        [tokenHash, new Date(issuedMs), new Date(expiresMs), domain],
+      );
+      if (res.affectedRows === 0) return false;
+      await audit(conn, by, "server.token_rotate", domain);
+      return true;
+    });
+  }
+
+  async persistStatuses(changes: StatusChange[]): Promise<RegistryEvent[]> {
+    if (changes.length === 0) return [];
+    return inTransaction(this.db, async (conn) => {
+      await lockEvents(conn);
+      const [rows] = await conn.query<RowDataPacket[]>(
+        "SELECT domain, status, origin FROM servers WHERE domain IN (?) FOR UPDATE",
+        [changes.map((c) => c.domain)],
+      );
+      const current = new Map(rows.map((r) => [r.domain as string, r]));
+      const real = changes.filter((c) => current.has(c.domain) && current.get(c.domain)!.status !== c.status);
+      for (const status of ["online", "offline"] as const) {
+        const group = real.filter((c) => c.status === status);
+        if (group.length === 0) continue;
+        await conn.query(
+          `UPDATE servers SET status = ?, last_seen = CASE domain ${group.map(() => "WHEN ? THEN ?").join(" ")} END WHERE domain IN (?)`,
+          [status, ...group.flatMap((c) => [c.domain, new Date(c.lastSeenMs)]), group.map((c) => c.domain)],
+        );
+      }
+      const now = Date.now();
+      return appendEvents(
+        conn,
+        real.map((c) => ({
+          type: "server.status" as const,
+          domain: c.domain,
+          origin: current.get(c.domain)!.origin,
+          atMs: now,
+          data: { status: c.status, last_seen: new Date(c.lastSeenMs).toISOString() },
+        })),
+      );
+    });
+  }
+
+  /** Writes heartbeat soft state for many servers in one statement per chunk: one row write per server. */
+  async flushLiveness(batch: Liveness[]): Promise<void> {
+    for (let i = 0; i < batch.length; i += 500) {
+      const part = batch.slice(i, i + 500);
+      const cases = (pick: (l: Liveness) => unknown) => ({ sql: `CASE domain ${part.map(() => "WHEN ? THEN ?").join(" ")} END`, args: part.flatMap((l) => [l.domain, pick(l)]) });
+      const cols = [
+        ["last_seen", cases((l) => new Date(l.lastSeenMs))],
+        ["user_count", cases((l) => l.userCount)],
+        ["channel_count", cases((l) => l.channelCount)],
+        ["version", cases((l) => l.version)],
+        ["token_expires_at", cases((l) => new Date(l.tokenExpiresMs))],
+      ] as const;
+      await this.db.query(
+        `UPDATE servers SET ${cols.map(([c, x]) => `${c} = ${x.sql}`).join(", ")} WHERE domain IN (?)`,
+        [...cols.flatMap(([, x]) => x.args), part.map((l) => l.domain)],
+      );
+    }
+  }
+
+  /** Loads every server into records, streaming so a million rows do not sit in one result array. */
+  async loadAll(settings: { tokenTtlDays: number }, onRecord: (r: ServerRecord) => void): Promise<number> {
+    const conn = await this.db.getConnection();
+    try {
+      // The callback-style core connection streams rows; the promise wrapper would buffer them all.
+      const core = (conn as unknown as { connection: { query(sql: string): { stream(o: object): AsyncIterable<RowDataPacket> } } }).connection;
+      const rows = core
+        .query(
+          `SELECT s.domain, s.origin, s.name, s.description, s.icon, s.api_url, s.ws_url, s.voice_url, s.voice_provider, s.cdn_url,
+             s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.status, s.last_seen, s.created_at,
+             s.record_version, HEX(s.token_hash) AS token_hash, s.token_issued_at, s.token_expires_at,
+             COALESCE(r.n, 0) AS rating_count, COALESCE(r.total, 0) AS rating_sum
+           FROM servers s LEFT JOIN (SELECT domain, COUNT(*) AS n, SUM(rating) AS total FROM ratings GROUP BY domain) r
+             ON r.domain = s.domain`,
+        )
+        .stream({ highWaterMark: 1000 });
+      let n = 0;
+      const interned = new Map<string, readonly string[]>();
+      for await (const row of rows) {
+        onRecord(toRecord(row, settings.tokenTtlDays, interned));
+        n++;
+      }
+      return n;
+    } finally {
+      conn.release();
+    }
+  }
+}
+
+const DAY_MS = 86_400_000;
+
+function toRecord(row: RowDataPacket, ttlDays: number, interned: Map<string, readonly string[]>): ServerRecord {
+  const r = new ServerRecord(row.domain, row.origin);
+  r.name = row.name;
+  r.description = row.description;
+  r.icon = row.icon;
+  r.apiUrl = row.api_url;
+  r.wsUrl = row.ws_url;
+  r.voiceUrl = row.voice_url;
+  r.voiceProvider = row.voice_provider;
+  r.cdnUrl = row.cdn_url;
+  // Most servers share the same few protocol/capability lists: keep one frozen copy of each.
+  r.protocols = intern(interned, row.protocols);
+  r.capabilities = intern(interned, row.capabilities);
+  r.version = row.version;
+  r.userCount = Number(row.user_count);
+  r.channelCount = Number(row.channel_count);
+  r.verified = row.verified === 1;
+  r.status = row.status;
+  r.persistedStatus = row.status;
+  r.lastSeenMs = (row.last_seen as Date).getTime();
+  r.createdAtMs = (row.created_at as Date).getTime();
+  r.recordVersion = Number(row.record_version);
+  r.tokenHash = row.token_hash ? String(row.token_hash).toLowerCase() : null;
+  r.tokenIssuedMs = row.token_issued_at ? (row.token_issued_at as Date).getTime() : 0;
+  r.tokenActivityMs = row.token_expires_at ? (row.token_expires_at as Date).getTime() - ttlDays * DAY_MS : 0;
+  r.ratingCount = Number(row.rating_count);
+  r.ratingSum = Number(row.rating_sum);
+  return r;
+}
+
+function intern(cache: Map<string, readonly string[]>, json: string): readonly string[] {
+  let v = cache.get(json);
+  if (!v) {
+    v = Object.freeze(JSON.parse(json) as string[]);
+    if (cache.size < 10_000) cache.set(json, v);
+  }
+  return v;
+}
