@@ -1,5 +1,7 @@
 // A registrar node: wires store, directory, actors, transport and the HTTP edge; starts them and stops them in reverse.
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "./paths.js";
 import type { RegistryEvent } from "../actors/ports.js";
 import { ServerActors } from "../actors/server-actors.js";
 import { systemClock } from "../actors/clock.js";
@@ -28,7 +30,7 @@ import { ServersRepo } from "./store/servers-repo.js";
 import { WriteBehind } from "./store/write-behind.js";
 import { requireNativeUws } from "./uws.js";
 
-export const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version;
 
 export type RegistrarNode = {
   port: number;

@@ -2,11 +2,11 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import mysql from "mysql2/promise";
+import { PROJECT_ROOT } from "../paths.js";
 import { parseDatabaseUrl } from "./db.js";
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, "migrations");
 const LOCK_NAME = "zent_registrar_migrations";
 
 type Migration = { version: number; name: string; sql: string; checksum: string };
