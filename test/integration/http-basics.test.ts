@@ -1,0 +1,211 @@
+// Contract §1/§3 basics over real HTTP: health, metrics, request ids, legacy aliases, unknown routes and methods.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
+import { api, newServer } from "../support/http.js";
+import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
+
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID_LIKE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function expectError(res: { status: number; body: any; headers: Headers }, status: number, code: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(res.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
+  expect(Object.keys(res.body.error).sort()).toEqual(res.body.error.details ? ["code", "details", "message"] : ["code", "message"]);
+  expect(res.headers.get("x-request-id")).toMatch(UUID_LIKE);
+}
+
+describe("HTTP basics", () => {
+  const dbUrl = freshDatabaseUrl("basics");
+  let reg: InProcessRegistrar;
+  let c: ReturnType<typeof api>;
+  let server: ReturnType<typeof newServer>;
+  let token: string;
+
+  beforeAll(async () => {
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, NODE_ID: "basics-node", RATE_LIMIT_LIST: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off" });
+    c = api(reg.url);
+    server = newServer();
+    const created = await c.post("/v1/servers", server);
+    expect(created.status).toBe(201);
+    token = created.body.token;
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    await dropDatabase(dbUrl);
+  });
+
+  describe("health and metrics", () => {
+    it("answers GET /v1/health with status ok, node, version, uptime, checks and cluster", async () => {
+      const res = await c.get("/v1/health");
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(res.body).toEqual({
+        status: "ok",
+        node: "basics-node",
+        version: expect.any(String),
+        uptime_s: expect.any(Number),
+        checks: { mysql: "ok", nats: "disabled" },
+        cluster: expect.any(Object),
+      });
+      expect(Number.isInteger(res.body.uptime_s) && res.body.uptime_s >= 0).toBe(true);
+    });
+
+    it("serves Prometheus text at /metrics including the HTTP request duration histogram", async () => {
+      await c.get("/v1/health");
+      const res = await fetch(`${reg.url}/metrics`);
+      const text = await res.text();
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      expect(text).toMatch(/^# HELP registrar_http_request_duration_seconds /m);
+      expect(text).toMatch(/^# TYPE registrar_http_request_duration_seconds histogram$/m);
+      expect(text).toMatch(/^registrar_http_request_duration_seconds_count\{[^}]*route="\/v1\/health"[^}]*\} \d+$/m);
+    });
+  });
+
+  describe("X-Request-Id", () => {
+    it("echoes a valid incoming X-Request-Id of 1–128 allowed characters", async () => {
+      for (const id of ["a", "0f8fad5b-d9cb-469f-a165-70867728950e", "svc.a:b_c-d", "x".repeat(128)]) {
+        const res = await c.get("/v1/health", { headers: { "x-request-id": id } });
+        expect(res.headers.get("x-request-id")).toBe(id);
+      }
+    });
+
+    it("generates a fresh X-Request-Id when the incoming one is invalid or missing", async () => {
+      const seen = new Set<string>();
+      for (const id of [undefined, "", "x".repeat(129), "has space", "semi;colon", "a/b", "quote\"d"]) {
+        const res = await c.get("/v1/health", { headers: id === undefined ? {} : { "x-request-id": id } });
+        const got = res.headers.get("x-request-id")!;
+        expect(got).toMatch(UUID_LIKE);
+        if (id) expect(got).not.toBe(id);
+        seen.add(got);
+      }
+      expect(seen.size).toBe(7);
+    });
+
+    it("sets X-Request-Id on error responses too, echoing a valid one", async () => {
+      const res = await c.get("/v1/nope", { headers: { "x-request-id": "err-123" } });
+      expect(res.status).toBe(404);
+      expect(res.headers.get("x-request-id")).toBe("err-123");
+      const gen = await c.post("/v1/servers", "{", {});
+      expect(gen.status).toBe(400);
+      expect(gen.headers.get("x-request-id")).toMatch(UUID_LIKE);
+    });
+  });
+
+  describe("unknown routes and methods", () => {
+    it("answers an unknown route with 404 not_found in the error envelope", async () => {
+      for (const path of ["/v1/nope", "/", "/v2/servers", `/v1/servers/${server.domain}/nope`, "/v1/servers/a.example/ratings/x"]) {
+        expectError(await c.get(path), 404, "not_found");
+      }
+      expectError(await c.post("/v1/whatever", { a: 1 }), 404, "not_found");
+    });
+
+    it("answers an unknown domain with 404 not_found on public routes", async () => {
+      expectError(await c.get("/v1/servers/unknown-domain.example"), 404, "not_found");
+      expectError(await c.get("/v1/servers/unknown-domain.example/health"), 404, "not_found");
+      expectError(await c.get("/v1/servers/unknown-domain.example/ratings"), 404, "not_found");
+      expectError(await c.get("/v1/servers/not_a_domain"), 404, "not_found");
+    });
+
+    it("answers a known path with a wrong method with 405 method_not_allowed and an Allow header", async () => {
+      const cases: [string, string, string[]][] = [
+        ["DELETE", "/v1/servers", ["GET", "POST"]],
+        ["PATCH", "/v1/servers", ["GET", "POST"]],
+        ["POST", `/v1/servers/${server.domain}`, ["GET", "PUT", "DELETE"]],
+        ["GET", `/v1/servers/${server.domain}/heartbeat`, ["POST"]],
+        ["GET", `/v1/servers/${server.domain}/token`, ["POST"]],
+        ["PUT", `/v1/servers/${server.domain}/health`, ["GET"]],
+        ["GET", `/v1/servers/${server.domain}/rate`, ["POST"]],
+        ["POST", `/v1/servers/${server.domain}/ratings`, ["GET"]],
+        ["POST", "/v1/health", ["GET"]],
+        ["DELETE", "/metrics", ["GET"]],
+        ["PUT", "/servers", ["GET", "POST"]],
+      ];
+      for (const [method, path, allowed] of cases) {
+        const res = await c.call(method, path);
+        expectError(res, 405, "method_not_allowed");
+        const allow = (res.headers.get("allow") ?? "").split(",").map((s) => s.trim());
+        for (const m of allowed) expect(allow, `${method} ${path}`).toContain(m);
+        expect(allow).not.toContain(method);
+      }
+    });
+
+    it("changes nothing when answering 405 to a PATCH with a valid token and body", async () => {
+      const res = await c.call("PATCH", `/v1/servers/${server.domain}`, { token, body: { name: "patched" } });
+      expect(res.status).toBe(405);
+      expect((await c.get(`/v1/servers/${server.domain}`)).body.server.name).toBe(server.name);
+    });
+  });
+
+  describe("legacy unversioned aliases", () => {
+    const same = (a: any, b: any) => {
+      // Times and uptime move between two calls; the rest must be identical.
+      const strip = (x: any) => JSON.parse(JSON.stringify(x, (k, v) => (k === "uptime_s" ? 0 : v)));
+      expect(strip(a)).toEqual(strip(b));
+    };
+
+    it("answers /health exactly like /v1/health plus Deprecation and a successor Link", async () => {
+      const v1 = await c.get("/v1/health");
+      const legacy = await c.get("/health");
+      expect(legacy.status).toBe(v1.status);
+      same(legacy.body, v1.body);
+      expect(legacy.headers.get("deprecation")).toBe("true");
+      expect(legacy.headers.get("link")).toBe('</v1/health>; rel="successor-version"');
+      expect(v1.headers.get("deprecation")).toBeNull();
+      expect(v1.headers.get("link")).toBeNull();
+    });
+
+    it("answers /servers… exactly like /v1/servers… plus Deprecation and a successor Link", async () => {
+      const paths = ["/servers", `/servers/${server.domain}`, `/servers/${server.domain}/health`, `/servers/${server.domain}/ratings`];
+      for (const path of paths) {
+        const v1 = await c.get(`/v1${path}`);
+        const legacy = await c.get(path);
+        expect(legacy.status, path).toBe(200);
+        expect(legacy.status).toBe(v1.status);
+        expect(legacy.body).toEqual(v1.body);
+        expect(legacy.headers.get("content-type")).toBe(v1.headers.get("content-type"));
+        expect(legacy.headers.get("deprecation")).toBe("true");
+        expect(legacy.headers.get("link")).toBe(`</v1${path}>; rel="successor-version"`);
+      }
+    });
+
+    it("answers errors on legacy aliases like /v1 does, with the deprecation headers", async () => {
+      const v1 = await c.get("/v1/servers/unknown-domain.example");
+      const legacy = await c.get("/servers/unknown-domain.example");
+      expectError(legacy, 404, "not_found");
+      expect(legacy.body.error.code).toBe(v1.body.error.code);
+      expect(legacy.headers.get("deprecation")).toBe("true");
+      expect(legacy.headers.get("link")).toBe('</v1/servers/unknown-domain.example>; rel="successor-version"');
+      const wrongMethod = await c.call("PATCH", "/servers");
+      expectError(wrongMethod, 405, "method_not_allowed");
+      expect(wrongMethod.headers.get("deprecation")).toBe("true");
+    });
+
+    it("accepts writes on legacy aliases: heartbeat through /servers/:domain/heartbeat", async () => {
+      const v1 = await c.post(`/v1/servers/${server.domain}/heartbeat`, { user_count: 3 }, { token });
+      const legacy = await c.post(`/servers/${server.domain}/heartbeat`, { user_count: 4 }, { token });
+      expect(legacy.status).toBe(200);
+      expect(Object.keys(legacy.body).sort()).toEqual(Object.keys(v1.body).sort());
+      expect(legacy.headers.get("deprecation")).toBe("true");
+      expect(legacy.headers.get("link")).toBe(`</v1/servers/${server.domain}/heartbeat>; rel="successor-version"`);
+      expect((await c.get(`/v1/servers/${server.domain}`)).body.server.user_count).toBe(4);
+    });
+
+    it("keeps the query string out of the successor Link but answers the query like /v1", async () => {
+      const legacy = await c.get("/servers?limit=1&sort=name");
+      const v1 = await c.get("/v1/servers?limit=1&sort=name");
+      expect(legacy.body).toEqual(v1.body);
+      expect(legacy.body.limit).toBe(1);
+      expect(legacy.headers.get("link")).toMatch(/^<\/v1\/servers(\?limit=1&sort=name)?>; rel="successor-version"$/);
+    });
+  });
+
+  it("formats every time as ISO-8601 UTC with milliseconds", async () => {
+    const res = await c.get(`/v1/servers/${server.domain}`);
+    expect(res.body.server.last_seen).toMatch(ISO_MS);
+    expect(res.body.server.created_at).toMatch(ISO_MS);
+    const h = await c.get(`/v1/servers/${server.domain}/health`);
+    expect(h.body.last_seen).toMatch(ISO_MS);
+  });
+});
