@@ -6,6 +6,9 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;.*)?$/i;
 
 export class BodyAbortedError extends Error {}
 
+// fatal: invalid UTF-8 throws; ignoreBOM: a BOM stays in the text, so JSON.parse refuses it as before.
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** Resolves to the parsed JSON, or undefined when the request has no body. Must be called synchronously. */
 export function readJsonBody(ctx: RequestContext, maxBytes: number): Promise<unknown> {
   const declared = ctx.contentLength === undefined ? null : Number(ctx.contentLength);
@@ -32,10 +35,11 @@ export function readJsonBody(ctx: RequestContext, maxBytes: number): Promise<unk
       // uWS reuses the chunk's memory after this callback: copy it.
       chunks.push(Buffer.from(chunk.slice(0)));
       if (!isLast) return;
-      const text = Buffer.concat(chunks, size).toString("utf8");
-      if (text.trim() === "") return resolve(undefined);
+      // Zero bytes (an empty chunked body) is no body; whitespace only, or bytes that are not UTF-8, are not JSON
+      // (Buffer#toString would quietly turn bad bytes into U+FFFD and store them).
+      if (size === 0) return resolve(undefined);
       try {
-        resolve(JSON.parse(text));
+        resolve(JSON.parse(UTF8.decode(Buffer.concat(chunks, size))));
       } catch {
         reject(new InvalidJsonError("request body is not valid JSON"));
       }
