@@ -39,7 +39,12 @@ export class DeadlineWheel<T extends Timed> {
    */
   arm(item: T): void {
     if (item.deadlineMs <= 0) return;
-    if (item.timerBucket !== 0) return;
+    if (item.timerBucket !== 0) {
+      if (this.bucketFor(item.deadlineMs) >= item.timerBucket) return;
+      // An earlier deadline (e.g. disarm, then arm again) must not wait for the old bucket: move it now and
+      // leave the old slot stale (tick skips slots whose bucket no longer matches).
+      this.pending--;
+    }
     this.put(item);
   }
 
@@ -51,25 +56,38 @@ export class DeadlineWheel<T extends Timed> {
   tick(): void {
     const now = this.clock.now();
     const target = Math.floor(now / this.tickMs);
-    for (let b = this.lastTick; b <= target; b++) {
-      const items = this.buckets.get(b);
-      if (!items) continue;
-      this.buckets.delete(b);
-      for (const item of items) {
-        if (item.timerBucket !== b) continue;
-        item.timerBucket = 0;
-        this.pending--;
-        if (item.deadlineMs <= 0) continue;
-        if (item.deadlineMs > now) this.put(item);
-        else this.onDue(item);
-      }
+    if (target - this.lastTick > this.buckets.size) {
+      // After a stall or a clock jump most buckets in the gap are empty: visit only those that exist
+      // (a one-year jump would otherwise walk 1.26 billion buckets in one tick).
+      const due = [...this.buckets.keys()].filter((b) => b <= target).sort((x, y) => x - y);
+      for (const b of due) this.fireBucket(b, now);
+    } else {
+      for (let b = this.lastTick; b <= target; b++) this.fireBucket(b, now);
     }
     this.lastTick = target;
   }
 
-  private put(item: T): void {
+  private fireBucket(b: number, now: number): void {
+    const items = this.buckets.get(b);
+    if (!items) return;
+    this.buckets.delete(b);
+    for (const item of items) {
+      if (item.timerBucket !== b) continue;
+      item.timerBucket = 0;
+      this.pending--;
+      if (item.deadlineMs <= 0) continue;
+      if (item.deadlineMs > now) this.put(item);
+      else this.onDue(item);
+    }
+  }
+
+  private bucketFor(deadlineMs: number): number {
     // Never schedule into a bucket already passed: the next tick must see it.
-    const b = Math.max(Math.ceil(item.deadlineMs / this.tickMs), this.lastTick);
+    return Math.max(Math.ceil(deadlineMs / this.tickMs), this.lastTick);
+  }
+
+  private put(item: T): void {
+    const b = this.bucketFor(item.deadlineMs);
     let list = this.buckets.get(b);
     if (!list) this.buckets.set(b, (list = []));
     list.push(item);
