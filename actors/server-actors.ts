@@ -4,7 +4,7 @@ import { DomainTakenError, NotFoundError, NotOwnerError, TokenExpiredError, Unau
 import { generateToken, hashToken, tokensMatch } from "../src/security/tokens.js";
 import type { Clock } from "./clock.js";
 import { Mailboxes } from "./mailbox.js";
-import type { Actor, EventSink, LivenessSink, RegistryEvent, ServerStore } from "./ports.js";
+import type { Actor, EventSink, Fence, LivenessSink, RegistryEvent, ServerStore } from "./ports.js";
 import { ServerRecord, type ServerFields, type Stats } from "./server-record.js";
 import { StatusSync } from "./status-sync.js";
 import { DeadlineWheel } from "./timers.js";
@@ -20,6 +20,13 @@ export interface DirectoryPort {
   update(r: ServerRecord, fields: number, text: boolean, mutate: () => void): void;
   values(): IterableIterator<ServerRecord>;
 }
+
+/** Shard ownership as the actors see it: a fence for writes, or a ShardMovedError when this node is not the owner. */
+export interface Ownership {
+  fence(domain: string): Fence | undefined;
+}
+
+export const SINGLE_NODE: Ownership = { fence: () => undefined };
 
 export type ActorSettings = {
   registrarId: string;
@@ -46,25 +53,64 @@ export class ServerActors {
     private readonly liveness: LivenessSink,
     private readonly clock: Clock,
     onStoreError: (err: unknown) => void,
+    private readonly ownership: Ownership = SINGLE_NODE,
   ) {
     this.wheel = new DeadlineWheel(clock, (rec) => void this.timerFired(rec));
-    this.statusSync = new StatusSync(store, events, onStoreError);
+    this.statusSync = new StatusSync(store, events, onStoreError, (rec) => this.fenceOrNull(rec.domain));
+  }
+
+  private fenceOrNull(domain: string): Fence | undefined | null {
+    try {
+      return this.ownership.fence(domain);
+    } catch {
+      return null;
+    }
   }
 
   get mailboxesBusy(): number {
     return this.mailboxes.busy;
   }
 
-  /** Arms every loaded online record; those whose deadline passed while no node ran turn offline now. */
+  /** Single node: owns every local record. Those whose deadline passed while no node ran turn offline now. */
   start(): void {
-    const now = this.clock.now();
-    for (const rec of this.directory.values()) {
-      if (rec.origin !== this.settings.registrarId || rec.status !== "online") continue;
-      rec.deadlineMs = rec.lastSeenMs + this.settings.offlineAfterMs;
-      if (rec.deadlineMs <= now) this.goOffline(rec);
-      else this.wheel.arm(rec);
-    }
+    this.adopt(this.directory.values(), 0);
     this.wheel.start();
+  }
+
+  /** Cluster mode: starts the timer wheel; records arrive shard by shard through adopt(). */
+  startWheel(): void {
+    this.wheel.start();
+  }
+
+  /**
+   * Takes over timers for records this node now owns. A deadline that passed less than graceMs ago (the owner
+   * moved; a heartbeat may be waiting at an edge for the new owner) gets graceMs more; older ones fire now.
+   */
+  adopt(records: Iterable<ServerRecord>, graceMs: number): void {
+    const now = this.clock.now();
+    for (const rec of records) {
+      if (rec.origin !== this.settings.registrarId || rec.status !== "online") continue;
+      const deadline = rec.lastSeenMs + this.settings.offlineAfterMs;
+      if (deadline <= now - graceMs || (graceMs === 0 && deadline <= now)) {
+        this.goOffline(rec);
+        continue;
+      }
+      rec.deadlineMs = Math.max(deadline, now + graceMs);
+      this.wheel.arm(rec);
+    }
+  }
+
+  /** Gives up timers of records whose shard moved away (after flushing). */
+  release(records: Iterable<ServerRecord>): void {
+    for (const rec of records) {
+      this.wheel.disarm(rec);
+      this.statusSync.forget(rec);
+    }
+  }
+
+  /** Resolves when no message for these domains is queued or running. */
+  async quiesce(): Promise<void> {
+    await this.mailboxes.idle();
   }
 
   async stop(): Promise<void> {
@@ -75,6 +121,7 @@ export class ServerActors {
 
   register(domain: string, fields: ServerFields, by: Actor): Promise<TokenReply> {
     return this.mailboxes.post(domain, async () => {
+      this.ownership.fence(domain);
       if (this.directory.get(domain)) throw new DomainTakenError(`${domain} is already registered`);
       const now = this.clock.now();
       const rec = new ServerRecord(domain, this.settings.registrarId);
@@ -82,7 +129,7 @@ export class ServerActors {
       rec.createdAtMs = now;
       rec.lastSeenMs = now;
       const token = this.issueToken(rec, now);
-      await this.store.insertServer(rec, by).then((ev) => this.events.publish(ev));
+      await this.store.insertServer(rec, by, this.ownership.fence(domain)).then((ev) => this.events.publish(ev));
       rec.deadlineMs = now + this.settings.offlineAfterMs;
       this.directory.add(rec);
       this.wheel.arm(rec);
@@ -122,7 +169,7 @@ export class ServerActors {
       next.applyFields(changed);
       next.recordVersion = rec.recordVersion + 1;
       next.tokenActivityMs = this.clock.now();
-      const ev = await this.store.updateServer(next, changed, by);
+      const ev = await this.store.updateServer(next, changed, by, this.ownership.fence(domain));
       if (!ev) throw new NotFoundError(`${domain} is not registered`);
       this.directory.update(rec, 4, true, () => {
         rec.applyFields(changed);
@@ -137,7 +184,7 @@ export class ServerActors {
   remove(domain: string, token: string | null, by: Actor): Promise<void> {
     return this.mailboxes.post(domain, async () => {
       const rec = this.authenticate(domain, token);
-      const ev = await this.store.deleteServer(domain, by);
+      const ev = await this.store.deleteServer(domain, by, this.ownership.fence(domain));
       this.wheel.disarm(rec);
       this.statusSync.forget(rec);
       this.directory.remove(rec);
@@ -152,7 +199,7 @@ export class ServerActors {
       const fresh = generateToken();
       const hash = hashToken(fresh).toString("hex");
       const expires = Math.min(now + this.settings.tokenTtlDays * DAY_MS, now + this.settings.tokenMaxAgeDays * DAY_MS);
-      if (!(await this.store.rotateToken(domain, hash, now, expires, by))) throw new UnauthorizedError("invalid token");
+      if (!(await this.store.rotateToken(domain, hash, now, expires, by, this.ownership.fence(domain)))) throw new UnauthorizedError("invalid token");
       rec.tokenHash = hash;
       rec.tokenIssuedMs = now;
       rec.tokenActivityMs = now;
@@ -177,6 +224,8 @@ export class ServerActors {
   }
 
   private authenticate(domain: string, token: string | null): ServerRecord {
+    // A message queued before its shard moved away must be retried at the new owner, not applied here.
+    this.ownership.fence(domain);
     const rec = this.directory.get(domain);
     if (rec && rec.origin !== this.settings.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${rec.origin}`);
     // Unknown domain and wrong token look the same, so auth routes do not reveal which domains exist.

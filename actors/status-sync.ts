@@ -1,6 +1,6 @@
 // Persists status transitions in batches (one transaction, one event per change), then publishes them; retries
 // while the store is down so that a transition decided by a timer or heartbeat is never lost.
-import type { EventSink, ServerStore } from "./ports.js";
+import type { EventSink, Fence, ServerStore } from "./ports.js";
 import type { ServerRecord } from "./server-record.js";
 
 const BATCH = 500;
@@ -16,6 +16,8 @@ export class StatusSync {
     private readonly store: ServerStore,
     private readonly sink: EventSink,
     private readonly onError: (err: unknown) => void,
+    /** The write fence for a record; null when this node no longer owns it (its new owner decides). */
+    private readonly fenceOf: (rec: ServerRecord) => Fence | undefined | null = () => undefined,
   ) {}
 
   get backlog(): number {
@@ -53,9 +55,13 @@ export class StatusSync {
           if (batch.length === BATCH) break;
         }
         for (const rec of batch) this.pending.delete(rec);
-        const changes = batch
-          .filter((r) => r.status !== r.persistedStatus)
-          .map((r) => ({ domain: r.domain, status: r.status, lastSeenMs: r.lastSeenMs }));
+        const changes = [];
+        for (const r of batch) {
+          if (r.status === r.persistedStatus) continue;
+          const fence = this.fenceOf(r);
+          if (fence === null) continue;
+          changes.push({ domain: r.domain, status: r.status, lastSeenMs: r.lastSeenMs, fence });
+        }
         if (changes.length === 0) continue;
         try {
           const events = await this.store.persistStatuses(changes);

@@ -41,6 +41,8 @@ export class RateLimitedError extends RegistrarError {
   }
 }
 export class UnavailableError extends RegistrarError { readonly code = "unavailable"; readonly status = 503; }
+/** This node no longer owns the shard (it moved); the edge retries at the new owner, else the client sees 503. */
+export class ShardMovedError extends UnavailableError {}
 
 /** The error envelope of contract §1. */
 export function errorBody(err: RegistrarError): string {

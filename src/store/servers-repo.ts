@@ -1,10 +1,10 @@
 // The servers table: the MySQL implementation of the actors' ServerStore port, start-up load and liveness flush.
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { Actor, RegistryEvent, ServerStore, StatusChange } from "../../actors/ports.js";
+import type { Actor, Fence, RegistryEvent, ServerStore, StatusChange } from "../../actors/ports.js";
 import { ServerRecord, type ServerFields } from "../../actors/server-record.js";
-import { DomainTakenError } from "../errors.js";
+import { DomainTakenError, ShardMovedError } from "../errors.js";
 import { audit } from "./audit-repo.js";
-import { inTransaction, type Db } from "./db.js";
+import { inTransaction, type Conn, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
 
 const COLUMN: Record<keyof ServerFields, string> = {
@@ -16,6 +16,13 @@ function columnValue(key: keyof ServerFields, value: unknown): unknown {
   return key === "protocols" || key === "capabilities" ? JSON.stringify(value ?? []) : value;
 }
 
+/** Fails the transaction when a newer owner has taken the shard (call after lockEvents, which serialises it). */
+export async function checkFence(conn: Conn, fence: Fence | undefined): Promise<void> {
+  if (!fence) return;
+  const [rows] = await conn.query<RowDataPacket[]>("SELECT epoch FROM shard_epochs WHERE shard = ? LOCK IN SHARE MODE", [fence.shard]);
+  if (rows.length === 0 || Number(rows[0].epoch) !== fence.epoch) throw new ShardMovedError(`shard ${fence.shard} moved to another node`);
+}
+
 export type Liveness = { domain: string; lastSeenMs: number; userCount: number; channelCount: number; version: string | null; tokenExpiresMs: number };
 
 export class ServersRepo implements ServerStore {
@@ -24,9 +31,10 @@ export class ServersRepo implements ServerStore {
     private readonly tokenExpiresMs: (rec: ServerRecord) => number,
   ) {}
 
-  async insertServer(rec: ServerRecord, by: Actor): Promise<RegistryEvent> {
+  async insertServer(rec: ServerRecord, by: Actor, fence?: Fence): Promise<RegistryEvent> {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
+      await checkFence(conn, fence);
       try {
         await conn.query(
           `INSERT INTO servers (domain, origin, name, description, icon, api_url, ws_url, voice_url, voice_provider, cdn_url,
@@ -50,10 +58,11 @@ export class ServersRepo implements ServerStore {
     });
   }
 
-  async updateServer(rec: ServerRecord, changed: Partial<ServerFields>, by: Actor): Promise<RegistryEvent | null> {
+  async updateServer(rec: ServerRecord, changed: Partial<ServerFields>, by: Actor, fence?: Fence): Promise<RegistryEvent | null> {
     const keys = Object.keys(changed) as (keyof ServerFields)[];
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
+      await checkFence(conn, fence);
       const now = Date.now();
       const [res] = await conn.query<ResultSetHeader>(
         `UPDATE servers SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")}, updated_at = ?, record_version = ?, token_expires_at = ?
@@ -68,9 +77,10 @@ export class ServersRepo implements ServerStore {
     });
   }
 
-  async deleteServer(domain: string, by: Actor): Promise<RegistryEvent | null> {
+  async deleteServer(domain: string, by: Actor, fence?: Fence): Promise<RegistryEvent | null> {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
+      await checkFence(conn, fence);
       const [rows] = await conn.query<RowDataPacket[]>("SELECT origin FROM servers WHERE domain = ? FOR UPDATE", [domain]);
       if (rows.length === 0) return null;
       await conn.query("DELETE FROM servers WHERE domain = ?", [domain]);
@@ -80,8 +90,12 @@ export class ServersRepo implements ServerStore {
     });
   }
 
-  async rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Actor): Promise<boolean> {
+  async rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Actor, fence?: Fence): Promise<boolean> {
     return inTransaction(this.db, async (conn) => {
+      if (fence) {
+        await lockEvents(conn);
+        await checkFence(conn, fence);
+      }
       const [res] = await conn.query<ResultSetHeader>(
         "UPDATE servers SET token_hash = UNHEX(?), token_issued_at = ?, token_expires_at = ? WHERE domain = ?",
         [tokenHash, new Date(issuedMs), new Date(expiresMs), domain],
@@ -96,12 +110,14 @@ export class ServersRepo implements ServerStore {
     if (changes.length === 0) return [];
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
+      const valid = await this.fencedOnly(conn, changes);
+      if (valid.length === 0) return [];
       const [rows] = await conn.query<RowDataPacket[]>(
         "SELECT domain, status, origin FROM servers WHERE domain IN (?) FOR UPDATE",
-        [changes.map((c) => c.domain)],
+        [valid.map((c) => c.domain)],
       );
       const current = new Map(rows.map((r) => [r.domain as string, r]));
-      const real = changes.filter((c) => current.has(c.domain) && current.get(c.domain)!.status !== c.status);
+      const real = valid.filter((c) => current.has(c.domain) && current.get(c.domain)!.status !== c.status);
       for (const status of ["online", "offline"] as const) {
         const group = real.filter((c) => c.status === status);
         if (group.length === 0) continue;
@@ -124,6 +140,15 @@ export class ServersRepo implements ServerStore {
     });
   }
 
+  /** Drops the changes whose shard has a newer owner: that owner decides their status now. */
+  private async fencedOnly(conn: Conn, changes: StatusChange[]): Promise<StatusChange[]> {
+    const shards = [...new Set(changes.filter((c) => c.fence).map((c) => c.fence!.shard))];
+    if (shards.length === 0) return changes;
+    const [rows] = await conn.query<RowDataPacket[]>("SELECT shard, epoch FROM shard_epochs WHERE shard IN (?) LOCK IN SHARE MODE", [shards]);
+    const epochs = new Map(rows.map((r) => [Number(r.shard), Number(r.epoch)]));
+    return changes.filter((c) => !c.fence || epochs.get(c.fence.shard) === c.fence.epoch);
+  }
+
   /** Writes heartbeat soft state for many servers in one statement per chunk: one row write per server. */
   async flushLiveness(batch: Liveness[]): Promise<void> {
     for (let i = 0; i < batch.length; i += 500) {
@@ -137,7 +162,8 @@ export class ServersRepo implements ServerStore {
         ["token_expires_at", cases((l) => new Date(l.tokenExpiresMs))],
       ] as const;
       await this.db.query(
-        `UPDATE servers SET ${cols.map(([c, x]) => `${c} = ${x.sql}`).join(", ")} WHERE domain IN (?)`,
+        // GREATEST: a deposed owner's late flush must not move last_seen backwards.
+        `UPDATE servers SET ${cols.map(([c, x]) => (c === "last_seen" ? `${c} = GREATEST(${c}, ${x.sql})` : `${c} = ${x.sql}`)).join(", ")} WHERE domain IN (?)`,
         [...cols.flatMap(([, x]) => x.args), part.map((l) => l.domain)],
       );
     }
