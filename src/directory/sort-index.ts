@@ -24,7 +24,13 @@ type Cmp = (a: ServerRecord, b: ServerRecord) => number;
 
 const byDomain: Cmp = (a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
 const num = (f: (r: ServerRecord) => number): Cmp => (a, b) => f(a) - f(b);
-const byName: Cmp = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+// Names read A→Z whatever their case ("alpha" before "Bravo"); the exact text then keeps the order total.
+const byName: Cmp = (a, b) => {
+  const x = a.name.toLowerCase();
+  const y = b.name.toLowerCase();
+  if (x !== y) return x < y ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+};
 
 const KEY_CMP: Record<SortKey, Cmp> = {
   users: num((r) => r.userCount),
