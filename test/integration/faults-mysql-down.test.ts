@@ -1,0 +1,154 @@
+// MySQL unreachable (contract §1 503 unavailable, §3 Status): through a TCP proxy that is cut and restored, health
+// says degraded, writes answer 503 fast and leave nothing half-written, reads and heartbeats keep working from
+// memory, and the soft state and status transitions taken meanwhile reach MySQL once it is back.
+import type { Connection, RowDataPacket } from "mysql2/promise";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { connect, dropDatabase, freshDatabaseUrl, mysqlBaseUrl } from "../support/db.js";
+import { api, newServer, type ApiResponse } from "../support/http.js";
+import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+
+/** Answered at all within this long: "fails fast" rather than hanging on a dead pool. */
+const FAST_MS = 3_000;
+
+async function timed<T>(p: Promise<T>): Promise<{ ms: number; r: T }> {
+  const t = performance.now();
+  const r = await p;
+  return { ms: performance.now() - t, r };
+}
+
+function expectUnavailable(res: ApiResponse, ms: number, what: string) {
+  expect({ what, status: res.status, code: res.body?.error?.code }).toEqual({ what, status: 503, code: "unavailable" });
+  expect(ms, `${what} took ${ms} ms`).toBeLessThan(FAST_MS);
+  expect(res.text).not.toMatch(/ECONN|SELECT|INSERT|UPDATE|at .*\.ts/);
+}
+
+describe("MySQL unreachable", () => {
+  const direct = freshDatabaseUrl("fmysqldown");
+  let proxy: TcpProxy;
+  let reg: InProcessRegistrar;
+  let db: Connection;
+  let viaProxy: string;
+  beforeAll(async () => {
+    const base = new URL(mysqlBaseUrl());
+    proxy = await startTcpProxy({ host: base.hostname, port: Number(base.port || 3306) });
+    viaProxy = direct.replace(`${base.hostname}:${base.port || 3306}`, `127.0.0.1:${proxy.port}`);
+    expect(viaProxy).not.toBe(direct);
+    reg = await startRegistrar({
+      DATABASE_URL: viaProxy, OFFLINE_AFTER_S: "3", FLUSH_INTERVAL_MS: "200",
+      RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATE_LIMIT_LIST: "off", LOG_LEVEL: "warn",
+    });
+    expect(proxy.accepted).toBeGreaterThan(0);
+    db = await connect(direct);
+  });
+  afterAll(async () => {
+    await proxy?.resume();
+    await reg?.stop();
+    await proxy?.close();
+    await db?.end();
+    await dropDatabase(direct);
+  });
+
+  it("answers writes 503 fast, serves reads and heartbeats from memory, and writes the heartbeats once MySQL is back", async () => {
+    const c = api(reg.url);
+    const [a, b, k] = [newServer(), newServer(), newServer()];
+    const tokens: Record<string, string> = {};
+    for (const s of [a, b, k]) {
+      const r = await c.post("/v1/servers", s);
+      expect(r.status).toBe(201);
+      tokens[s.domain] = r.body.token;
+    }
+    expect((await c.post(`/v1/servers/${a.domain}/rate`, { user_id: "before", rating: 4 })).status).toBe(201);
+    expect((await c.get("/v1/health")).status).toBe(200);
+
+    await proxy.pause();
+
+    const health = await timed(c.get("/v1/health"));
+    expect(health.r.status).toBe(503);
+    expect(health.r.body).toMatchObject({ status: "degraded", checks: { mysql: "down" } });
+    expect(health.ms).toBeLessThan(FAST_MS);
+
+    const lost = newServer();
+    const writes: [string, () => Promise<ApiResponse>][] = [
+      ["register", () => c.post("/v1/servers", lost)],
+      ["update", () => c.put(`/v1/servers/${a.domain}`, { name: "Never stored" }, { token: tokens[a.domain] })],
+      ["delete", () => c.del(`/v1/servers/${b.domain}`, { token: tokens[b.domain] })],
+      ["rate", () => c.post(`/v1/servers/${a.domain}/rate`, { user_id: "during", rating: 1 })],
+      ["rotate", () => c.post(`/v1/servers/${k.domain}/token`, undefined, { token: tokens[k.domain] })],
+    ];
+    // Twice: the first attempt meets the pool's dead connections, the second has to open new ones.
+    for (let round = 0; round < 2; round++) {
+      for (const [what, write] of writes) {
+        const { r, ms } = await timed(write());
+        expectUnavailable(r, ms, `${what} #${round + 1}`);
+      }
+    }
+
+    const list = await c.get("/v1/servers");
+    expect(list.status).toBe(200);
+    expect(list.body.servers.map((s: any) => s.domain).sort()).toEqual([a.domain, b.domain, k.domain].sort());
+    const detail = await c.get(`/v1/servers/${a.domain}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body.server).toMatchObject({ name: a.name, rating: { average: 4, count: 1 } });
+
+    const beats: Record<string, string> = {};
+    for (const [s, users] of [[a, 11], [b, 12], [k, 13]] as const) {
+      const { r, ms } = await timed(c.post(`/v1/servers/${s.domain}/heartbeat`, { user_count: users }, { token: tokens[s.domain] }));
+      expect(r.status).toBe(200);
+      expect(ms).toBeLessThan(FAST_MS);
+      beats[s.domain] = r.body.last_seen;
+    }
+    // The refused rotation changed nothing: the old token still works (the heartbeat above used it).
+    expect((await c.get(`/v1/servers/${a.domain}`)).body.server.user_count).toBe(11);
+
+    await proxy.resume();
+    await vi.waitFor(async () => expect((await c.get("/v1/health")).status).toBe(200), { timeout: 5_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const [rows] = await db.query<RowDataPacket[]>("SELECT domain, user_count, last_seen FROM servers ORDER BY domain");
+        expect(rows.map((r) => [r.domain, r.user_count, (r.last_seen as Date).toISOString()])).toEqual(
+          [[a.domain, 11], [b.domain, 12], [k.domain, 13]].sort().map(([d, u]) => [d, u, beats[d as string]]),
+        );
+      },
+      { timeout: 5_000, interval: 100 },
+    );
+
+    // Nothing half-written: no row for the refused registration, no event for any refused write.
+    const [events] = await db.query<RowDataPacket[]>("SELECT type, domain FROM events WHERE type <> 'server.status' ORDER BY seq");
+    expect(events.map((e) => `${e.type} ${e.domain}`)).toEqual([
+      `server.registered ${a.domain}`, `server.registered ${b.domain}`, `server.registered ${k.domain}`, `rating.created ${a.domain}`,
+    ]);
+    const [[srv]] = await db.query<RowDataPacket[]>("SELECT name FROM servers WHERE domain = ?", [a.domain]);
+    expect(srv.name).toBe(a.name);
+    const [ratings] = await db.query<RowDataPacket[]>("SELECT user_id FROM ratings");
+    expect(ratings.map((r) => r.user_id)).toEqual(["before"]);
+    const [audit] = await db.query<RowDataPacket[]>("SELECT action FROM audit_log ORDER BY id");
+    expect(audit.map((r) => r.action)).toEqual(["server.register", "server.register", "server.register", "rating.create"]);
+
+    // And the store takes writes again, including the registration that was refused.
+    expect((await c.post("/v1/servers", lost)).status).toBe(201);
+    expect((await c.put(`/v1/servers/${a.domain}`, { name: "Stored now" }, { token: tokens[a.domain] })).status).toBe(200);
+    expect((await c.post(`/v1/servers/${k.domain}/token`, undefined, { token: tokens[k.domain] })).status).toBe(200);
+  });
+
+  it("persists a status transition decided while MySQL is down, with its one event, once MySQL is back", async () => {
+    const c = api(reg.url);
+    const s = newServer();
+    const r = await c.post("/v1/servers", s);
+    expect(r.status).toBe(201);
+    await proxy.pause();
+    await vi.waitFor(async () => expect((await c.get(`/v1/servers/${s.domain}`)).body.server.status).toBe("offline"), { timeout: 6_000, interval: 100 });
+    // Let StatusSync fail a few times against the closed port before the store comes back.
+    await vi.waitFor(() => expect(reg.logs.filter((l) => l.op === "status").length).toBeGreaterThanOrEqual(2), { timeout: 5_000, interval: 50 });
+    await proxy.resume();
+    await vi.waitFor(
+      async () => {
+        const [[row]] = await db.query<RowDataPacket[]>("SELECT status FROM servers WHERE domain = ?", [s.domain]);
+        expect(row.status).toBe("offline");
+      },
+      { timeout: 5_000, interval: 100 },
+    );
+    const [evs] = await db.query<RowDataPacket[]>("SELECT data FROM events WHERE type = 'server.status' AND domain = ?", [s.domain]);
+    expect(evs.map((e) => JSON.parse(e.data))).toEqual([{ status: "offline", last_seen: r.body.server.last_seen }]);
+  });
+});
