@@ -1,0 +1,87 @@
+// Webhook routes (issue 4): a server registers, lists and deletes its webhooks and reads their recent deliveries.
+import { PageQuery } from "../../domain/schemas.js";
+import { ValidationError } from "../../errors.js";
+import { parseBearer } from "../../security/tokens.js";
+import type { Db } from "../../store/db.js";
+import { authenticateOwner } from "../../webhooks/auth.js";
+import { makeWebhookSchemas } from "../../webhooks/schemas.js";
+import { resolveTarget, TargetRefusedError, type LookupAll } from "../../webhooks/ssrf.js";
+import type { WebhooksRepo } from "../../webhooks/webhooks-repo.js";
+import type { RequestContext } from "../context.js";
+import type { RouteSpec } from "../router.js";
+import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+
+export type WebhookRouteDeps = {
+  db: Db;
+  webhooks: WebhooksRepo;
+  registrarId: string;
+  allowInsecureUrls: boolean;
+  allowPrivateWebhooks: boolean;
+  lookup?: LookupAll;
+};
+
+const WEBHOOK_ID = /^wh_[0-9a-f]{24}$/;
+
+export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
+  const { RegisterWebhook } = makeWebhookSchemas({ allowInsecureUrls: d.allowInsecureUrls });
+  const owner = async (ctx: RequestContext): Promise<string> => {
+    const domain = pathDomain(ctx.params[0]);
+    await authenticateOwner(d.db, d.registrarId, domain, parseBearer(ctx.authorization));
+    return domain!;
+  };
+  // Ids of another shape cannot exist: answer like an unknown id without asking MySQL.
+  const webhookId = (raw: string) => (WEBHOOK_ID.test(raw) ? raw : "wh_");
+  return [
+    {
+      path: "/servers/:domain/webhooks",
+      methods: {
+        POST: {
+          body: true,
+          handler: async (ctx, body) => {
+            const domain = await owner(ctx);
+            const input = parseOrThrow(RegisterWebhook, body);
+            try {
+              await resolveTarget(new URL(input.url).hostname, { allowPrivate: d.allowPrivateWebhooks, lookup: d.lookup });
+            } catch (err) {
+              if (!(err instanceof TargetRefusedError)) throw err;
+              throw new ValidationError("webhook URL is not a public address", [{ path: "url", message: err.message }]);
+            }
+            const created = await d.webhooks.create(domain, input.url, input.events ?? null);
+            return { status: 201, body: created };
+          },
+        },
+        GET: {
+          handler: async (ctx) => {
+            const domain = await owner(ctx);
+            return { status: 200, body: { webhooks: await d.webhooks.list(domain) } };
+          },
+        },
+      },
+    },
+    {
+      path: "/servers/:domain/webhooks/:id",
+      methods: {
+        DELETE: {
+          handler: async (ctx) => {
+            const domain = await owner(ctx);
+            await d.webhooks.remove(domain, webhookId(ctx.params[1]));
+            return { status: 204 };
+          },
+        },
+      },
+    },
+    {
+      path: "/servers/:domain/webhooks/:id/deliveries",
+      methods: {
+        GET: {
+          handler: async (ctx) => {
+            const domain = await owner(ctx);
+            const page = parseOrThrow(PageQuery, queryParams(ctx.query));
+            const deliveries = await d.webhooks.deliveries(domain, webhookId(ctx.params[1]), page.limit, page.offset);
+            return { status: 200, body: { deliveries, limit: page.limit, offset: page.offset } };
+          },
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,84 @@
+// Webhooks of one node, wired: repositories, the enqueuer listening to the sequencer, the delivery worker.
+// node.ts creates it, mounts webhookRoutes with `repo`, calls start() once the node is up and stop() before db.end.
+import type { RegistryEvent } from "../../actors/ports.js";
+import type { Db } from "../store/db.js";
+import { DeliveriesRepo } from "./deliveries-repo.js";
+import { ENQUEUER_DEFAULTS, WebhookEnqueuer } from "./enqueuer.js";
+import { SecretBox } from "./secrets.js";
+import { WebhookSender } from "./sender.js";
+import type { LookupAll } from "./ssrf.js";
+import { DeliveryWorker } from "./worker.js";
+import { WebhooksRepo } from "./webhooks-repo.js";
+
+export type WebhookSettings = {
+  nodeId: string;
+  allowPrivate: boolean;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  giveUpAfterMs: number;
+  timeoutMs: number;
+  pollMs: number;
+  concurrency: number;
+  retentionMs: number;
+  /** 64 hex chars, or undefined to store secrets in clear (see secrets.ts). */
+  secretKeyHex: string | undefined;
+  userAgent: string;
+  lookup?: LookupAll;
+};
+
+export type WebhookMetrics = {
+  onOutcome(kind: "succeeded" | "retry" | "failed", seconds: number): void;
+};
+
+export type Webhooks = {
+  repo: WebhooksRepo;
+  worker: DeliveryWorker;
+  /** Sequencer listener: call with every committed event, in seq order. */
+  onEvent(ev: RegistryEvent): void;
+  /** Starts delivering and enqueues events up to `lastSeq` that no node enqueued yet. */
+  start(lastSeq: number): void;
+  stop(): Promise<void>;
+};
+
+/** Allowance on top of the request timeout for DNS (bounded at 5 s in ssrf.ts) and recording the outcome. */
+const LEASE_MARGIN_MS = 15_000;
+
+export function createWebhooks(db: Db, s: WebhookSettings, onError: (err: unknown) => void, metrics?: WebhookMetrics): Webhooks {
+  const box = new SecretBox(s.secretKeyHex);
+  const repo = new WebhooksRepo(db, box);
+  const deliveries = new DeliveriesRepo(db);
+  const sender = new WebhookSender({ allowPrivate: s.allowPrivate, timeoutMs: s.timeoutMs, userAgent: s.userAgent, lookup: s.lookup });
+  const worker = new DeliveryWorker(
+    deliveries,
+    sender,
+    box,
+    {
+      nodeId: s.nodeId,
+      concurrency: s.concurrency,
+      pollMs: s.pollMs,
+      leaseMs: s.timeoutMs + LEASE_MARGIN_MS,
+      retentionMs: s.retentionMs,
+      baseMs: s.retryBaseMs,
+      maxMs: s.retryMaxMs,
+      giveUpAfterMs: s.giveUpAfterMs,
+    },
+    { onOutcome: metrics?.onOutcome, onError },
+  );
+  const enqueuer = new WebhookEnqueuer(deliveries, () => worker.kick(), onError, ENQUEUER_DEFAULTS);
+  let started = false;
+  return {
+    repo,
+    worker,
+    onEvent: (ev) => enqueuer.offer(ev),
+    start(lastSeq) {
+      if (started) return;
+      started = true;
+      enqueuer.startFrom(lastSeq);
+      worker.start();
+    },
+    async stop() {
+      await enqueuer.stop();
+      await worker.stop();
+    },
+  };
+}
