@@ -19,6 +19,13 @@ export const DEFAULTS = {
   feedRetentionDays: 7,
   shutdownTimeoutMs: 10_000,
   maxBodyBytes: 65_536,
+  webhookRetryBaseMs: 1000,
+  webhookRetryMaxMs: 3_600_000,
+  webhookGiveUpAfterS: 86_400,
+  webhookTimeoutMs: 10_000,
+  webhookPollMs: 1000,
+  webhookConcurrency: 16,
+  webhookRetentionDays: 7,
 } as const;
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -54,6 +61,14 @@ const Env = z.object({
   RATE_LIMIT_LIST: rateSpec.default(DEFAULTS.rateLimitList),
   ALLOW_INSECURE_URLS: bool.default(false),
   ALLOW_PRIVATE_WEBHOOKS: bool.default(false),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(DEFAULTS.webhookRetryBaseMs),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(DEFAULTS.webhookRetryMaxMs),
+  WEBHOOK_GIVE_UP_AFTER_S: positiveNumber.default(DEFAULTS.webhookGiveUpAfterS),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULTS.webhookTimeoutMs),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(DEFAULTS.webhookPollMs),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(DEFAULTS.webhookConcurrency),
+  WEBHOOK_RETENTION_DAYS: positiveNumber.default(DEFAULTS.webhookRetentionDays),
+  WEBHOOK_SECRET_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "expected 64 hex characters (32 bytes)").optional(),
   FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(DEFAULTS.flushIntervalMs),
   WS_IDENTIFY_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsIdentifyTimeoutS),
   WS_HEARTBEAT_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsHeartbeatTimeoutS),
@@ -83,6 +98,17 @@ export type Config = Readonly<{
   rateLimitList: string;
   allowInsecureUrls: boolean;
   allowPrivateWebhooks: boolean;
+  webhooks: Readonly<{
+    retryBaseMs: number;
+    retryMaxMs: number;
+    giveUpAfterMs: number;
+    timeoutMs: number;
+    pollMs: number;
+    concurrency: number;
+    retentionMs: number;
+    /** AES-256-GCM key for stored webhook secrets; undefined stores them in clear (src/webhooks/secrets.ts). */
+    secretKeyHex: string | undefined;
+  }>;
   flushIntervalMs: number;
   wsIdentifyTimeoutMs: number;
   wsHeartbeatTimeoutMs: number;
@@ -130,6 +156,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitList: e.RATE_LIMIT_LIST,
     allowInsecureUrls: e.ALLOW_INSECURE_URLS,
     allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS,
+    webhooks: Object.freeze({
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: Math.max(e.WEBHOOK_RETRY_MAX_MS, e.WEBHOOK_RETRY_BASE_MS),
+      giveUpAfterMs: Math.round(e.WEBHOOK_GIVE_UP_AFTER_S * 1000),
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      pollMs: e.WEBHOOK_POLL_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      retentionMs: Math.round(e.WEBHOOK_RETENTION_DAYS * 86_400_000),
+      secretKeyHex: e.WEBHOOK_SECRET_KEY,
+    }),
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
     wsIdentifyTimeoutMs: Math.round(e.WS_IDENTIFY_TIMEOUT_S * 1000),
     wsHeartbeatTimeoutMs: Math.round(e.WS_HEARTBEAT_TIMEOUT_S * 1000),

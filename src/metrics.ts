@@ -26,6 +26,14 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry],
     }),
     storeErrors: new client.Counter({ name: "registrar_store_errors_total", help: "MySQL operations that failed", labelNames: ["op"] as const, registers: [registry] }),
+    webhookAttempts: new client.Counter({
+      name: "registrar_webhook_attempts_total", help: "Webhook delivery attempts by outcome (succeeded, retry, failed)",
+      labelNames: ["outcome"] as const, registers: [registry],
+    }),
+    webhookAttemptSeconds: new client.Histogram({
+      name: "registrar_webhook_attempt_seconds", help: "Webhook delivery attempt duration",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
+    }),
     gauge: (name: string, help: string, read: () => number, labelNames: string[] = []) =>
       new client.Gauge({
         name, help, labelNames, registers: [registry],

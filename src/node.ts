@@ -14,6 +14,8 @@ import { makeServerSchemas } from "./domain/schemas.js";
 import { EventSequencer } from "./events/sequencer.js";
 import { healthRoutes } from "./http/routes/health.js";
 import { ratingRoutes } from "./http/routes/ratings.js";
+import { webhookRoutes } from "./http/routes/webhooks.js";
+import { createWebhooks } from "./webhooks/service.js";
 import { serverRoutes } from "./http/routes/servers.js";
 import { createResponder } from "./http/respond.js";
 import { mountRoutes } from "./http/router.js";
@@ -67,6 +69,13 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   const transport: Transport = new InProcessTransport();
   const subj = subjects(config.clusterId);
   const sequencer = new EventSequencer(await lastSeq(db), (after, upto) => readEvents(db, after, upto - after, upto), storeError("gap_fill"));
+  const webhooks = createWebhooks(
+    db,
+    { ...config.webhooks, nodeId: config.nodeId, allowPrivate: config.allowPrivateWebhooks, userAgent: `zent-registrar/${VERSION} (+webhooks)` },
+    storeError("webhooks"),
+    { onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)) },
+  );
+  const stopWebhookListener = sequencer.listen(webhooks.onEvent);
   const events = {
     publish(ev: RegistryEvent) {
       sequencer.offer(ev);
@@ -98,6 +107,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   records.length = 0;
   actors.start();
   writeBehind.start();
+  webhooks.start(sequencer.last);
   log.info({ servers: directory.size, ms: Math.round(performance.now() - loadStarted) }, "directory loaded");
 
   const sweeper = setInterval(() => {
@@ -129,6 +139,10 @@ export async function startNode(config: Config, opts: { logDestination?: import(
         limits: { register: limits.register, list: limits.list },
       }),
       ...ratingRoutes({ directory, ratings: new RatingsRepo(db), events, registrarId: config.registrarId, limit: limits.rate }),
+      ...webhookRoutes({
+        db, webhooks: webhooks.repo, registrarId: config.registrarId,
+        allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks,
+      }),
       ...healthRoutes({
         nodeId: config.nodeId, version: VERSION, startedMs,
         checkMysql: () => db.query("SELECT 1").then(() => true, () => false),
@@ -156,6 +170,8 @@ export async function startNode(config: Config, opts: { logDestination?: import(
       clearInterval(sweeper);
       await actors.stop();
       await writeBehind.stop();
+      stopWebhookListener();
+      await webhooks.stop();
       eventSub.unsubscribe();
       await transport.close();
       await db.end();
