@@ -31,6 +31,7 @@ import { RatingsRepo } from "./store/ratings-repo.js";
 import { ServersRepo } from "./store/servers-repo.js";
 import { WriteBehind } from "./store/write-behind.js";
 import { requireNativeUws } from "./uws.js";
+import { feedStore, mountWebSockets } from "./ws/index.js";
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version;
 
@@ -130,6 +131,8 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   const respond = createResponder(log, metrics, corsOrigins);
   const app = uWS.App();
   const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
+  // WebSocket routes first: the HTTP router ends with a catch-all 404.
+  const webSockets = mountWebSockets(app, { config, actors, sequencer, store: feedStore(db), log, metrics, onStoreError: storeError });
   mountRoutes(
     app,
     [
@@ -165,6 +168,8 @@ export async function startNode(config: Config, opts: { logDestination?: import(
     stopping ??= (async () => {
       log.info("shutting down");
       uWS.us_listen_socket_close(listenSocket);
+      // Contract §4: sessions (and feed subscribers) get 1012 so they reconnect, possibly to another node.
+      await webSockets.shutdown();
       const deadline = Date.now() + config.shutdownTimeoutMs - 2000;
       while (respond.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       clearInterval(sweeper);

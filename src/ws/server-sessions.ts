@@ -1,0 +1,235 @@
+// Zent-instance sessions on /v1/ws/server (contract §4): hello, identify, heartbeats through the actors, deadlines,
+// one session per domain, events about the server pushed to its session.
+import { randomUUID } from "node:crypto";
+import type { WebSocket, WebSocketBehavior } from "uWebSockets.js";
+import uWS from "uWebSockets.js";
+import type { RegistryEvent } from "../../actors/ports.js";
+import type { HeartbeatReply } from "../../actors/server-actors.js";
+import type { Stats } from "../../actors/server-record.js";
+import { normalizeDomain } from "../domain/domain-name.js";
+import type { Logger } from "../log.js";
+import { CloseCode, CloseError, closeCodeForError } from "./close-codes.js";
+import { closeConnection, decodeMessage, newConnectionState, sendFrame, type ConnectionState, type InboundLimits } from "./connection.js";
+import { heartbeatAckFrame, readyFrame, sessionHelloFrame } from "./frames.js";
+import { upgradeWith } from "./upgrade.js";
+import { describeIssues, HeartbeatMessage, Identify, PROTOCOLS, SESSION_OPS } from "./ws-messages.js";
+
+export const SESSION_DEFAULTS = {
+  /** What a session may leave unread before it is closed with 1013 (it only gets acks and a few events). */
+  maxBufferedBytes: 256 * 1024,
+  /** uWS closes bigger frames itself with 1009; up to here the registrar answers 4000 (contract §4). */
+  maxFrameBytes: 1024 * 1024,
+  maxSweepIntervalMs: 1000,
+} as const;
+
+export type HeartbeatPort = { heartbeat(domain: string, token: string | null, stats: Stats): Promise<HeartbeatReply> };
+
+export type ServerSessionDeps = {
+  actors: HeartbeatPort;
+  heartbeatIntervalMs: number;
+  identifyTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  limits: InboundLimits;
+  /** Called once per accepted heartbeat (identify included), like the HTTP route's counter. */
+  onHeartbeat: () => void;
+  onClose: (code: number) => void;
+  log: Logger;
+  now?: () => number;
+};
+
+type Phase = "awaiting_identify" | "identifying" | "ready";
+
+type SessionState = ConnectionState & {
+  phase: Phase;
+  sessionId: string;
+  domain: string;
+  /** The token the session identified with: every heartbeat is authenticated like an HTTP one. */
+  token: string;
+  /** Identify deadline while awaiting identify, heartbeat deadline once ready (checked by one sweep). */
+  deadlineMs: number;
+  /** The identify in flight: heartbeats pipelined behind it wait for it. */
+  identified: Promise<void> | null;
+};
+
+type Session = WebSocket<SessionState>;
+
+const NO_STATS: Stats = Object.freeze({});
+
+export class ServerSessions {
+  private readonly open = new Set<Session>();
+  private readonly byDomain = new Map<string, Session>();
+  private readonly hello: string;
+  private readonly now: () => number;
+  private readonly sweeper: NodeJS.Timeout;
+  private shuttingDown = false;
+
+  constructor(private readonly d: ServerSessionDeps) {
+    this.hello = sessionHelloFrame(d.heartbeatIntervalMs, d.identifyTimeoutMs);
+    this.now = d.now ?? Date.now;
+    // One interval checks every deadline (no timer per socket); its period is a fraction of the shortest one.
+    const periodMs = Math.max(20, Math.min(SESSION_DEFAULTS.maxSweepIntervalMs, Math.min(d.identifyTimeoutMs, d.heartbeatTimeoutMs) / 10));
+    this.sweeper = setInterval(() => this.sweep(), periodMs);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  get identifiedCount(): number {
+    return this.byDomain.size;
+  }
+
+  behavior(): WebSocketBehavior<SessionState> {
+    return {
+      compression: uWS.DISABLED,
+      maxPayloadLength: SESSION_DEFAULTS.maxFrameBytes,
+      // Above our own bound, so the 1013 close frame is never the one uWS drops.
+      maxBackpressure: SESSION_DEFAULTS.maxBufferedBytes + 256 * 1024,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => upgradeWith(res, req, context, this.shuttingDown ? null : this.newState()),
+      open: (ws) => {
+        this.open.add(ws);
+        ws.getUserData().deadlineMs = this.now() + this.d.identifyTimeoutMs;
+        sendFrame(ws, this.hello, SESSION_DEFAULTS.maxBufferedBytes);
+      },
+      message: (ws, message, isBinary) => {
+        try {
+          this.onMessage(ws, message, isBinary);
+        } catch (err) {
+          this.fail(ws, err);
+        }
+      },
+      close: (ws, code) => {
+        const s = ws.getUserData();
+        s.closed = true;
+        this.open.delete(ws);
+        if (s.domain && this.byDomain.get(s.domain) === ws) this.byDomain.delete(s.domain);
+        this.d.onClose(code);
+      },
+    };
+  }
+
+  /** Pushes an event about a server to its session, if it has one on this node. */
+  deliver(ev: RegistryEvent, frame: string): void {
+    const ws = this.byDomain.get(ev.domain);
+    if (!ws) return;
+    sendFrame(ws, frame, SESSION_DEFAULTS.maxBufferedBytes);
+    // The token went with the record: nothing this session sends can be accepted any more.
+    if (ev.type === "server.removed") closeConnection(ws, CloseCode.authenticationFailed, "server removed");
+  }
+
+  /** Closes every session with 1012 so clients reconnect, possibly to another node; refuses new ones. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    clearInterval(this.sweeper);
+    for (const ws of this.open) {
+      ws.cork(() => closeConnection(ws, CloseCode.restarting, "registrar node shutting down; reconnect"));
+    }
+  }
+
+  private newState(): SessionState {
+    return {
+      ...newConnectionState(),
+      phase: "awaiting_identify",
+      sessionId: randomUUID(),
+      domain: "",
+      token: "",
+      deadlineMs: Number.POSITIVE_INFINITY,
+      identified: null,
+    };
+  }
+
+  private onMessage(ws: Session, message: ArrayBuffer, isBinary: boolean): void {
+    const s = ws.getUserData();
+    const { op, value } = decodeMessage(s, message, isBinary, this.d.limits, SESSION_OPS, this.now());
+    if (op === "identify") return this.identify(ws, s, value);
+    const parsed = HeartbeatMessage.safeParse(value);
+    if (!parsed.success) throw new CloseError(CloseCode.invalidMessage, describeIssues(parsed.error));
+    // Any heartbeat proves the client alive, even one still waiting behind its identify.
+    if (s.phase === "awaiting_identify") throw new CloseError(CloseCode.invalidMessage, "identify first");
+    if (s.phase === "identifying") {
+      void s.identified!.then(() => this.heartbeat(ws, s, parsed.data));
+      return;
+    }
+    this.heartbeat(ws, s, parsed.data);
+  }
+
+  private identify(ws: Session, s: SessionState, value: Record<string, unknown>): void {
+    if (s.phase !== "awaiting_identify") throw new CloseError(CloseCode.alreadyIdentified, "identify sent twice");
+    const parsed = Identify.safeParse(value);
+    if (!parsed.success) throw new CloseError(CloseCode.invalidMessage, describeIssues(parsed.error));
+    const msg = parsed.data;
+    if (!(PROTOCOLS as readonly number[]).includes(msg.protocol)) {
+      throw new CloseError(CloseCode.unsupportedProtocol, `unsupported protocol ${msg.protocol}; supported: ${PROTOCOLS.join(", ")}`);
+    }
+    const domain = normalizeDomain(msg.domain);
+    if (domain === null) throw new CloseError(CloseCode.authenticationFailed, "authentication failed");
+    s.phase = "identifying";
+    s.deadlineMs = Number.POSITIVE_INFINITY;
+    // Identify counts as a heartbeat (contract §4): it takes the same actor path as POST .../heartbeat.
+    s.identified = this.d.actors.heartbeat(domain, msg.token, NO_STATS).then(
+      () => {
+        this.d.onHeartbeat();
+        if (s.closed) return;
+        s.phase = "ready";
+        s.domain = domain;
+        s.token = msg.token;
+        s.deadlineMs = this.now() + this.d.heartbeatTimeoutMs;
+        const previous = this.byDomain.get(domain);
+        if (previous !== undefined && previous !== ws) {
+          previous.cork(() => closeConnection(previous, CloseCode.sessionReplaced, "session replaced by a newer connection"));
+        }
+        this.byDomain.set(domain, ws);
+        ws.cork(() => sendFrame(ws, readyFrame(s.sessionId), SESSION_DEFAULTS.maxBufferedBytes));
+      },
+      (err) => this.fail(ws, err),
+    );
+  }
+
+  private heartbeat(ws: Session, s: SessionState, msg: HeartbeatMessage): void {
+    if (s.closed || s.phase !== "ready") return;
+    s.deadlineMs = this.now() + this.d.heartbeatTimeoutMs;
+    this.d.actors.heartbeat(s.domain, s.token, msg.stats ?? NO_STATS).then(
+      () => {
+        this.d.onHeartbeat();
+        if (!s.closed) ws.cork(() => sendFrame(ws, heartbeatAckFrame(msg.seq), SESSION_DEFAULTS.maxBufferedBytes));
+      },
+      (err) => this.fail(ws, err),
+    );
+  }
+
+  private fail(ws: Session, err: unknown): void {
+    if (ws.getUserData().closed) return;
+    const code = closeCodeForError(err);
+    if (code === null) {
+      this.d.log.error({ err }, "server session failed");
+      ws.cork(() => closeConnection(ws, CloseCode.internalError, "internal error"));
+      return;
+    }
+    // Unknown domain and wrong token read the same (contract §1: existence is not leaked through auth).
+    const reason = code === CloseCode.authenticationFailed && !(err instanceof CloseError) ? authReason(err) : (err as Error).message;
+    ws.cork(() => closeConnection(ws, code, reason));
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const ws of this.open) {
+      const s = ws.getUserData();
+      if (now < s.deadlineMs || s.closed) continue;
+      if (s.phase === "awaiting_identify") {
+        ws.cork(() => closeConnection(ws, CloseCode.identifyTimeout, `identify not received within ${this.d.identifyTimeoutMs} ms`));
+      } else if (s.phase === "ready") {
+        ws.cork(() => closeConnection(ws, CloseCode.heartbeatTimeout, `no heartbeat for ${this.d.heartbeatTimeoutMs} ms`));
+      }
+    }
+  }
+}
+
+function authReason(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === "token_expired") return "token expired";
+  if (code === "not_owner") return "record belongs to another registrar";
+  return "authentication failed";
+}
