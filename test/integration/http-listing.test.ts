@@ -65,6 +65,7 @@ describe("listing servers", () => {
   let c: ReturnType<typeof api>;
   const env = { DATABASE_URL: dbUrl, REGISTRAR_ID, RATE_LIMIT_LIST: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off" };
   let all: Rec[];
+  const tokens = new Map<string, string>();
 
   const list = async (query: string) => {
     const res = await c.get(`/v1/servers${query ? `?${query}` : ""}`);
@@ -88,6 +89,7 @@ describe("listing servers", () => {
       const domain = dom(f.label);
       const res = await a.post("/v1/servers", { domain, name: f.name, description: f.description, api_url: `https://${domain}/api` });
       expect(res.status, res.text).toBe(201);
+      tokens.set(domain, res.body.token);
       expect((await a.post(`/v1/servers/${domain}/heartbeat`, { user_count: f.users, channel_count: f.channels }, { token: res.body.token })).status).toBe(200);
       for (const [i, rating] of f.ratings.entries()) {
         expect((await a.post(`/v1/servers/${domain}/rate`, { user_id: `user-${i}`, rating })).status).toBe(201);
@@ -271,5 +273,38 @@ describe("listing servers", () => {
     expect(await domains("q=aardvark")).toEqual([]);
     expect(await domains("")).toEqual(expectedOrder(all, "users", "desc"));
     expect((await list("")).total).toBe(FIXTURE.length);
+  });
+
+  describe("a mirrored record (origin of another registrar)", () => {
+    const india = dom("india");
+
+    it("answers writes with 403 not_owner, even with the token it was registered with, and changes nothing", async () => {
+      const before = (await c.get(`/v1/servers/${india}`)).body.server;
+      const token = tokens.get(india)!;
+      for (const tok of [token, "ab".repeat(32)]) {
+        for (const [method, path, body] of [
+          ["PUT", `/v1/servers/${india}`, { name: "Taken over" }],
+          ["POST", `/v1/servers/${india}/heartbeat`, { user_count: 99 }],
+          ["POST", `/v1/servers/${india}/token`, undefined],
+          ["DELETE", `/v1/servers/${india}`, undefined],
+        ] as const) {
+          const res = await c.call(method, path, { body, token: tok });
+          expect(res.status, `${method} ${path}`).toBe(403);
+          expect(res.body.error.code).toBe("not_owner");
+          expect(res.text).not.toContain(token);
+        }
+      }
+      const rated = await c.post(`/v1/servers/${india}/rate`, { user_id: "u", rating: 5 });
+      expect(rated.status).toBe(403);
+      expect(rated.body.error.code).toBe("not_owner");
+      expect((await c.get(`/v1/servers/${india}`)).body.server).toEqual(before);
+      expect((await c.get(`/v1/servers/${india}/ratings`)).body.count).toBe(0);
+    });
+
+    it("answers a registration of the mirrored domain with 409 domain_taken", async () => {
+      const res = await c.post("/v1/servers", { domain: india.toUpperCase(), name: "Mine now", api_url: `https://${india}/api` });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe("domain_taken");
+    });
   });
 });
