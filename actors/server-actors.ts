@@ -36,9 +36,21 @@ export type ActorSettings = {
 };
 
 export type HeartbeatReply = { status: "online"; lastSeenMs: number; tokenExpiresMs: number };
-export type TokenReply = { record: ServerRecord; token: string; tokenExpiresMs: number };
+/** Replies carry the record as JSON so they cross the network unchanged; seq lets the edge wait for its directory. */
+export type RegisterReply = { recordJson: string; token: string; tokenExpiresMs: number; seq: number };
+export type UpdateReply = { recordJson: string; seq: number };
+export type RotateReply = { token: string; tokenExpiresMs: number };
 
-export class ServerActors {
+/** What the edge (HTTP, WebSocket) asks of a server's actor, wherever that actor lives. */
+export interface ActorApi {
+  register(domain: string, fields: ServerFields, by: Actor): Promise<RegisterReply>;
+  heartbeat(domain: string, token: string | null, stats: Stats): Promise<HeartbeatReply>;
+  update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor): Promise<UpdateReply>;
+  remove(domain: string, token: string | null, by: Actor): Promise<{ seq: number }>;
+  rotateToken(domain: string, token: string | null, by: Actor): Promise<RotateReply>;
+}
+
+export class ServerActors implements ActorApi {
   private readonly mailboxes = new Mailboxes();
   readonly wheel: DeadlineWheel<ServerRecord>;
   readonly statusSync: StatusSync;
@@ -119,7 +131,7 @@ export class ServerActors {
     await this.statusSync.flush();
   }
 
-  register(domain: string, fields: ServerFields, by: Actor): Promise<TokenReply> {
+  register(domain: string, fields: ServerFields, by: Actor): Promise<RegisterReply> {
     return this.mailboxes.post(domain, async () => {
       this.ownership.fence(domain);
       if (this.directory.get(domain)) throw new DomainTakenError(`${domain} is already registered`);
@@ -129,11 +141,12 @@ export class ServerActors {
       rec.createdAtMs = now;
       rec.lastSeenMs = now;
       const token = this.issueToken(rec, now);
-      await this.store.insertServer(rec, by, this.ownership.fence(domain)).then((ev) => this.events.publish(ev));
+      const ev = await this.store.insertServer(rec, by, this.ownership.fence(domain));
       rec.deadlineMs = now + this.settings.offlineAfterMs;
       this.directory.add(rec);
       this.wheel.arm(rec);
-      return { record: rec, token, tokenExpiresMs: this.tokenExpiresMs(rec) };
+      this.events.publish(ev);
+      return { recordJson: rec.toJson(), token, tokenExpiresMs: this.tokenExpiresMs(rec), seq: ev.seq };
     });
   }
 
@@ -161,7 +174,7 @@ export class ServerActors {
     });
   }
 
-  update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor): Promise<ServerRecord> {
+  update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor): Promise<UpdateReply> {
     return this.mailboxes.post(domain, async () => {
       const rec = this.authenticate(domain, token);
       // Build the new state on a copy so a failed write leaves memory untouched.
@@ -177,11 +190,11 @@ export class ServerActors {
         rec.tokenActivityMs = next.tokenActivityMs;
       });
       this.events.publish(ev);
-      return rec;
+      return { recordJson: rec.toJson(), seq: ev.seq };
     });
   }
 
-  remove(domain: string, token: string | null, by: Actor): Promise<void> {
+  remove(domain: string, token: string | null, by: Actor): Promise<{ seq: number }> {
     return this.mailboxes.post(domain, async () => {
       const rec = this.authenticate(domain, token);
       const ev = await this.store.deleteServer(domain, by, this.ownership.fence(domain));
@@ -189,10 +202,11 @@ export class ServerActors {
       this.statusSync.forget(rec);
       this.directory.remove(rec);
       if (ev) this.events.publish(ev);
+      return { seq: ev?.seq ?? 0 };
     });
   }
 
-  rotateToken(domain: string, token: string | null, by: Actor): Promise<TokenReply> {
+  rotateToken(domain: string, token: string | null, by: Actor): Promise<RotateReply> {
     return this.mailboxes.post(domain, async () => {
       const rec = this.authenticate(domain, token);
       const now = this.clock.now();
@@ -203,7 +217,7 @@ export class ServerActors {
       rec.tokenHash = hash;
       rec.tokenIssuedMs = now;
       rec.tokenActivityMs = now;
-      return { record: rec, token: fresh, tokenExpiresMs: this.tokenExpiresMs(rec) };
+      return { token: fresh, tokenExpiresMs: this.tokenExpiresMs(rec) };
     });
   }
 

@@ -111,6 +111,23 @@ export class ServerRecord {
     return (this.json ??= JSON.stringify(this.toPublic()));
   }
 
+  /** Builds or refreshes a record from its public JSON (events from other nodes); owner-only fields stay unset. */
+  static fromPublic(p: Record<string, any>, into?: ServerRecord): ServerRecord {
+    const r = into ?? new ServerRecord(p.domain, p.origin);
+    r.applyFields({
+      name: p.name, description: p.description, icon: p.icon, api_url: p.api_url, ws_url: p.ws_url, voice_url: p.voice_url,
+      voice_provider: p.voice_provider, cdn_url: p.cdn_url, protocols: p.protocols, capabilities: p.capabilities, version: p.version,
+    });
+    r.userCount = p.user_count ?? r.userCount;
+    r.channelCount = p.channel_count ?? r.channelCount;
+    r.verified = p.verified === true;
+    r.status = p.status === "offline" ? "offline" : "online";
+    r.persistedStatus = r.status;
+    if (p.last_seen) r.lastSeenMs = Math.max(r.lastSeenMs, Date.parse(p.last_seen));
+    if (p.created_at) r.createdAtMs = Date.parse(p.created_at);
+    return r;
+  }
+
   clientFields(): ServerFields {
     return {
       name: this.name, description: this.description, icon: this.icon, api_url: this.apiUrl, ws_url: this.wsUrl,

@@ -34,6 +34,8 @@ export function createMetrics() {
       name: "registrar_webhook_attempt_seconds", help: "Webhook delivery attempt duration",
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
     }),
+    histogram: (name: string, help: string, buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]) =>
+      new client.Histogram({ name, help, buckets, registers: [registry] }),
     gauge: (name: string, help: string, read: () => number, labelNames: string[] = []) =>
       new client.Gauge({
         name, help, labelNames, registers: [registry],

@@ -3,9 +3,12 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "./paths.js";
 import type { RegistryEvent } from "../actors/ports.js";
-import { ServerActors } from "../actors/server-actors.js";
+import { ServerActors, type ActorApi } from "../actors/server-actors.js";
 import { systemClock } from "../actors/clock.js";
 import { InProcessTransport } from "../transport/in-process.js";
+import { NatsTransport } from "../transport/nats/nats-transport.js";
+import { createCluster, type Cluster } from "./cluster/cluster-node.js";
+import { SharedRateLimiter } from "./cluster/shared-rate-limit.js";
 import { subjects } from "../transport/subjects.js";
 import type { Transport } from "../transport/transport.js";
 import type { Config } from "./config.js";
@@ -53,11 +56,21 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   // Parse security settings first: a bad value must stop start-up before anything is opened.
   const trusted = parseTrustedProxies(config.trustedProxies);
   const corsOrigins = parseCorsOrigins(config.corsOrigins);
-  const limiter = (spec: string) => {
+  const subj = subjects(config.clusterId);
+  // NATS must answer at start-up (fail fast, let the supervisor retry); later outages are survived.
+  const transport: Transport = config.natsUrl
+    ? await NatsTransport.connect({ servers: config.natsUrl, name: config.nodeId, onError: (err) => log.warn({ err: { message: (err as Error).message } }, "nats error") })
+    : new InProcessTransport();
+  const limiter = (name: string, spec: string) => {
     const l = parseRateLimit(spec, spec);
-    return l ? new RateLimiter(l) : null;
+    if (!l) return null;
+    return transport instanceof NatsTransport ? new SharedRateLimiter(l, name, config.nodeId, transport, subj.rateLimits) : new RateLimiter(l);
   };
-  const limits = { register: limiter(config.rateLimitRegister), rate: limiter(config.rateLimitRate), list: limiter(config.rateLimitList) };
+  const limits = { register: limiter("register", config.rateLimitRegister), rate: limiter("rate", config.rateLimitRate), list: limiter("list", config.rateLimitList) };
+  const limitSub = SharedRateLimiter.listen(
+    transport, subj.rateLimits, config.nodeId,
+    new Map(Object.entries(limits).filter((e): e is [string, RateLimiter] => e[1] !== null)),
+  );
 
   await migrate(config.databaseUrl);
   const db = await openDb(config.databaseUrl);
@@ -67,8 +80,6 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   };
 
   const directory = new Directory();
-  const transport: Transport = new InProcessTransport();
-  const subj = subjects(config.clusterId);
   const sequencer = new EventSequencer(await lastSeq(db), (after, upto) => readEvents(db, after, upto - after, upto), storeError("gap_fill"));
   const webhooks = createWebhooks(
     db,
@@ -99,14 +110,25 @@ export async function startNode(config: Config, opts: { logDestination?: import(
     },
     storeError("write_behind"),
   );
-  actors = new ServerActors(settings, directory, repo, events, writeBehind, systemClock, storeError("status"));
+  const mailboxLatency = metrics.histogram("registrar_mailbox_request_seconds", "Latency of messages sent to a shard owner on another node");
+  const cluster: Cluster | null =
+    transport instanceof NatsTransport
+      ? await createCluster({ config, transport, db, directory, sequencer, repo, writeBehind, log, onMailboxLatency: (s) => mailboxLatency.observe(s) })
+      : null;
+  actors = new ServerActors(settings, directory, repo, events, cluster?.liveness ?? writeBehind, systemClock, storeError("status"), cluster?.ownership);
+  const api: ActorApi = cluster ? cluster.attach(actors, settings, events) : actors;
 
   const loadStarted = performance.now();
   const records: import("../actors/server-record.js").ServerRecord[] = [];
   await repo.loadAll(settings, (r) => records.push(r));
   directory.load(records);
   records.length = 0;
-  actors.start();
+  if (cluster) {
+    actors.startWheel();
+    cluster.start();
+  } else {
+    actors.start();
+  }
   writeBehind.start();
   webhooks.start(sequencer.last);
   log.info({ servers: directory.size, ms: Math.round(performance.now() - loadStarted) }, "directory loaded");
@@ -123,6 +145,13 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   metrics.gauge("registrar_write_behind_backlog", "Records waiting for the next flush", () => writeBehind.backlog);
   metrics.gauge("registrar_status_backlog", "Status transitions waiting to be persisted", () => actors.statusSync.backlog);
   metrics.gauge("registrar_event_seq", "Last event seq delivered in order", () => sequencer.last);
+  if (cluster) {
+    metrics.gauge("registrar_shard_moves", "Shards acquired or given up by this node since start", () => cluster.stats().moves);
+    metrics.gauge("registrar_shards_owned", "Shards this node owns", () => cluster.health().shards_owned);
+    metrics.gauge("registrar_gossip_members", "Cluster members this node hears", () => cluster.stats().members);
+  }
+  const eventLag = metrics.histogram("registrar_event_lag_seconds", "Time from an event's commit to its in-order delivery on this node");
+  sequencer.listen((ev) => eventLag.observe(Math.max(0, Date.now() - Date.parse(ev.at)) / 1000));
   const pool = (db as unknown as { pool: { _allConnections: { length: number }; _freeConnections: { length: number }; _connectionQueue: { length: number } } }).pool;
   metrics.gauge("registrar_db_pool_connections", "MySQL pool connections", () => pool._allConnections.length);
   metrics.gauge("registrar_db_pool_free", "MySQL pool idle connections", () => pool._freeConnections.length);
@@ -132,12 +161,12 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   const app = uWS.App();
   const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
   // WebSocket routes first: the HTTP router ends with a catch-all 404.
-  const webSockets = mountWebSockets(app, { config, actors, sequencer, store: feedStore(db), log, metrics, onStoreError: storeError });
+  const webSockets = mountWebSockets(app, { config, actors: api, sequencer, store: feedStore(db), log, metrics, onStoreError: storeError });
   mountRoutes(
     app,
     [
       ...serverRoutes({
-        directory, actors, schemas, registrarId: config.registrarId, offlineAfterS: config.offlineAfterMs / 1000,
+        directory, actors: api, schemas, registrarId: config.registrarId, offlineAfterS: config.offlineAfterMs / 1000,
         heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: () => metrics.heartbeats.labels("http").inc(),
         limits: { register: limits.register, list: limits.list },
       }),
@@ -150,7 +179,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
         nodeId: config.nodeId, version: VERSION, startedMs,
         checkMysql: () => db.query("SELECT 1").then(() => true, () => false),
         natsHealth: () => transport.health(),
-        cluster: () => ({ nodes: 1, shards_owned: config.shards, members: [config.nodeId] }),
+        cluster: () => cluster?.health() ?? { nodes: 1, shards_owned: config.shards, members: [config.nodeId] },
         registry: metrics.registry,
       }),
     ],
@@ -173,11 +202,13 @@ export async function startNode(config: Config, opts: { logDestination?: import(
       const deadline = Date.now() + config.shutdownTimeoutMs - 2000;
       while (respond.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       clearInterval(sweeper);
+      await cluster?.stop();
       await actors.stop();
       await writeBehind.stop();
       stopWebhookListener();
       await webhooks.stop();
       eventSub.unsubscribe();
+      limitSub.unsubscribe();
       await transport.close();
       await db.end();
       log.info("stopped");

@@ -8,6 +8,8 @@ export function subjects(clusterId: string) {
     gossip: `${root}.gossip`,
     /** Mailbox of one shard's actors. */
     shard: (shard: number) => `${root}.shard.${shard}`,
+    /** Heartbeat soft state from shard owners. */
+    liveness: `${root}.liveness`,
     /** Rate-limit counts shared across nodes. */
     rateLimits: `${root}.ratelimit`,
   };

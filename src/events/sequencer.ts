@@ -38,6 +38,24 @@ export class EventSequencer {
     }
   }
 
+  /** Reads everything committed after `last` from MySQL (after a NATS outage, or before taking over a shard). */
+  async catchUp(): Promise<void> {
+    for (;;) {
+      const from = this.lastSeq;
+      const upto = from + 1000;
+      const found = await this.readGap(from, upto);
+      if (found.length === 0) return;
+      for (const ev of found) if (ev.seq > this.lastSeq && !this.buffered.has(ev.seq)) this.buffered.set(ev.seq, ev);
+      // The range up to the last row read is final (seq order is commit order): skip holes below it.
+      const top = found[found.length - 1].seq;
+      while (this.lastSeq < top) {
+        if (this.buffered.has(this.lastSeq + 1)) this.drain();
+        else this.lastSeq++;
+      }
+      this.drain();
+    }
+  }
+
   private drain(): void {
     for (;;) {
       const next = this.buffered.get(this.lastSeq + 1);

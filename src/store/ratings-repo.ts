@@ -33,7 +33,7 @@ export class RatingsRepo {
       const rating: Rating = { user_id: input.user_id, rating: input.rating, comment: input.comment ?? null, created_at: now.toISOString() };
       const average = Math.round((total / count) * 100) / 100;
       const [event] = await appendEvents(conn, [
-        { type: "rating.created", domain, origin: srv[0].origin, atMs: now.getTime(), data: { rating, summary: { average, count } } },
+        { type: "rating.created", domain, origin: srv[0].origin, atMs: now.getTime(), data: { rating, summary: { average, count, sum: total } } },
       ]);
       return { created: prior.length === 0, rating, count, sum: total, event };
     });

@@ -1,5 +1,5 @@
 // /v1/servers routes: listing, registration, details, update, removal, heartbeat, token rotation, public health.
-import type { ServerActors } from "../../../actors/server-actors.js";
+import type { ActorApi } from "../../../actors/server-actors.js";
 import type { ServerFields } from "../../../actors/server-record.js";
 import type { Directory } from "../../directory/directory.js";
 import { Heartbeat, ListQuery, type ServerSchemas } from "../../domain/schemas.js";
@@ -12,7 +12,7 @@ import { parseOrThrow, pathDomain, queryParams } from "./params.js";
 
 export type ServerRouteDeps = {
   directory: Directory;
-  actors: ServerActors;
+  actors: ActorApi;
   schemas: ServerSchemas;
   registrarId: string;
   offlineAfterS: number;
@@ -65,7 +65,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
             const reply = await d.actors.register(domain, fields as ServerFields, { kind: "ip", id: ctx.ip });
             return {
               status: 201,
-              raw: `{"server":${reply.record.toJson()},"token":"${reply.token}","token_expires_at":"${iso(reply.tokenExpiresMs)}"}`,
+              raw: `{"server":${reply.recordJson},"token":"${reply.token}","token_expires_at":"${iso(reply.tokenExpiresMs)}"}`,
             };
           },
         },
@@ -82,8 +82,8 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
             const { domain, token } = authDomain(ctx);
             const input = parseOrThrow(d.schemas.UpdateServer(domain), body) as Record<string, unknown>;
             delete input.domain;
-            const rec = await d.actors.update(domain, token, input as Partial<ServerFields>, { kind: "domain", id: domain });
-            return { status: 200, raw: `{"server":${rec.toJson()}}` };
+            const reply = await d.actors.update(domain, token, input as Partial<ServerFields>, { kind: "domain", id: domain });
+            return { status: 200, raw: `{"server":${reply.recordJson}}` };
           },
         },
         DELETE: {

@@ -1,0 +1,96 @@
+// Shard leases in a JetStream KV bucket with a TTL: create = acquire, compare-and-set update = renew/steal,
+// revision = fencing epoch. A watch keeps every node's view of who holds which shard current.
+import { Kvm, type KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+
+export type Lease = { node: string; revision: number };
+
+const key = (shard: number) => `s${shard}`;
+
+export class LeaseStore {
+  /** shard → current holder, from the watch (expired leases vanish only when someone overwrites them). */
+  readonly view = new Map<number, Lease>();
+  private watching = false;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly nodeId: string,
+  ) {}
+
+  static async open(nc: NatsConnection, clusterId: string, nodeId: string, ttlMs: number): Promise<LeaseStore> {
+    const kvm = new Kvm(nc);
+    const kv = await kvm.create(`zent_${clusterId.replace(/[^a-zA-Z0-9_-]/g, "_")}_shards`, { ttl: ttlMs, history: 1 });
+    const store = new LeaseStore(kv, nodeId);
+    await store.watch();
+    return store;
+  }
+
+  private async watch(): Promise<void> {
+    const iter = await this.kv.watch({ key: ">" });
+    this.watching = true;
+    void (async () => {
+      for await (const e of iter) {
+        const shard = Number(e.key.slice(1));
+        if (e.operation === "PUT") this.view.set(shard, { node: e.string(), revision: e.revision });
+        else this.view.delete(shard);
+      }
+      this.watching = false;
+    })();
+  }
+
+  get live(): boolean {
+    return this.watching;
+  }
+
+  /** Takes a free shard; returns the revision (epoch) or null when someone else holds it. */
+  async acquire(shard: number): Promise<number | null> {
+    try {
+      return await this.kv.create(key(shard), this.nodeId);
+    } catch (err) {
+      if (isCasFailure(err)) return this.stealIfExpired(shard);
+      throw err;
+    }
+  }
+
+  /** Replaces a lease only if it is still at `revision` (its holder stopped renewing). */
+  async steal(shard: number, revision: number): Promise<number | null> {
+    try {
+      return await this.kv.update(key(shard), this.nodeId, revision);
+    } catch (err) {
+      if (isCasFailure(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Renews a held lease; null means it was taken (or expired and re-taken): ownership is lost. */
+  async renew(shard: number, revision: number): Promise<number | null> {
+    return this.steal(shard, revision);
+  }
+
+  /** Gives a shard up; only deletes it while it is still ours. */
+  async release(shard: number, revision: number): Promise<void> {
+    try {
+      await this.kv.delete(key(shard), { previousSeq: revision });
+    } catch (err) {
+      if (!isCasFailure(err)) throw err;
+    }
+  }
+
+  // A create can fail on a key whose last message aged out between our view and the call: read and retry once.
+  private async stealIfExpired(shard: number): Promise<number | null> {
+    const e = await this.kv.get(key(shard));
+    if (!e || e.operation !== "PUT") {
+      try {
+        return await this.kv.create(key(shard), this.nodeId);
+      } catch (err) {
+        if (isCasFailure(err)) return null;
+        throw err;
+      }
+    }
+    return null;
+  }
+}
+
+function isCasFailure(err: unknown): boolean {
+  return /wrong last sequence|key exists/i.test((err as Error)?.message ?? "");
+}

@@ -1,0 +1,70 @@
+// Membership gossip: every node announces itself (and its load) on the cluster subject; members are the nodes
+// heard from within the timeout. A node that stops says so, so the others do not wait for the timeout.
+import type { Transport, Subscription } from "../../transport/transport.js";
+
+export type MemberInfo = { node: string; shards: number; servers: number; leaving?: boolean; at: number };
+
+export class Membership {
+  private readonly seen = new Map<string, MemberInfo & { heardMs: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private sub: Subscription | null = null;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly subject: string,
+    private readonly nodeId: string,
+    private readonly load: () => { shards: number; servers: number },
+    private readonly intervalMs = 500,
+    private readonly timeoutMs = 2000,
+  ) {}
+
+  start(onChange: () => void): void {
+    this.sub = this.transport.subscribe(this.subject, (data) => {
+      let info: MemberInfo;
+      try {
+        info = JSON.parse(Buffer.from(data).toString("utf8"));
+      } catch {
+        return;
+      }
+      if (typeof info?.node !== "string" || info.node === this.nodeId) return;
+      const known = this.seen.has(info.node);
+      if (info.leaving) {
+        this.seen.delete(info.node);
+        onChange();
+        return;
+      }
+      this.seen.set(info.node, { ...info, heardMs: Date.now() });
+      if (!known) onChange();
+    });
+    this.announce();
+    this.timer = setInterval(() => this.announce(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Live members including this node, sorted. */
+  members(): string[] {
+    const now = Date.now();
+    const out = [this.nodeId];
+    for (const [node, m] of this.seen) {
+      if (now - m.heardMs <= this.timeoutMs) out.push(node);
+    }
+    return out.sort();
+  }
+
+  details(): MemberInfo[] {
+    const now = Date.now();
+    const self = { node: this.nodeId, ...this.load(), at: now };
+    return [self, ...[...this.seen.values()].filter((m) => now - m.heardMs <= this.timeoutMs).map(({ heardMs: _h, ...m }) => m)];
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.transport.publish(this.subject, Buffer.from(JSON.stringify({ node: this.nodeId, shards: 0, servers: 0, leaving: true, at: Date.now() })));
+    this.sub?.unsubscribe();
+  }
+
+  private announce(): void {
+    const info: MemberInfo = { node: this.nodeId, ...this.load(), at: Date.now() };
+    this.transport.publish(this.subject, Buffer.from(JSON.stringify(info)));
+  }
+}
