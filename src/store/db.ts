@@ -19,8 +19,11 @@ export function parseDatabaseUrl(url: string): { options: mysql.PoolOptions; dat
   };
 }
 
+/** Longest one statement may wait for MySQL's answer before its connection is presumed dead. */
+export const STATEMENT_TIMEOUT_MS = 5_000;
+
 /** Creates the database when it does not exist yet, then returns a pool on it. */
-export async function openDb(url: string, opts: { connectionLimit?: number } = {}): Promise<Db> {
+export async function openDb(url: string, opts: { connectionLimit?: number; statementTimeoutMs?: number } = {}): Promise<Db> {
   const { options, database } = parseDatabaseUrl(url);
   const admin = await mysql.createConnection({ ...options, connectTimeout: 5000 });
   try {
@@ -28,7 +31,7 @@ export async function openDb(url: string, opts: { connectionLimit?: number } = {
   } finally {
     await admin.end();
   }
-  return mysql.createPool({
+  const pool = mysql.createPool({
     ...options,
     database,
     connectionLimit: opts.connectionLimit ?? 10,
@@ -45,6 +48,65 @@ export async function openDb(url: string, opts: { connectionLimit?: number } = {
     multipleStatements: false,
   }).on("connection", (c) => {
     c.query("SET time_zone = '+00:00'");
+  });
+  return guardStatements(pool, opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
+}
+
+const GUARDED = ["query", "execute", "beginTransaction", "commit", "rollback", "ping"] as const;
+
+/**
+ * Gives every statement a deadline. When MySQL stops answering without resetting the connection (a network
+ * partition, a frozen host), mysql2 waits for TCP to give up — many minutes — and every request behind that
+ * connection hangs; its own `timeout` option neither frees the connection nor covers statements queued on it.
+ * Past the deadline the connection is destroyed (a late answer could never be matched to a later statement) and
+ * the caller gets a store-unavailable error, which the HTTP edge answers as 503 (issue 2).
+ */
+function guardStatements(pool: Db, ms: number): Db {
+  const getConnection = pool.getConnection.bind(pool);
+  pool.getConnection = async () => guardConnection(await getConnection(), ms);
+  // The pool's own query/execute bypass getConnection: route them through a guarded connection.
+  for (const name of ["query", "execute"] as const) {
+    (pool as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      const conn = await pool.getConnection();
+      try {
+        return await (conn[name] as (...a: unknown[]) => Promise<unknown>)(...args);
+      } finally {
+        conn.release();
+      }
+    };
+  }
+  return pool;
+}
+
+function guardConnection(conn: Conn, ms: number): Conn {
+  const kill = () => {
+    conn.destroy();
+    // destroy() only half-closes the socket; nobody is listening on the other side.
+    (conn as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+  };
+  for (const name of GUARDED) {
+    const raw = (conn[name] as (...a: unknown[]) => Promise<unknown>).bind(conn);
+    (conn as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => withDeadline(raw(...args), ms, kill);
+  }
+  return conn;
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      reject(Object.assign(new Error(`MySQL did not answer within ${ms} ms`), { code: "PROTOCOL_SEQUENCE_TIMEOUT", fatal: true }));
+    }, ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
 }
 

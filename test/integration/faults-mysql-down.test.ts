@@ -131,6 +131,43 @@ describe("MySQL unreachable", () => {
     expect((await c.post(`/v1/servers/${k.domain}/token`, undefined, { token: tokens[k.domain] })).status).toBe(200);
   });
 
+  it("answers 503 within a few seconds when MySQL stops answering without resetting connections (a partition)", async () => {
+    const c = api(reg.url);
+    const s = newServer();
+    const r = await c.post("/v1/servers", s);
+    expect(r.status).toBe(201);
+    await proxy.stall();
+    try {
+      // Health and writes in parallel, as clients would send them; each must come back, not hang on the pool.
+      const started = performance.now();
+      const [health, update, register, rate] = await Promise.all([
+        timed(c.get("/v1/health")),
+        timed(c.put(`/v1/servers/${s.domain}`, { name: "Partitioned" }, { token: r.body.token })),
+        timed(c.post("/v1/servers", newServer())),
+        timed(c.post(`/v1/servers/${s.domain}/rate`, { user_id: "p", rating: 3 })),
+      ]);
+      expect(health.r.status).toBe(503);
+      expect(health.r.body.checks.mysql).toBe("down");
+      const slow = 2 * FAST_MS; // a statement deadline, or a connect timeout, then the answer
+      expect(health.ms).toBeLessThan(slow);
+      for (const [what, x] of [["update", update], ["register", register], ["rate", rate]] as const) {
+        expectUnavailable(x.r, 0, what);
+        expect(x.ms, what).toBeLessThan(slow);
+      }
+      expect(performance.now() - started).toBeLessThan(slow);
+      const hb = await timed(c.post(`/v1/servers/${s.domain}/heartbeat`, { user_count: 1 }, { token: r.body.token }));
+      expect(hb.r.status).toBe(200);
+      expect(hb.ms).toBeLessThan(500);
+      expect((await c.get(`/v1/servers/${s.domain}`)).body.server.name).toBe(s.name);
+    } finally {
+      await proxy.resume();
+    }
+    await vi.waitFor(async () => expect((await c.get("/v1/health")).status).toBe(200), { timeout: 10_000, interval: 100 });
+    expect((await c.put(`/v1/servers/${s.domain}`, { name: "Healed" }, { token: r.body.token })).status).toBe(200);
+    const [[row]] = await db.query<RowDataPacket[]>("SELECT name FROM servers WHERE domain = ?", [s.domain]);
+    expect(row.name).toBe("Healed");
+  }, 40_000);
+
   it("persists a status transition decided while MySQL is down, with its one event, once MySQL is back", async () => {
     const c = api(reg.url);
     const s = newServer();

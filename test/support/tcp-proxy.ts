@@ -8,7 +8,12 @@ export type TcpProxy = {
   readonly accepted: number;
   /** Destroys every open connection (both sides) and closes the listener, so new connects are refused. */
   pause(): Promise<void>;
-  /** Listens again on the same port and forwards new connections. */
+  /**
+   * A network partition rather than a closed port: open connections stop carrying bytes (nothing is reset) and
+   * new connections are accepted but never answered, so clients only notice through their own timeouts.
+   */
+  stall(): Promise<void>;
+  /** Ends a pause or a stall: stalled connections are reset, and new connections are forwarded again. */
   resume(): Promise<void>;
   close(): Promise<void>;
 };
@@ -16,10 +21,18 @@ export type TcpProxy = {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let accepted = 0;
+  let stalled = false;
   let server: net.Server | null = null;
   let port = 0;
 
   function onConnection(client: net.Socket): void {
+    if (stalled) {
+      // Accept and hold: the handshake the client waits for never comes.
+      client.pause();
+      client.on("error", () => client.destroy());
+      sockets.add(client);
+      return;
+    }
     accepted++;
     const upstream = net.connect({ host: target.host, port: target.port });
     sockets.add(client);
@@ -58,6 +71,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
+  function stall(): Promise<void> {
+    stalled = true;
+    for (const sock of sockets) {
+      sock.unpipe();
+      sock.pause();
+    }
+    return Promise.resolve();
+  }
+
   await listen();
   return {
     get port() {
@@ -67,7 +89,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return accepted;
     },
     pause,
+    stall,
     resume: async () => {
+      if (stalled) {
+        stalled = false;
+        for (const sock of sockets) sock.resetAndDestroy();
+        sockets.clear();
+      }
       if (!server) await listen();
     },
     close: pause,
