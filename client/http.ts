@@ -1,0 +1,155 @@
+// Typed HTTP calls for every registrar route (contract §3 plus the webhook routes), over the global fetch.
+import { RegistrarApiError } from "./errors.js";
+import type {
+  HeartbeatReply, HeartbeatStats, ListServersQuery, NodeHealth, PageQuery, RateServerBody, Rating, RatingPage,
+  RegisterServerBody, RegisterWebhookBody, Registration, ServerHealth, ServerList, ServerRecord, TokenReply,
+  UpdateServerBody, Webhook, WebhookCreated, WebhookDeliveryPage,
+} from "./types.js";
+
+export type RegistrarClientOptions = {
+  /** Base URL of a registrar node, e.g. `https://reg.example.com`. */
+  baseUrl: string;
+  /** Defaults to the global fetch (Node 20, browsers). */
+  fetch?: typeof fetch;
+  /** Per-request timeout; default 10 s. */
+  timeoutMs?: number;
+  /** Extra headers on every request (e.g. X-Request-Id). */
+  headers?: Record<string, string>;
+};
+
+type Query = Record<string, string | number | boolean | undefined>;
+type CallOptions = { body?: unknown; token?: string; query?: Query; accept?: number[] };
+
+export class RegistrarClient {
+  readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
+
+  constructor(opts: RegistrarClientOptions | string) {
+    const o = typeof opts === "string" ? { baseUrl: opts } : opts;
+    this.baseUrl = o.baseUrl.replace(/\/+$/, "");
+    this.fetchImpl = o.fetch ?? globalThis.fetch.bind(globalThis);
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.headers = o.headers ?? {};
+  }
+
+  listServers(query: ListServersQuery = {}): Promise<ServerList> {
+    return this.call("GET", "/v1/servers", { query });
+  }
+
+  registerServer(body: RegisterServerBody): Promise<Registration> {
+    return this.call("POST", "/v1/servers", { body });
+  }
+
+  async getServer(domain: string): Promise<ServerRecord> {
+    return (await this.call<{ server: ServerRecord }>("GET", serverPath(domain))).server;
+  }
+
+  async updateServer(domain: string, token: string, changes: UpdateServerBody): Promise<ServerRecord> {
+    return (await this.call<{ server: ServerRecord }>("PUT", serverPath(domain), { token, body: changes })).server;
+  }
+
+  async deleteServer(domain: string, token: string): Promise<void> {
+    await this.call("DELETE", serverPath(domain), { token });
+  }
+
+  heartbeat(domain: string, token: string, stats?: HeartbeatStats): Promise<HeartbeatReply> {
+    return this.call("POST", `${serverPath(domain)}/heartbeat`, { token, body: stats });
+  }
+
+  /** The old token stops working at once; use the returned one from now on (and `ServerSession.setToken`). */
+  rotateToken(domain: string, token: string): Promise<TokenReply> {
+    return this.call("POST", `${serverPath(domain)}/token`, { token });
+  }
+
+  serverHealth(domain: string): Promise<ServerHealth> {
+    return this.call("GET", `${serverPath(domain)}/health`);
+  }
+
+  /** `created` tells a new rating (201) from a replaced one (200). */
+  async rateServer(domain: string, body: RateServerBody): Promise<{ created: boolean; rating: Rating }> {
+    let status = 0;
+    const reply = await this.call<{ rating: Rating }>("POST", `${serverPath(domain)}/rate`, { body }, (s) => (status = s));
+    return { created: status === 201, rating: reply.rating };
+  }
+
+  listRatings(domain: string, query: PageQuery = {}): Promise<RatingPage> {
+    return this.call("GET", `${serverPath(domain)}/ratings`, { query });
+  }
+
+  /** Node health; a degraded node answers 503 with the same body, which is returned, not thrown. */
+  health(): Promise<NodeHealth> {
+    return this.call("GET", "/v1/health", { accept: [503] });
+  }
+
+  async metrics(): Promise<string> {
+    const res = await this.fetchImpl(`${this.baseUrl}/metrics`, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
+    if (!res.ok) throw await toError(res);
+    return res.text();
+  }
+
+  createWebhook(domain: string, token: string, body: RegisterWebhookBody): Promise<WebhookCreated> {
+    return this.call("POST", `${serverPath(domain)}/webhooks`, { token, body });
+  }
+
+  async listWebhooks(domain: string, token: string): Promise<Webhook[]> {
+    return (await this.call<{ webhooks: Webhook[] }>("GET", `${serverPath(domain)}/webhooks`, { token })).webhooks;
+  }
+
+  async deleteWebhook(domain: string, token: string, id: string): Promise<void> {
+    await this.call("DELETE", `${serverPath(domain)}/webhooks/${encodeURIComponent(id)}`, { token });
+  }
+
+  listWebhookDeliveries(domain: string, token: string, id: string, query: PageQuery = {}): Promise<WebhookDeliveryPage> {
+    return this.call("GET", `${serverPath(domain)}/webhooks/${encodeURIComponent(id)}/deliveries`, { token, query });
+  }
+
+  private async call<T>(method: string, path: string, opts: CallOptions = {}, onStatus?: (status: number) => void): Promise<T> {
+    const headers: Record<string, string> = { ...this.headers };
+    if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers["content-type"] = "application/json";
+    }
+    const res = await this.fetchImpl(this.baseUrl + path + queryString(opts.query), {
+      method, headers, body, signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    onStatus?.(res.status);
+    if (!res.ok && !opts.accept?.includes(res.status)) throw await toError(res);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+function serverPath(domain: string): string {
+  return `/v1/servers/${encodeURIComponent(domain)}`;
+}
+
+function queryString(q: Query | undefined): string {
+  if (!q) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+async function toError(res: Response): Promise<RegistrarApiError> {
+  const text = await res.text();
+  let envelope: { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } } = {};
+  try {
+    envelope = text ? JSON.parse(text) : {};
+  } catch {
+    // Not the registrar's envelope (a proxy's error page): keep the status, name it generically.
+  }
+  const retry = res.headers.get("retry-after");
+  return new RegistrarApiError(
+    res.status,
+    envelope.error?.code ?? `http_${res.status}`,
+    envelope.error?.message ?? (text.slice(0, 200) || res.statusText),
+    envelope.error?.details ?? [],
+    retry !== null && /^\d+$/.test(retry) ? Number(retry) : null,
+    res.headers.get("x-request-id"),
+  );
+}

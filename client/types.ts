@@ -1,0 +1,138 @@
+// Wire types of the registrar's public API (contract §2–§5), as a client sees them. No runtime code.
+
+export type ServerStatus = "online" | "offline";
+
+export type ServerRecord = {
+  domain: string;
+  name: string;
+  description: string | null;
+  icon: string | null;
+  api_url: string;
+  ws_url: string | null;
+  voice_url: string | null;
+  voice_provider: string | null;
+  cdn_url: string | null;
+  protocols: string[];
+  capabilities: string[];
+  version: string | null;
+  user_count: number;
+  channel_count: number;
+  verified: boolean;
+  status: ServerStatus;
+  last_seen: string;
+  created_at: string;
+  rating: { average: number | null; count: number };
+  origin: string;
+};
+
+/** Fields a server sets at registration; `domain`, `name` and `api_url` are required. */
+export type RegisterServerBody = {
+  domain: string;
+  name: string;
+  api_url: string;
+  ws_url?: string;
+  description?: string;
+  icon?: string;
+  voice_url?: string;
+  voice_provider?: string;
+  cdn_url?: string;
+  version?: string;
+  protocols?: string[];
+  capabilities?: string[];
+};
+
+/** A partial update: any subset of the mutable fields; null clears an optional one. */
+export type UpdateServerBody = {
+  name?: string;
+  api_url?: string;
+  ws_url?: string | null;
+  description?: string | null;
+  icon?: string | null;
+  voice_url?: string | null;
+  voice_provider?: string | null;
+  cdn_url?: string | null;
+  version?: string | null;
+  protocols?: string[];
+  capabilities?: string[];
+};
+
+export type ListServersQuery = {
+  q?: string;
+  sort?: "users" | "channels" | "name" | "created" | "last_seen" | "rating";
+  order?: "asc" | "desc";
+  status?: "online" | "offline" | "any";
+  verified?: boolean;
+  origin?: string;
+  limit?: number;
+  offset?: number;
+};
+
+export type ServerList = { servers: ServerRecord[]; total: number; limit: number; offset: number };
+export type Registration = { server: ServerRecord; token: string; token_expires_at: string };
+export type HeartbeatStats = { user_count?: number; channel_count?: number; version?: string };
+export type HeartbeatReply = { status: "online"; last_seen: string; next_heartbeat_s: number; token_expires_at: string };
+export type TokenReply = { token: string; token_expires_at: string };
+export type ServerHealth = { domain: string; status: ServerStatus; last_seen: string; offline_after_s: number };
+
+export type Rating = { user_id: string; rating: number; comment: string | null; created_at: string };
+export type RateServerBody = { user_id: string; rating: number; comment?: string | null };
+export type RatingPage = { average: number | null; count: number; ratings: Rating[]; limit: number; offset: number };
+export type PageQuery = { limit?: number; offset?: number };
+
+export type NodeHealth = {
+  status: "ok" | "degraded";
+  node: string;
+  version: string;
+  uptime_s: number;
+  checks: { mysql: "ok" | "down"; nats: "ok" | "down" | "disabled" };
+  cluster: Record<string, unknown>;
+};
+
+export type WebhookEventType = "server.updated" | "server.status" | "rating.created";
+export type RegisterWebhookBody = { url: string; events?: WebhookEventType[] | null };
+export type Webhook = { id: string; url: string; events: WebhookEventType[] | null; created_at: string };
+/** The signing secret is shown once, in this response. */
+export type WebhookCreated = { webhook: Webhook; secret: string };
+export type WebhookDelivery = {
+  id: number;
+  seq: number;
+  type: string;
+  status: "pending" | "succeeded" | "failed";
+  attempts: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  history: { attempt: number; at: string; status_code: number | null; error: string | null; duration_ms: number }[];
+};
+export type WebhookDeliveryPage = { deliveries: WebhookDelivery[]; limit: number; offset: number };
+
+export const EVENT_TYPES = ["server.registered", "server.updated", "server.status", "server.removed", "rating.created"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An event of the feed, or pushed to a server's own session (contract §4.4, §5.3). */
+export type RegistryEvent = {
+  seq: number;
+  type: EventType;
+  domain: string;
+  at: string;
+  data: Record<string, unknown>;
+};
+
+/** Close codes of contract §4 and §5. */
+export const CloseCodes = {
+  normal: 1000,
+  internalError: 1011,
+  restarting: 1012,
+  tryAgainLater: 1013,
+  invalidMessage: 4000,
+  authenticationFailed: 4001,
+  unsupportedProtocol: 4002,
+  identifyTimeout: 4003,
+  alreadyIdentified: 4004,
+  rateLimited: 4008,
+  heartbeatTimeout: 4009,
+  sessionReplaced: 4010,
+} as const;
