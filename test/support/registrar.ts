@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config.js";
 import { startNode, type RegistrarNode } from "../../src/node.js";
+import { freePort } from "./nats-server.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -36,39 +37,42 @@ export type ChildRegistrar = {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
-/** Spawns `node --import tsx src/main.ts` and resolves once it listens. */
+/** Spawns `node --import tsx src/main.ts` on a free port and resolves once /v1/health answers. */
 export async function spawnRegistrar(env: Record<string, string>, timeoutMs = 30_000): Promise<ChildRegistrar> {
+  const port = Number(env.PORT ?? (await freePort()));
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: "0", HOST: "127.0.0.1", ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`registrar did not start:\n${output.join("\n")}`)), timeoutMs);
-    let buf = "";
-    child.stdout!.on("data", (d) => {
-      buf += String(d);
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        output.push(line);
-        if (line.includes('"registrar listening"')) {
-          clearTimeout(timer);
-          resolve(JSON.parse(line).port);
-        }
-      }
-    });
-    child.stderr!.on("data", (d) => output.push(String(d)));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`registrar exited with ${code} before listening:\n${output.join("\n")}`));
-    });
+  let buf = "";
+  child.stdout!.on("data", (d) => {
+    buf += String(d);
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      output.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
   });
+  child.stderr!.on("data", (d) => output.push(String(d)));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((c) => (exitCode = c));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exitCode !== undefined) throw new Error(`registrar exited with ${exitCode} before listening:\n${output.join("\n")}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`registrar did not start:\n${output.join("\n")}`);
+    }
+    const up = await fetch(`${url}/v1/health`).then((r) => r.status > 0, () => false);
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     child,
     output,

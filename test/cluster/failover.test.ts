@@ -1,0 +1,86 @@
+// Issue 3: kill -9 of a node while servers heartbeat through the others: no false offline, no lost write.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
+import { api, newServer } from "../support/http.js";
+import { startCluster, waitForShards, type TestCluster } from "../support/cluster.js";
+import { startNats, type NatsServer } from "../support/nats-server.js";
+
+describe("a 3-node cluster losing a node", () => {
+  const dbUrl = freshDatabaseUrl("failover");
+  let nats: NatsServer;
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    cluster = await startCluster(3, { DATABASE_URL: dbUrl, NATS_URL: nats.url, OFFLINE_AFTER_S: "3", ALLOW_INSECURE_URLS: "true", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_LIST: "off" });
+    await waitForShards(cluster.nodes.map((n) => n!.url));
+  }, 90_000);
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+    await nats?.cleanup();
+    await dropDatabase(dbUrl);
+  });
+
+  it("keeps heartbeating servers online through a kill -9 and turns silent ones offline on time", async () => {
+    const [n0, n1, n2] = cluster.nodes.map((n) => n!);
+    const alive: { domain: string; token: string }[] = [];
+    const silent: { domain: string; token: string }[] = [];
+    for (let i = 0; i < 24; i++) {
+      const body = newServer();
+      const r = await api([n0, n1, n2][i % 3].url).post("/v1/servers", body);
+      expect(r.status).toBe(201);
+      (i % 4 === 0 ? silent : alive).push({ domain: body.domain, token: r.body.token });
+    }
+    // Heartbeat every second through the nodes that survive, round robin.
+    let stop = false;
+    let failures = 0;
+    const beating = (async () => {
+      let k = 0;
+      while (!stop) {
+        const started = Date.now();
+        await Promise.all(
+          alive.map(async (s) => {
+            const via = [n1, n2][k++ % 2];
+            const r = await api(via.url).post(`/v1/servers/${s.domain}/heartbeat`, {}, { token: s.token });
+            if (r.status !== 200) failures++;
+          }),
+        );
+        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - started))));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1500));
+    const killedAt = Date.now();
+    await n0.kill("SIGKILL");
+    await waitForShards([n1.url, n2.url]);
+    const failoverMs = Date.now() - killedAt;
+    // Silent servers: offline within OFFLINE_AFTER_S plus the takeover window.
+    await expect
+      .poll(async () => (await api(n1.url).get(`/v1/servers?status=offline&limit=100`)).body.total, { timeout: 15_000, interval: 200 })
+      .toBe(silent.length);
+    // Keep beating a while longer past several offline periods.
+    await new Promise((r) => setTimeout(r, 4000));
+    stop = true;
+    await beating;
+    expect(failures).toBe(0);
+    const db = await connect(dbUrl);
+    try {
+      const [rows] = await db.query<any[]>(
+        "SELECT domain, JSON_VALUE(data, '$.status') AS status FROM events WHERE type = 'server.status' ORDER BY seq",
+      );
+      const offlineDomains = new Set(rows.filter((r) => r.status === "offline").map((r) => r.domain));
+      for (const s of alive) expect(offlineDomains.has(s.domain), `${s.domain} falsely offline`).toBe(false);
+      for (const s of silent) expect(offlineDomains.has(s.domain), `${s.domain} never offline`).toBe(true);
+      // One owner per server: never two offline events in a row for the same server.
+      const lastByDomain = new Map<string, string>();
+      for (const r of rows) {
+        expect(lastByDomain.get(r.domain), `duplicate ${r.status} for ${r.domain}`).not.toBe(r.status);
+        lastByDomain.set(r.domain, r.status);
+      }
+    } finally {
+      await db.end();
+    }
+    expect(failoverMs).toBeLessThan(8000);
+    console.log(`failover after kill -9: ${failoverMs} ms`);
+  }, 90_000);
+});
