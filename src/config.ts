@@ -1,6 +1,9 @@
 // Configuration: process.env parsed once by a zod schema, frozen, passed down. Nothing else reads process.env.
 import os from "node:os";
 import { z } from "zod";
+import { parseTrustedProxies } from "./security/client-ip.js";
+import { parseCorsOrigins } from "./security/cors.js";
+import { parseRateLimit } from "./security/rate-limit.js";
 
 export const DEFAULTS = {
   port: 5000,
@@ -32,7 +35,7 @@ const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" |
 const positiveNumber = z.coerce.number().positive().finite();
 const rateSpec = z
   .string()
-  .regex(/^(off|[1-9][0-9]*\/[1-9][0-9]*)$/, "expected N/seconds (e.g. 30/60) or off");
+  .regex(/^(off|[1-9][0-9]*\/[1-9][0-9]*)$/i, "expected N/seconds (e.g. 30/60) or off");
 const idToken = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "expected 1-63 chars of a-z 0-9 . _ -");
 
 const Env = z.object({
@@ -123,6 +126,21 @@ export type Config = Readonly<{
 
 export class ConfigError extends Error {}
 
+/**
+ * Runs the parsers that start-up will use on the raw values, so a value they refuse (a bad CIDR, an origin with a
+ * path, a rate limit past its bounds) fails here as one line naming the variable, before anything is opened (issue 2).
+ */
+function checkWithParsers(env: Record<string, string | undefined>, checks: [string, () => unknown][]): void {
+  for (const [name, check] of checks) {
+    try {
+      check();
+    } catch (err) {
+      const why = (err as Error).message.replace(new RegExp(`^${name}: `), "").replace(/\s*\n\s*/g, " ");
+      throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${why}`, { cause: err });
+    }
+  }
+}
+
 /** Parses the environment; throws ConfigError with one line naming the variable and the problem. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -133,6 +151,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
   }
   const e = parsed.data;
+  checkWithParsers(env, [
+    ["TRUSTED_PROXIES", () => parseTrustedProxies(e.TRUSTED_PROXIES)],
+    ["CORS_ORIGINS", () => parseCorsOrigins(e.CORS_ORIGINS)],
+    ["RATE_LIMIT_REGISTER", () => parseRateLimit(e.RATE_LIMIT_REGISTER, DEFAULTS.rateLimitRegister)],
+    ["RATE_LIMIT_RATE", () => parseRateLimit(e.RATE_LIMIT_RATE, DEFAULTS.rateLimitRate)],
+    ["RATE_LIMIT_LIST", () => parseRateLimit(e.RATE_LIMIT_LIST, DEFAULTS.rateLimitList)],
+    ["WS_RATE_LIMIT", () => parseRateLimit(e.WS_RATE_LIMIT, DEFAULTS.wsRateLimit)],
+  ]);
   const offlineAfterMs = Math.round(e.OFFLINE_AFTER_S * 1000);
   // Announce an interval that leaves room for two missed heartbeats before the offline deadline.
   const heartbeatIntervalS =
