@@ -9,8 +9,11 @@ export class BodyAbortedError extends Error {}
 // fatal: invalid UTF-8 throws; ignoreBOM: a BOM stays in the text, so JSON.parse refuses it as before.
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Resolves to the parsed JSON, or undefined when the request has no body. Must be called synchronously. */
-export function readJsonBody(ctx: RequestContext, maxBytes: number): Promise<unknown> {
+/**
+ * Resolves to the parsed JSON, or undefined when the request has no body. Must be called synchronously.
+ * With `parse` false (routes that take no body) the same type and size rules apply and the bytes are discarded.
+ */
+export function readJsonBody(ctx: RequestContext, maxBytes: number, parse = true): Promise<unknown> {
   const declared = ctx.contentLength === undefined ? null : Number(ctx.contentLength);
   const hasBody = ctx.chunked || (declared !== null && declared > 0);
   if (!hasBody) return Promise.resolve(undefined);
@@ -33,8 +36,9 @@ export function readJsonBody(ctx: RequestContext, maxBytes: number): Promise<unk
         return;
       }
       // uWS reuses the chunk's memory after this callback: copy it.
-      chunks.push(Buffer.from(chunk.slice(0)));
+      if (parse) chunks.push(Buffer.from(chunk.slice(0)));
       if (!isLast) return;
+      if (!parse) return resolve(undefined);
       // Zero bytes (an empty chunked body) is no body; whitespace only, or bytes that are not UTF-8, are not JSON
       // (Buffer#toString would quietly turn bad bytes into U+FFFD and store them).
       if (size === 0) return resolve(undefined);

@@ -70,8 +70,9 @@ function run(ctx: RequestContext, spec: { handler: Handler; body?: boolean; limi
       return;
     }
   }
-  // The body must be subscribed to before this handler returns (uWS), so start reading now.
-  const body = spec.body ? readJsonBody(ctx, deps.maxBodyBytes) : Promise.resolve(undefined);
+  // The body must be subscribed to before this handler returns (uWS), so start reading now. Routes that take no
+  // body still refuse an oversized or non-JSON one before running (contract §1: a rejected request changes nothing).
+  const body = readJsonBody(ctx, deps.maxBodyBytes, spec.body === true);
   body
     .then((b) => spec.handler(ctx, b))
     .then((reply) => {

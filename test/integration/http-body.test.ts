@@ -246,4 +246,54 @@ describe("HTTP request bodies", () => {
       });
     }
   });
+
+  // Regression: routes without a body (GET, DELETE) never looked at one, so a DELETE with a 100 MiB or text/plain body
+  // was carried out although contract §1 refuses such requests (and a rejected request changes nothing).
+  describe("routes that take no body", () => {
+    const registerOther = async () => {
+      const s = newServer();
+      const res = await c.post("/v1/servers", s);
+      expect(res.status).toBe(201);
+      return { domain: s.domain, token: res.body.token as string };
+    };
+
+    it("refuses a body over 64 KiB on DELETE with 413 and deletes nothing", async () => {
+      const other = await registerOther();
+      const body = paddedHeartbeat(LIMIT + 1);
+      const head = [`DELETE /v1/servers/${other.domain} HTTP/1.1`, "Host: x", "Content-Type: application/json", `Authorization: Bearer ${other.token}`];
+      expectError(await rawRequest(port, [...head, `Content-Length: ${body.length}`], body), 413, "payload_too_large");
+      expectError(await rawRequest(port, [...head, "Transfer-Encoding: chunked"], Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")])), 413, "payload_too_large");
+      expect((await c.get(`/v1/servers/${other.domain}`)).status).toBe(200);
+    });
+
+    it("refuses a non-JSON body on DELETE and GET with 415 and deletes nothing", async () => {
+      const other = await registerOther();
+      expectError(await c.del(`/v1/servers/${other.domain}`, { token: other.token, body: "please", headers: { "content-type": "text/plain" } }), 415, "unsupported_media_type");
+      const get = await rawRequest(port, [`GET /v1/servers/${other.domain} HTTP/1.1`, "Host: x", "Content-Type: text/plain", "Content-Length: 1"], Buffer.from("x"));
+      expectError(get, 415, "unsupported_media_type");
+      expect((await c.get(`/v1/servers/${other.domain}`)).status).toBe(200);
+    });
+
+    it("ignores a JSON body within the limit on routes that take none", async () => {
+      const other = await registerOther();
+      const getWith = (path: string, body: string) =>
+        rawRequest(port, [`GET ${path} HTTP/1.1`, "Host: x", "Content-Type: application/json", `Content-Length: ${body.length}`], Buffer.from(body));
+      expect((await getWith(`/v1/servers/${other.domain}`, '{"ignored":true}')).status).toBe(200);
+      expect((await getWith("/v1/servers", "[]")).status).toBe(200);
+      expect((await c.del(`/v1/servers/${other.domain}`, { token: other.token, body: {} })).status).toBe(204);
+    });
+
+    it("cuts off a client streaming 100 MiB to a GET route early", async () => {
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const res = await rawRequest(port, ["GET /v1/health HTTP/1.1", "Host: x", "Content-Type: application/json", "Transfer-Encoding: chunked"], async function* (write) {
+        const framed = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
+        for (let sent = 0; sent < 100 * MiB; sent += chunk.length) {
+          write(framed);
+          yield;
+        }
+      });
+      expectError(res, 413, "payload_too_large");
+      expect(res.sentBytes).toBeLessThan(100 * MiB);
+    });
+  });
 });
