@@ -7,6 +7,18 @@ import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/**
+ * Rate-limit windows are fixed and aligned to the wall clock: start a test file well inside one hour-long window, so
+ * no assertion about counts can straddle a window boundary (waits at most 15 s, only near the full hour).
+ */
+async function awayFromWindowEdge(windowS = 3600, marginMs = 15_000) {
+  const windowMs = windowS * 1000;
+  const left = windowMs - (Date.now() % windowMs);
+  if (left > marginMs) return;
+  const boundary = Date.now() + left;
+  await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(boundary), { timeout: marginMs + 5000, interval: 100 });
+}
+
 describe("request logging", () => {
   const dbUrl = freshDatabaseUrl("logging");
   let reg: InProcessRegistrar;
@@ -24,6 +36,7 @@ describe("request logging", () => {
   }
 
   beforeAll(async () => {
+    await awayFromWindowEdge();
     reg = await startRegistrar({ DATABASE_URL: dbUrl, NODE_ID: "log-node-1", RATE_LIMIT_REGISTER: "3/3600", RATE_LIMIT_LIST: "off", RATE_LIMIT_RATE: "off" });
     c = api(reg.url);
   });

@@ -1,5 +1,5 @@
 // Contract §1/§3 over real HTTP: CORS (also on errors), client IP behind trusted proxies, rate limits, audit IPs.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer, type ApiResponse } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
@@ -7,6 +7,18 @@ import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js
 const APP = "https://app.example.com";
 const DEV = "http://localhost:3000";
 const EVIL = "https://evil.example.com";
+
+/**
+ * Rate-limit windows are fixed and aligned to the wall clock: start a test file well inside one hour-long window, so
+ * no assertion about counts can straddle a window boundary (waits at most 15 s, only near the full hour).
+ */
+async function awayFromWindowEdge(windowS = 3600, marginMs = 15_000) {
+  const windowMs = windowS * 1000;
+  const left = windowMs - (Date.now() % windowMs);
+  if (left > marginMs) return;
+  const boundary = Date.now() + left;
+  await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(boundary), { timeout: marginMs + 5000, interval: 100 });
+}
 
 function corsHeaderNames(res: { headers: Headers }): string[] {
   return [...res.headers.keys()].filter((k) => k.startsWith("access-control-"));
@@ -38,7 +50,8 @@ describe("CORS, client IP and rate limits", () => {
     let token: string;
 
     beforeAll(async () => {
-      reg = await startRegistrar({
+      await awayFromWindowEdge();
+    reg = await startRegistrar({
         DATABASE_URL: dbUrl, CORS_ORIGINS: `${APP},${DEV}`,
         // Hour-long windows: a window boundary falling inside one test is then vanishingly unlikely.
         RATE_LIMIT_REGISTER: "2/3600", RATE_LIMIT_LIST: "3/3600", RATE_LIMIT_RATE: "2/3600",
@@ -188,6 +201,7 @@ describe("CORS, client IP and rate limits", () => {
     let db: Awaited<ReturnType<typeof connect>>;
 
     beforeAll(async () => {
+      await awayFromWindowEdge();
       reg = await startRegistrar({
         DATABASE_URL: dbUrl, TRUSTED_PROXIES: "127.0.0.1/32", RATE_LIMIT_REGISTER: "1/3600", RATE_LIMIT_LIST: "off", RATE_LIMIT_RATE: "1/3600",
       });
