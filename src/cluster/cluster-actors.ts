@@ -88,8 +88,9 @@ export class ClusterActors implements ActorApi {
     for (let attempt = 0; ; attempt++) {
       const shard = shardOf(domain, this.s.shards);
       try {
-        if (this.owns(shard)) return await local();
+        // Without NATS nobody hears anybody: every node serves every server from MySQL (degraded mode).
         if (this.transport.health() === "down") return await degraded();
+        if (this.owns(shard)) return await local();
         const started = performance.now();
         this.stats.remote++;
         const reply = JSON.parse(Buffer.from(await this.transport.request(this.subject(shard), payload, this.s.requestTimeoutMs)).toString("utf8"));

@@ -131,7 +131,7 @@ export async function createCluster(d: ClusterDeps) {
       local = actors;
       // Degraded mode gets its own actor instance: no fence, no timers, tokens re-read from MySQL.
       const unfenced = new ServerActors(settings, directory, d.repo, events, liveness, systemClock, (err) => log.warn({ err }, "degraded write failed"), SINGLE_NODE);
-      const degraded = new DegradedActors(unfenced, directory, d.db, config.tokenTtlDays);
+      const degraded = new DegradedActors(unfenced, directory, d.db, d.repo, config.tokenTtlDays);
       edge = new ClusterActors(
         actors,
         (shard) => coordinator.accepts(shard),
@@ -144,7 +144,13 @@ export async function createCluster(d: ClusterDeps) {
       return edge;
     },
     start(): void {
-      stopReplica = d.sequencer.listen((ev) => applyEvent(directory, ev, (domain) => coordinator.ownsDomain(domain)));
+      stopReplica = d.sequencer.listen((ev) =>
+        applyEvent(directory, ev, {
+          ownsDomain: (domain) => coordinator.ownsDomain(domain),
+          ownedAdded: (rec) => local.adopt([rec], CLUSTER_DEFAULTS.takeoverGraceMs),
+          ownedRemoved: (rec) => local.release([rec]),
+        }),
+      );
       gossip.start();
       membership.start(() => coordinator.tick());
       coordinator.start();

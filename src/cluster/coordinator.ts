@@ -184,8 +184,10 @@ export class ShardCoordinator implements Ownership {
       }),
     );
     if (failures === 0) this.lastRenewOkMs = Date.now();
-    // Self-fencing: after a lease TTL without renewals another node may own our shards; stop acting as owner.
-    else if (Date.now() - this.lastRenewOkMs > this.s.leaseTtlMs - this.s.renewMs) {
+    // Self-fencing when the KV store stays unreachable: a lost CAS already drops a shard at once (above); a KV
+    // that does not answer (JetStream leader election, NATS away) cannot hand the lease to anyone else either,
+    // and MySQL fencing stops a deposed owner's writes, so wait a few TTLs before giving everything up.
+    else if (Date.now() - this.lastRenewOkMs > this.s.leaseTtlMs * 3) {
       for (const shard of [...this.held.keys()]) this.drop(shard);
     }
   }

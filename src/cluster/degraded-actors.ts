@@ -5,6 +5,7 @@ import type { ServerFields, Stats } from "../../actors/server-record.js";
 import type { ActorApi, ServerActors } from "../../actors/server-actors.js";
 import type { Directory } from "../directory/directory.js";
 import type { Db } from "../store/db.js";
+import type { ServersRepo } from "../store/servers-repo.js";
 import { reloadOwnerState } from "./shard-store.js";
 
 export class DegradedActors implements ActorApi {
@@ -12,12 +13,20 @@ export class DegradedActors implements ActorApi {
     private readonly actors: ServerActors,
     private readonly directory: Directory,
     private readonly db: Db,
+    private readonly repo: ServersRepo,
     private readonly tokenTtlDays: number,
   ) {}
 
+  // Our copy may be stale (a rotated token) or missing (registered at another node while we could not hear it).
   private async refresh(domain: string): Promise<void> {
     const rec = this.directory.get(domain);
-    if (rec) await reloadOwnerState(this.db, [rec], this.tokenTtlDays);
+    if (rec) {
+      const gone = await reloadOwnerState(this.db, [rec], this.tokenTtlDays);
+      if (gone.length > 0) this.directory.remove(rec);
+      return;
+    }
+    const [fresh] = await this.repo.loadByDomains([domain], { tokenTtlDays: this.tokenTtlDays });
+    if (fresh && !this.directory.get(domain)) this.directory.add(fresh);
   }
 
   register(domain: string, fields: ServerFields, by: Actor) {

@@ -19,7 +19,15 @@ export class LeaseStore {
 
   static async open(nc: NatsConnection, clusterId: string, nodeId: string, ttlMs: number): Promise<LeaseStore> {
     const kvm = new Kvm(nc);
-    const kv = await kvm.create(`zent_${clusterId.replace(/[^a-zA-Z0-9_-]/g, "_")}_shards`, { ttl: ttlMs, history: 1 });
+    const name = `zent_${clusterId.replace(/[^a-zA-Z0-9_-]/g, "_")}_shards`;
+    let kv: KV;
+    try {
+      // Three replicas on a clustered NATS so that losing one NATS server loses no lease.
+      kv = await kvm.create(name, { ttl: ttlMs, history: 1, replicas: 3 });
+    } catch (err) {
+      if (!/replicas|insufficient resources|clustered/i.test((err as Error).message)) throw err;
+      kv = await kvm.create(name, { ttl: ttlMs, history: 1, replicas: 1 });
+    }
     const store = new LeaseStore(kv, nodeId);
     await store.watch();
     return store;

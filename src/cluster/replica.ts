@@ -1,36 +1,49 @@
-// Keeps this node's copy of records it does not own current from the ordered event stream (cluster mode).
+// Keeps this node's copy of the directory current from the ordered event stream (cluster mode).
 import type { RegistryEvent } from "../../actors/ports.js";
 import { ServerRecord } from "../../actors/server-record.js";
 import type { Directory } from "../directory/directory.js";
 import { ALL_FIELDS, SORT_FIELD } from "../directory/sort-index.js";
 
+export type ReplicaHooks = {
+  ownsDomain(domain: string): boolean;
+  /** A record of an owned shard appeared through another node (degraded mode): arm its timer. */
+  ownedAdded(rec: ServerRecord): void;
+  /** A record of an owned shard was removed through another node: drop its timer. */
+  ownedRemoved(rec: ServerRecord): void;
+};
+
 /**
- * Applies one event in seq order. The owner of a record is its source of truth for everything but ratings
- * (written by whichever node took the request), so it skips its own records' other events.
+ * Applies one event in seq order. For records this node owns, its actors are the truth for status and liveness,
+ * so only field changes, appearance and removal made elsewhere (degraded mode, ratings) are taken from events.
  */
-export function applyEvent(directory: Directory, ev: RegistryEvent, ownsDomain: (domain: string) => boolean): void {
+export function applyEvent(directory: Directory, ev: RegistryEvent, hooks: ReplicaHooks): void {
   const rec = directory.get(ev.domain);
-  if (ev.type === "rating.created") {
-    const summary = ev.data.summary as { count?: number; sum?: number } | undefined;
-    if (rec && summary && typeof summary.count === "number" && typeof summary.sum === "number") {
-      directory.update(rec, SORT_FIELD.rating, false, () => {
-        rec.ratingCount = summary.count!;
-        rec.ratingSum = summary.sum!;
-      });
-    }
-    return;
-  }
-  if (ownsDomain(ev.domain)) return;
+  const owned = hooks.ownsDomain(ev.domain);
   switch (ev.type) {
-    case "server.registered":
-      if (!rec) directory.add(ServerRecord.fromPublic(ev.data));
+    case "rating.created": {
+      const summary = ev.data.summary as { count?: number; sum?: number } | undefined;
+      if (rec && summary && typeof summary.count === "number" && typeof summary.sum === "number") {
+        directory.update(rec, SORT_FIELD.rating, false, () => {
+          rec.ratingCount = summary.count!;
+          rec.ratingSum = summary.sum!;
+        });
+      }
       return;
+    }
+    case "server.registered":
     case "server.updated":
-      if (!rec) directory.add(ServerRecord.fromPublic(ev.data));
-      else directory.update(rec, ALL_FIELDS, true, () => ServerRecord.fromPublic(ev.data, rec));
+      if (!rec) {
+        const fresh = ServerRecord.fromPublic(ev.data);
+        directory.add(fresh);
+        if (owned) hooks.ownedAdded(fresh);
+      } else if (owned) {
+        directory.update(rec, SORT_FIELD.name, true, () => rec.applyFields(ServerRecord.fromPublic(ev.data).clientFields()));
+      } else {
+        directory.update(rec, ALL_FIELDS, true, () => ServerRecord.fromPublic(ev.data, rec));
+      }
       return;
     case "server.status":
-      if (rec) {
+      if (rec && !owned) {
         directory.update(rec, SORT_FIELD.last_seen, false, () => {
           rec.status = ev.data.status === "offline" ? "offline" : "online";
           rec.persistedStatus = rec.status;
@@ -40,7 +53,10 @@ export function applyEvent(directory: Directory, ev: RegistryEvent, ownsDomain: 
       }
       return;
     case "server.removed":
-      if (rec) directory.remove(rec);
+      if (rec) {
+        directory.remove(rec);
+        if (owned) hooks.ownedRemoved(rec);
+      }
       return;
   }
 }

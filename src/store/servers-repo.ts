@@ -169,6 +169,18 @@ export class ServersRepo implements ServerStore {
     }
   }
 
+  /** Loads the named servers (a node that missed their registration, e.g. while NATS was away). */
+  async loadByDomains(domains: string[], settings: { tokenTtlDays: number }): Promise<ServerRecord[]> {
+    if (domains.length === 0) return [];
+    const [rows] = await this.db.query<RowDataPacket[]>(
+      `SELECT ${RECORD_COLUMNS} FROM servers s LEFT JOIN (SELECT domain, COUNT(*) AS n, SUM(rating) AS total FROM ratings
+         WHERE domain IN (?) GROUP BY domain) r ON r.domain = s.domain WHERE s.domain IN (?)`,
+      [domains, domains],
+    );
+    const interned = new Map<string, readonly string[]>();
+    return rows.map((row) => toRecord(row, settings.tokenTtlDays, interned));
+  }
+
   /** Loads every server into records, streaming so a million rows do not sit in one result array. */
   async loadAll(settings: { tokenTtlDays: number }, onRecord: (r: ServerRecord) => void): Promise<number> {
     const conn = await this.db.getConnection();
@@ -177,10 +189,7 @@ export class ServersRepo implements ServerStore {
       const core = (conn as unknown as { connection: { query(sql: string): { stream(o: object): AsyncIterable<RowDataPacket> } } }).connection;
       const rows = core
         .query(
-          `SELECT s.domain, s.origin, s.name, s.description, s.icon, s.api_url, s.ws_url, s.voice_url, s.voice_provider, s.cdn_url,
-             s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.status, s.last_seen, s.created_at,
-             s.record_version, HEX(s.token_hash) AS token_hash, s.token_issued_at, s.token_expires_at,
-             COALESCE(r.n, 0) AS rating_count, COALESCE(r.total, 0) AS rating_sum
+          `SELECT ${RECORD_COLUMNS}
            FROM servers s LEFT JOIN (SELECT domain, COUNT(*) AS n, SUM(rating) AS total FROM ratings GROUP BY domain) r
              ON r.domain = s.domain`,
         )
@@ -199,6 +208,11 @@ export class ServersRepo implements ServerStore {
 }
 
 const DAY_MS = 86_400_000;
+
+const RECORD_COLUMNS = `s.domain, s.origin, s.name, s.description, s.icon, s.api_url, s.ws_url, s.voice_url, s.voice_provider,
+  s.cdn_url, s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.status, s.last_seen,
+  s.created_at, s.record_version, HEX(s.token_hash) AS token_hash, s.token_issued_at, s.token_expires_at,
+  COALESCE(r.n, 0) AS rating_count, COALESCE(r.total, 0) AS rating_sum`;
 
 function toRecord(row: RowDataPacket, ttlDays: number, interned: Map<string, readonly string[]>): ServerRecord {
   const r = new ServerRecord(row.domain, row.origin);
