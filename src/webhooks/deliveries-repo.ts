@@ -42,7 +42,7 @@ export class DeliveriesRepo {
   async enqueue(events: RegistryEvent[]): Promise<number> {
     if (events.length === 0) return 0;
     const domains = [...new Set(events.map((e) => e.domain))];
-    const [hooks] = await this.db.query<RowDataPacket[]>("SELECT id, domain, events, after_seq FROM webhooks WHERE domain IN (?)", [domains]);
+    const [hooks] = await this.db.query<RowDataPacket[]>("SELECT id, domain, events, after_seq FROM webhooks WHERE domain IN (?) ORDER BY id", [domains]);
     if (hooks.length === 0) return 0;
     const values: unknown[] = [];
     let rows = 0;
@@ -86,19 +86,38 @@ export class DeliveriesRepo {
   }
 
   /**
-   * Claims up to `limit` due deliveries for `node` until the lease ends. One UPDATE decides: a competing node's
-   * UPDATE waits for the row locks, re-reads the rows and finds them leased, so each attempt has one owner; a
-   * crashed node's rows come back when its lease expires.
+   * Claims up to `limit` due deliveries for `node` until the lease ends. The due rows are picked with
+   * `FOR UPDATE SKIP LOCKED` under READ COMMITTED, so competing nodes never wait on (or deadlock over) each
+   * other's rows and each attempt has one owner; a crashed node's rows come back when its lease expires.
    */
   async claim(node: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const token = randomBytes(16).toString("hex");
-    const [res] = await this.db.query<ResultSetHeader>(
-      `UPDATE webhook_deliveries SET claimed_by = ?, claim_token = ?, claimed_until = DATE_ADD(UTC_TIMESTAMP(3), INTERVAL ? MICROSECOND)
-       WHERE status = 'pending' AND next_attempt_at <= UTC_TIMESTAMP(3) AND (claimed_until IS NULL OR claimed_until < UTC_TIMESTAMP(3))
-       ORDER BY next_attempt_at LIMIT ?`,
-      [node, token, leaseMs * 1000, limit],
-    );
-    if (res.affectedRows === 0) return [];
+    const conn = await this.db.getConnection();
+    let claimed = 0;
+    try {
+      await conn.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+      await conn.beginTransaction();
+      const [due] = await conn.query<RowDataPacket[]>(
+        `SELECT id FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= UTC_TIMESTAMP(3) AND (claimed_until IS NULL OR claimed_until < UTC_TIMESTAMP(3))
+         ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (due.length > 0) {
+        const [res] = await conn.query<ResultSetHeader>(
+          "UPDATE webhook_deliveries SET claimed_by = ?, claim_token = ?, claimed_until = DATE_ADD(UTC_TIMESTAMP(3), INTERVAL ? MICROSECOND) WHERE id IN (?)",
+          [node, token, leaseMs * 1000, due.map((r) => r.id)],
+        );
+        claimed = res.affectedRows;
+      }
+      await conn.commit();
+    } catch (err) {
+      await conn.rollback().catch(() => conn.destroy());
+      throw err;
+    } finally {
+      conn.release();
+    }
+    if (claimed === 0) return [];
     const [rows] = await this.db.query<RowDataPacket[]>(
       `SELECT d.id, d.seq, d.event_type, d.payload, d.attempts, TIMESTAMPDIFF(MICROSECOND, d.created_at, UTC_TIMESTAMP(3)) AS age_us,
               w.url, w.secret
@@ -126,7 +145,7 @@ export class DeliveriesRepo {
     const status = o.kind === "retry" ? "pending" : o.kind;
     const next = o.kind === "retry" ? "DATE_ADD(UTC_TIMESTAMP(3), INTERVAL ? MICROSECOND)" : "NULL";
     const error = o.kind === "succeeded" ? null : truncate(o.error);
-    return inTransaction(this.db, async (conn) => {
+    return retryOnLockConflict(() => inTransaction(this.db, async (conn) => {
       const [res] = await conn.query<ResultSetHeader>(
         `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ${next},
            last_attempt_at = DATE_SUB(UTC_TIMESTAMP(3), INTERVAL ? MICROSECOND), last_status_code = ?, last_error = ?,
@@ -141,7 +160,7 @@ export class DeliveriesRepo {
         [d.id, d.attempts + 1, o.durationMs * 1000, node, o.statusCode, error, o.durationMs],
       );
       return true;
-    });
+    }));
   }
 
   /** Gives claimed rows back without counting an attempt (shutdown before they were sent). */
@@ -163,6 +182,22 @@ export class DeliveriesRepo {
       );
       total += res.affectedRows;
       if (res.affectedRows < chunk) return total;
+    }
+  }
+}
+
+/**
+ * An outcome must be recorded once the receiver has seen the request, or it is sent again when the lease ends:
+ * retry the short transaction when InnoDB picked it as a deadlock victim or it waited too long for a lock.
+ */
+async function retryOnLockConflict<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (i >= tries || (code !== "ER_LOCK_DEADLOCK" && code !== "ER_LOCK_WAIT_TIMEOUT")) throw err;
+      await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 20));
     }
   }
 }

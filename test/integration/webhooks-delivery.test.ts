@@ -130,6 +130,9 @@ describe("webhook deliveries", () => {
       expect(rx.bySeq(seq).length).toBe(3);
       const [[row]] = (await sql.query("SELECT status, attempts FROM webhook_deliveries WHERE seq = ?", [seq])) as any;
       expect(row).toMatchObject({ status: "succeeded", attempts: 3 });
+      const metrics = (await c.get("/metrics")).text;
+      expect(Number(/registrar_webhook_attempts_total\{outcome="retry"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+      expect(Number(/registrar_webhook_attempts_total\{outcome="succeeded"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     } finally {
       await rx.close();
     }
@@ -233,9 +236,14 @@ describe("two registrar nodes on one database", () => {
       const last = await c2Rate(ca, h.domain);
       await vi.waitFor(() => expect(rx.bySeq(last).length).toBe(1), { timeout: 5000 });
       for (const seq of seqs) expect(rx.bySeq(seq).length, `seq ${seq}`).toBe(1);
-      const [[count]] = (await sql2.query("SELECT COUNT(*) AS n, SUM(attempts) AS attempts FROM webhook_deliveries")) as any;
-      expect(Number(count.n)).toBe(21);
-      expect(Number(count.attempts)).toBe(21);
+      // The outcome is recorded just after the receiver answered: wait for it, then every delivery took one attempt.
+      await vi.waitFor(async () => {
+        const [[count]] = (await sql2.query("SELECT COUNT(*) AS n, SUM(status = 'succeeded') AS ok, SUM(attempts) AS attempts FROM webhook_deliveries")) as any;
+        expect([Number(count.n), Number(count.ok), Number(count.attempts)]).toEqual([21, 21, 21]);
+      });
+      // Regression: claims made with a plain UPDATE … ORDER BY … LIMIT deadlocked against the other node's
+      // outcome writes; a lost outcome write means a second delivery once the lease expires.
+      expect([...a.logs, ...b.logs].filter((l) => l.op === "webhooks")).toEqual([]);
     } finally {
       await rx.close();
     }
@@ -284,5 +292,27 @@ describe("enqueueing and claiming from two nodes", () => {
     expect(await ra.claim("race-a", 40, 60_000)).toEqual([]);
     await ra.release(ca);
     expect((await rb.claim("race-b", 40, 60_000)).length).toBe(ca.length);
+  });
+
+  it("lets another node take a delivery whose claim outlived its lease (the claiming node died)", async () => {
+    const { DeliveriesRepo } = await import("../../src/webhooks/deliveries-repo.js");
+    const ra = new DeliveriesRepo(a.node.db);
+    const rb = new DeliveriesRepo(b.node.db);
+    const h = await registerWithHook(api(a.url), "http://127.0.0.1:9/unused");
+    const ev = { seq: 2_000_000, type: "server.updated" as const, domain: h.domain, origin: "local", at: new Date().toISOString(), data: {} };
+    expect(await ra.enqueue([ev])).toBe(1);
+    const [dead] = await ra.claim("dead-node", 10, 300);
+    expect(dead.seq).toBe(ev.seq);
+    expect(await rb.claim("race-b", 10, 60_000)).toEqual([]);
+    const taken = await vi.waitFor(async () => {
+      const got = await rb.claim("race-b", 10, 60_000);
+      expect(got.map((d) => d.seq)).toEqual([ev.seq]);
+      return got[0];
+    });
+    // The dead node's late outcome is fenced off by the claim token; the new owner's is recorded.
+    expect(await ra.complete(dead, "dead-node", { kind: "succeeded", statusCode: 200, durationMs: 1 })).toBe(false);
+    expect(await rb.complete(taken, "race-b", { kind: "retry", statusCode: 500, error: "HTTP 500", durationMs: 1, delayMs: 60_000 })).toBe(true);
+    const [[row]] = (await a.node.db.query("SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE id = ?", [taken.id])) as any;
+    expect(row).toMatchObject({ status: "pending", attempts: 1, last_status_code: 500 });
   });
 });

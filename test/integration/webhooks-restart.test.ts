@@ -21,8 +21,9 @@ describe("webhook deliveries across a registrar restart", () => {
     DATABASE_URL: dbUrl,
     ALLOW_PRIVATE_WEBHOOKS: "true",
     ALLOW_INSECURE_URLS: "true",
-    WEBHOOK_RETRY_BASE_MS: "100",
-    WEBHOOK_RETRY_MAX_MS: "300",
+    // Retries within 2 s: long enough to kill the node between two attempts, short enough to wait for.
+    WEBHOOK_RETRY_BASE_MS: "2000",
+    WEBHOOK_RETRY_MAX_MS: "2000",
     WEBHOOK_POLL_MS: "100",
   };
   const children: ChildRegistrar[] = [];
@@ -59,9 +60,23 @@ describe("webhook deliveries across a registrar restart", () => {
       },
       { timeout: 10_000 },
     );
+    // Kill between two attempts, not during one: a claim held by a killed node would only come back after its
+    // lease (WEBHOOK_TIMEOUT_MS + 15 s), which is the lease test's subject, not this one's.
+    const sql = await connect(dbUrl);
+    await vi.waitFor(
+      async () => {
+        const [[row]] = (await sql.query(
+          `SELECT claimed_until, TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), next_attempt_at) AS due_in_us
+           FROM webhook_deliveries WHERE webhook_id = ?`,
+          [hookId],
+        )) as any;
+        expect(row.claimed_until).toBeNull();
+        expect(Number(row.due_in_us)).toBeGreaterThan(700_000);
+      },
+      { timeout: 20_000, interval: 20 },
+    );
     await first.kill("SIGKILL");
 
-    const sql = await connect(dbUrl);
     let orphanSeq: number;
     let updatedSeq: number;
     try {
