@@ -168,6 +168,19 @@ describe("webhook routes with ALLOW_PRIVATE_WEBHOOKS=true", () => {
     expect((await c.get(`/v1/servers/${s.domain}/webhooks`, { token: s.token })).body.webhooks).toEqual([]);
   });
 
+  it("removes a server's webhooks with the server", async () => {
+    const s = await register(c);
+    expect((await c.post(`/v1/servers/${s.domain}/webhooks`, { url: RECEIVER }, { token: s.token })).status).toBe(201);
+    expect((await c.del(`/v1/servers/${s.domain}`, { token: s.token })).status).toBe(204);
+    const sql = await connect(dbUrl);
+    try {
+      const [[row]] = (await sql.query("SELECT COUNT(*) AS n FROM webhooks WHERE domain = ?", [s.domain])) as any;
+      expect(Number(row.n)).toBe(0);
+    } finally {
+      await sql.end();
+    }
+  });
+
   it("answers 405 with Allow for a wrong method", async () => {
     const s = await register(c);
     const r = await c.put(`/v1/servers/${s.domain}/webhooks`, {}, { token: s.token });
