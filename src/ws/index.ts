@@ -1,8 +1,7 @@
 // Mounts the registrar's WebSocket endpoints on the uWS app and routes committed events to them (contract §4, §5).
 import type { TemplatedApp } from "uWebSockets.js";
 import client from "prom-client";
-import type { HeartbeatPort } from "./server-sessions.js";
-import { ServerSessions } from "./server-sessions.js";
+import { ServerSessions, type HeartbeatPort, type SessionClaim } from "./server-sessions.js";
 import { Feed, type FeedOptions, type FeedStore } from "./feed.js";
 import { startRetention } from "./feed-retention.js";
 import { EventFrameCache } from "./frames.js";
@@ -26,6 +25,8 @@ export type WebSocketDeps = {
   metrics: Metrics;
   onStoreError: (op: string) => (err: unknown) => void;
   feedOptions?: Partial<FeedOptions>;
+  /** Cluster: publish a session claim to the other nodes; they pass theirs to `sessions.claimedElsewhere`. */
+  announceSession?: (claim: SessionClaim) => void;
 };
 
 export type WebSocketEndpoints = {
@@ -55,6 +56,7 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
     limits,
     onHeartbeat: () => wsHeartbeats.inc(),
     onClose: (code) => closes.labels("session", String(code)).inc(),
+    announce: d.announceSession,
     log: d.log,
   });
   const feed = new Feed({
@@ -103,3 +105,4 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
 }
 
 export { feedStore } from "./feed-store.js";
+export type { SessionClaim } from "./server-sessions.js";

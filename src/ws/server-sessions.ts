@@ -33,9 +33,17 @@ export type ServerSessionDeps = {
   /** Called once per accepted heartbeat (identify included), like the HTTP route's counter. */
   onHeartbeat: () => void;
   onClose: (code: number) => void;
+  /**
+   * Tells the other nodes that `domain` identified here, so they close their own older session for it (4010).
+   * Wired to the cluster transport; absent on a single node.
+   */
+  announce?: (claim: SessionClaim) => void;
   log: Logger;
   now?: () => number;
 };
+
+/** "This domain has a session here since identifiedMs", as one node tells the others. */
+export type SessionClaim = { domain: string; sessionId: string; identifiedMs: number };
 
 type Phase = "awaiting_identify" | "identifying" | "ready";
 
@@ -47,6 +55,7 @@ type SessionState = ConnectionState & {
   token: string;
   /** Identify deadline while awaiting identify, heartbeat deadline once ready (checked by one sweep). */
   deadlineMs: number;
+  identifiedMs: number;
   /** The identify in flight: heartbeats pipelined behind it wait for it. */
   identified: Promise<void> | null;
 };
@@ -120,6 +129,19 @@ export class ServerSessions {
     if (ev.type === "server.removed") closeConnection(ws, CloseCode.authenticationFailed, "server removed");
   }
 
+  /**
+   * Another node has a session for this domain: the older of the two goes (contract §4, 4010). Ties break by
+   * session id, so two nodes hearing each other's claims close the same one.
+   */
+  claimedElsewhere(claim: SessionClaim): void {
+    const ws = this.byDomain.get(claim.domain);
+    if (!ws) return;
+    const s = ws.getUserData();
+    if (s.sessionId === claim.sessionId) return;
+    const older = s.identifiedMs < claim.identifiedMs || (s.identifiedMs === claim.identifiedMs && s.sessionId < claim.sessionId);
+    if (older) ws.cork(() => closeConnection(ws, CloseCode.sessionReplaced, "session replaced by a newer connection"));
+  }
+
   /** Closes every session with 1012 so clients reconnect, possibly to another node; refuses new ones. */
   shutdown(): void {
     this.shuttingDown = true;
@@ -137,6 +159,7 @@ export class ServerSessions {
       domain: "",
       token: "",
       deadlineMs: Number.POSITIVE_INFINITY,
+      identifiedMs: 0,
       identified: null,
     };
   }
@@ -145,10 +168,10 @@ export class ServerSessions {
     const s = ws.getUserData();
     const { op, value } = decodeMessage(s, message, isBinary, this.d.limits, SESSION_OPS, this.now());
     if (op === "identify") return this.identify(ws, s, value);
+    if (s.phase === "awaiting_identify") throw new CloseError(CloseCode.invalidMessage, "identify first");
     const parsed = HeartbeatMessage.safeParse(value);
     if (!parsed.success) throw new CloseError(CloseCode.invalidMessage, describeIssues(parsed.error));
-    // Any heartbeat proves the client alive, even one still waiting behind its identify.
-    if (s.phase === "awaiting_identify") throw new CloseError(CloseCode.invalidMessage, "identify first");
+    // A client may pipeline heartbeats right behind its identify: they run once it succeeded.
     if (s.phase === "identifying") {
       void s.identified!.then(() => this.heartbeat(ws, s, parsed.data));
       return;
@@ -176,13 +199,15 @@ export class ServerSessions {
         s.phase = "ready";
         s.domain = domain;
         s.token = msg.token;
-        s.deadlineMs = this.now() + this.d.heartbeatTimeoutMs;
+        s.identifiedMs = this.now();
+        s.deadlineMs = s.identifiedMs + this.d.heartbeatTimeoutMs;
         const previous = this.byDomain.get(domain);
         if (previous !== undefined && previous !== ws) {
           previous.cork(() => closeConnection(previous, CloseCode.sessionReplaced, "session replaced by a newer connection"));
         }
         this.byDomain.set(domain, ws);
         ws.cork(() => sendFrame(ws, readyFrame(s.sessionId), SESSION_DEFAULTS.maxBufferedBytes));
+        this.d.announce?.({ domain, sessionId: s.sessionId, identifiedMs: s.identifiedMs });
       },
       (err) => this.fail(ws, err),
     );
