@@ -246,7 +246,7 @@ export class ServerActors implements ActorApi {
     if (!rec || !rec.tokenHash || token === null || !tokensMatch(token, Buffer.from(rec.tokenHash, "hex"))) {
       throw new UnauthorizedError("missing, malformed or wrong bearer token");
     }
-    if (this.clock.now() >= this.tokenExpiresMs(rec)) throw new TokenExpiredError("token expired; register again or rotate before expiry");
+    if (this.clock.now() >= this.tokenExpiresMs(rec)) throw new TokenExpiredError("token expired: rotate tokens before they expire (the registrar operator can reissue one)");
     return rec;
   }
 

@@ -45,12 +45,15 @@ const Env = z.object({
     .string()
     .url()
     .refine((u) => u.startsWith("mysql://"), "must be a mysql:// URL")
+    .refine((u) => /^\/[A-Za-z0-9_$]{1,64}$|^\/?$/.test(new URL(u).pathname), "database name must be 1-64 chars of A-Z a-z 0-9 _ $")
     .default(DEFAULTS.databaseUrl),
   NATS_URL: z.string().min(1).optional(),
-  CLUSTER_ID: idToken.default("zent"),
+  // A NATS subject token: no dots (they would split the subject).
+  CLUSTER_ID: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "expected 1-63 chars of a-z 0-9 _ - (no dots)").default("zent"),
   REGISTRAR_ID: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/, "expected a lower-case host-like id such as reg.example.com")
+    .refine((v) => v !== "any", "`any` is reserved by the listing's origin filter")
     .default("local"),
   NODE_ID: idToken.optional(),
   OFFLINE_AFTER_S: positiveNumber.default(DEFAULTS.offlineAfterS),

@@ -145,6 +145,12 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   metrics.gauge("registrar_write_behind_backlog", "Records waiting for the next flush", () => writeBehind.backlog);
   metrics.gauge("registrar_status_backlog", "Status transitions waiting to be persisted", () => actors.statusSync.backlog);
   metrics.gauge("registrar_event_seq", "Last event seq delivered in order", () => sequencer.last);
+  metrics.transitions.reset();
+  (metrics.transitions as unknown as { collect: () => void }).collect = function (this: typeof metrics.transitions) {
+    this.reset();
+    this.labels("online").inc(actors.stats.transitions.online);
+    this.labels("offline").inc(actors.stats.transitions.offline);
+  };
   if (cluster) {
     metrics.gauge("registrar_shard_moves", "Shards acquired or given up by this node since start", () => cluster.stats().moves);
     metrics.gauge("registrar_shards_owned", "Shards this node owns", () => cluster.health().shards_owned);
@@ -179,7 +185,11 @@ export async function startNode(config: Config, opts: { logDestination?: import(
         nodeId: config.nodeId, version: VERSION, startedMs,
         checkMysql: () => db.query("SELECT 1").then(() => true, () => false),
         natsHealth: () => transport.health(),
-        cluster: () => cluster?.health() ?? { nodes: 1, shards_owned: config.shards, members: [config.nodeId] },
+        cluster: () =>
+          cluster?.health() ?? {
+            nodes: 1, shards_owned: config.shards, shards_total: config.shards,
+            members: [{ node: config.nodeId, shards: config.shards, servers: directory.size, at: new Date().toISOString() }],
+          },
         registry: metrics.registry,
       }),
     ],

@@ -51,10 +51,14 @@ export class Membership {
     return out.sort();
   }
 
-  details(): MemberInfo[] {
+  /** Members for /v1/health: `at` is when each last announced itself (ISO time, contract §1). */
+  details(): { node: string; shards: number; servers: number; at: string }[] {
     const now = Date.now();
-    const self = { node: this.nodeId, ...this.load(), at: now };
-    return [self, ...[...this.seen.values()].filter((m) => now - m.heardMs <= this.timeoutMs).map(({ heardMs: _h, ...m }) => m)];
+    const self = { node: this.nodeId, ...this.load(), at: new Date(now).toISOString() };
+    const others = [...this.seen.values()]
+      .filter((m) => now - m.heardMs <= this.timeoutMs)
+      .map((m) => ({ node: m.node, shards: m.shards, servers: m.servers, at: new Date(m.at).toISOString() }));
+    return [self, ...others];
   }
 
   stop(): void {

@@ -34,7 +34,8 @@ export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: Router
     const paramCount = (route.path.match(/:/g) ?? []).length;
     const allow = [...Object.keys(route.methods), "OPTIONS"];
     for (const [pattern, legacy] of paths) {
-      const routeName = route.bare ? route.path : `/v1${route.path}`;
+      // Legacy aliases log under their own pattern, so deprecated traffic can be measured.
+      const routeName = route.bare || legacy ? route.path : `/v1${route.path}`;
       for (const [method, spec] of Object.entries(route.methods) as [Method, NonNullable<RouteSpec["methods"][Method]>][]) {
         app[UWS_METHOD[method]](pattern, (res, req) => {
           const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp);

@@ -52,7 +52,7 @@ describe("request logging", () => {
     const cases: [string, string, Record<string, unknown>, number, string][] = [
       ["GET", "/v1/health", {}, 200, "/v1/health"],
       ["GET", `/v1/servers/${s.domain}`, {}, 200, "/v1/servers/:domain"],
-      ["GET", `/servers/${s.domain}/health`, {}, 200, "/v1/servers/:domain/health"],
+      ["GET", `/servers/${s.domain}/health`, {}, 200, "/servers/:domain/health"], // legacy aliases log under their own pattern,
       ["POST", `/v1/servers/${s.domain}/heartbeat`, { token, body: { user_count: 1 } }, 200, "/v1/servers/:domain/heartbeat"],
       ["PUT", `/v1/servers/${s.domain}`, { token, body: { name: "Logged" } }, 200, "/v1/servers/:domain"],
       ["POST", `/v1/servers/${s.domain}/rate`, { body: { user_id: "u", rating: 4 } }, 201, "/v1/servers/:domain/rate"],
