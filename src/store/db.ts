@@ -110,18 +110,81 @@ function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Prom
   });
 }
 
-/** Runs fn in a transaction on one connection; rolls back on any error. */
+/**
+ * Runs fn in a transaction on one connection; rolls back on any error. When the connection dies while COMMIT is
+ * in flight the outcome is unknown; if the transaction wrote an audit row (every client write does) that row tells,
+ * so the caller gets the truth instead of a 503 for a write that landed (issue 2: such a registration stayed in
+ * MySQL but not in memory, the domain "taken" with a token nobody had).
+ */
 export async function inTransaction<T>(db: Db, fn: (conn: Conn) => Promise<T>): Promise<T> {
   const conn = await db.getConnection();
   try {
-    await conn.beginTransaction();
-    const result = await fn(conn);
-    await conn.commit();
+    let result: T;
+    try {
+      await conn.beginTransaction();
+      result = await fn(conn);
+    } catch (err) {
+      await conn.rollback().catch(() => conn.destroy());
+      throw err;
+    }
+    try {
+      await conn.commit();
+    } catch (err) {
+      // A server error reply is a definite failure; only a lost connection leaves the outcome open.
+      if (!(err as { fatal?: boolean }).fatal) {
+        await conn.rollback().catch(() => conn.destroy());
+        throw err;
+      }
+      conn.destroy();
+      const marker = commitMarkers.get(conn);
+      if (marker !== undefined && (await auditRowCommitted(db, conn.threadId, marker)) === true) return result;
+      throw err;
+    }
     return result;
-  } catch (err) {
-    await conn.rollback().catch(() => conn.destroy());
-    throw err;
   } finally {
     conn.release();
   }
+}
+
+/** The audit row id a transaction wrote, per connection: after a lost COMMIT answer it shows whether it landed. */
+const commitMarkers = new WeakMap<Conn, number>();
+
+export function markCommit(conn: Conn, auditId: number): void {
+  commitMarkers.set(conn, auditId);
+}
+
+/** How long a request may wait, after a lost COMMIT answer, for MySQL to say whether it committed. */
+const COMMIT_RESOLVE_MS = 3_000;
+
+/**
+ * Whether the transaction that wrote audit row `auditId` on server thread `threadId` committed; null when MySQL
+ * cannot be asked within COMMIT_RESOLVE_MS. The old session is killed and waited for first: until it is gone, a
+ * COMMIT still travelling to it (a partition) could land after the check.
+ */
+async function auditRowCommitted(db: Db, threadId: number, auditId: number): Promise<boolean | null> {
+  const until = Date.now() + COMMIT_RESOLVE_MS;
+  while (Date.now() < until) {
+    try {
+      const c = await db.getConnection();
+      try {
+        await c.query("KILL CONNECTION ?", [threadId]).catch((err: { code?: string }) => {
+          if (err.code !== "ER_NO_SUCH_THREAD") throw err;
+        });
+        for (;;) {
+          const [alive] = await c.query<mysql.RowDataPacket[]>("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ?", [threadId]);
+          if (alive.length === 0) break;
+          if (Date.now() >= until) return null;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const [rows] = await c.query<mysql.RowDataPacket[]>("SELECT 1 FROM audit_log WHERE id = ?", [auditId]);
+        return rows.length > 0;
+      } finally {
+        c.release();
+      }
+    } catch {
+      // MySQL still unreachable: ask again until the budget is spent.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return null;
 }

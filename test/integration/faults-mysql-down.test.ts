@@ -168,6 +168,50 @@ describe("MySQL unreachable", () => {
     expect(row.name).toBe("Healed");
   }, 40_000);
 
+  it("answers a write whose connection died around COMMIT by what MySQL really did: 2xx means stored, 503 means not", async () => {
+    // Issue 2 regression: a registration whose COMMIT reached MySQL but whose answer was lost was reported 503 while
+    // the row stayed in MySQL and not in memory: the domain was then "taken" with a token nobody had.
+    const c = api(reg.url);
+    const owners: { domain: string; token: string; name: string }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s = newServer();
+      const r = await c.post("/v1/servers", s);
+      owners.push({ domain: s.domain, token: r.body.token, name: s.name });
+    }
+    const rowCount = async () => Number((await db.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM servers"))[0][0].n);
+    for (let round = 0; round < 6; round++) {
+      const before = await rowCount();
+      const fresh = Array.from({ length: 30 }, () => newServer());
+      const regs = fresh.map((s) => c.post("/v1/servers", s).then((r) => ({ domain: s.domain, status: r.status })));
+      const upds = owners.map((o, i) => {
+        const name = `Round ${round} ${i}`;
+        return c.put(`/v1/servers/${o.domain}`, { name }, { token: o.token }).then((r) => ({ o, name, status: r.status }));
+      });
+      // Cut MySQL off while this burst is committing, and bring it back while requests still wait.
+      await vi.waitFor(async () => expect(await rowCount()).toBeGreaterThan(before), { timeout: 5_000, interval: 2 });
+      await proxy.pause();
+      await new Promise((r) => setTimeout(r, 300));
+      await proxy.resume();
+      const [regResults, updResults] = await Promise.all([Promise.all(regs), Promise.all(upds)]);
+
+      const [rows] = await db.query<RowDataPacket[]>("SELECT domain, name FROM servers");
+      const stored = new Map(rows.map((r) => [r.domain as string, r.name as string]));
+      for (const r of regResults) {
+        expect([201, 503], r.domain).toContain(r.status);
+        const inMemory = (await c.get(`/v1/servers/${r.domain}`)).status === 200;
+        expect({ domain: r.domain, status: r.status, stored: stored.has(r.domain), inMemory }).toEqual({
+          domain: r.domain, status: r.status, stored: r.status === 201, inMemory: r.status === 201,
+        });
+      }
+      for (const u of updResults) {
+        expect([200, 503], u.o.domain).toContain(u.status);
+        if (u.status === 200) u.o.name = u.name;
+        const shown = (await c.get(`/v1/servers/${u.o.domain}`)).body.server.name;
+        expect({ domain: u.o.domain, stored: stored.get(u.o.domain), shown }).toEqual({ domain: u.o.domain, stored: u.o.name, shown: u.o.name });
+      }
+    }
+  }, 50_000);
+
   it("persists a status transition decided while MySQL is down, with its one event, once MySQL is back", async () => {
     const c = api(reg.url);
     const s = newServer();
