@@ -29,7 +29,7 @@ export class CloseError extends Error {
   }
 }
 
-/** The close code for an error from the actors (identify, heartbeat); null for errors that are not the client's fault. */
+/** The close code for an error from the actors (identify, heartbeat); null for unexpected errors (then 1011). */
 export function closeCodeForError(err: unknown): CloseCode | null {
   if (err instanceof CloseError) return err.code;
   // By contract code rather than class: errors may come back from a shard owner on another node.
@@ -38,6 +38,8 @@ export function closeCodeForError(err: unknown): CloseCode | null {
   // record (403 over HTTP) cannot be heartbeated here either.
   if (code === "unauthorized" || code === "token_expired" || code === "not_owner") return CloseCode.authenticationFailed;
   if (code === "validation_failed" || code === "invalid_json") return CloseCode.invalidMessage;
+  // No node owns the server right now (cluster re-balancing): transient, the client should come back shortly.
+  if (code === "unavailable") return CloseCode.tryAgainLater;
   return null;
 }
 

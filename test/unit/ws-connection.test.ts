@@ -84,7 +84,8 @@ describe("close codes", () => {
     [new NotOwnerError("x"), 4001],
     [{ code: "unauthorized", message: "from another node" }, 4001],
     [new CloseError(CloseCode.alreadyIdentified, "twice"), 4004],
-    [new UnavailableError("store down"), null],
+    [new UnavailableError("no owner right now"), 1013],
+    [new RangeError("bug"), null],
     [new Error("bug"), null],
   ])("maps %o to %s", (err, code) => {
     expect(closeCodeForError(err)).toBe(code);
