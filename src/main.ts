@@ -17,8 +17,13 @@ try {
   const node = await startNode(config);
   const shutdown = (signal: string) => {
     node.log.info({ signal }, "signal received");
-    const force = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
-    force.unref();
+    // Not unref'd: it also keeps the event loop alive until stop() settles. Unref'd, a shutdown waiting only on
+    // unref'd retry timers (MySQL down) let the loop drain and the process exit 0 without flushing (issue 2).
+    const force = setTimeout(() => {
+      node.log.error({ timeout_ms: config.shutdownTimeoutMs }, "shutdown timed out; exiting without finishing it");
+      node.log.flush?.();
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
     node.stop().then(
       () => process.exit(0),
       (err) => {
