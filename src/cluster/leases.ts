@@ -20,13 +20,18 @@ export class LeaseStore {
   static async open(nc: NatsConnection, clusterId: string, nodeId: string, ttlMs: number): Promise<LeaseStore> {
     const kvm = new Kvm(nc);
     const name = `zent_${clusterId.replace(/[^a-zA-Z0-9_-]/g, "_")}_shards`;
-    let kv: KV;
-    try {
-      // Three replicas on a clustered NATS so that losing one NATS server loses no lease.
-      kv = await kvm.create(name, { ttl: ttlMs, history: 1, replicas: 3 });
-    } catch (err) {
-      if (!/replicas|insufficient resources|clustered/i.test((err as Error).message)) throw err;
-      kv = await kvm.create(name, { ttl: ttlMs, history: 1, replicas: 1 });
+    // Three replicas on a clustered NATS so that losing one NATS server loses no lease. A JetStream cluster that
+    // is still electing its leader refuses for a moment: retry rather than settle for one replica.
+    const clustered = Boolean((nc.info as { cluster?: string } | undefined)?.cluster);
+    const replicas = clustered ? 3 : 1;
+    let kv: KV | null = null;
+    for (let attempt = 0; !kv; attempt++) {
+      try {
+        kv = await kvm.create(name, { ttl: ttlMs, history: 1, replicas });
+      } catch (err) {
+        if (attempt >= 40) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
     const store = new LeaseStore(kv, nodeId);
     await store.watch();

@@ -15,6 +15,7 @@ describe("a 3-node cluster on one NATS", () => {
     nats = await startNats();
     cluster = await startCluster(3, {
       DATABASE_URL: dbUrl, NATS_URL: nats.url, ALLOW_INSECURE_URLS: "true", RATE_LIMIT_REGISTER: "5/3600", RATE_LIMIT_LIST: "off",
+      OFFLINE_AFTER_S: "3",
       TRUSTED_PROXIES: "127.0.0.1/32",
     });
     await waitForShards(urls());
@@ -99,13 +100,59 @@ describe("a 3-node cluster on one NATS", () => {
   }, 30_000);
 
   it("never lets two owners write for one shard while nodes join and leave", async () => {
+    // Servers that heartbeat every second through the two stable nodes, and servers that never do.
+    const stable = urls().slice(0, 2);
+    const beating: { domain: string; token: string }[] = [];
+    const silent: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      const body = newServer();
+      const r = await api(stable[i % 2]).post("/v1/servers", body, { headers: { "x-forwarded-for": `10.66.0.${i}` } });
+      expect(r.status).toBe(201);
+      if (i % 4 === 0) silent.push(body.domain);
+      else beating.push({ domain: body.domain, token: r.body.token });
+    }
+    let stop = false;
+    let failures = 0;
+    // Each server heartbeats on its own clock, like a real one: a heartbeat waiting for a moving shard does not
+    // delay the others.
+    const beats = Promise.all(beating.map(async (s, i) => {
+      for (let k = i; !stop; k++) {
+        const started = Date.now();
+        const r = await api(stable[k % 2]).post(`/v1/servers/${s.domain}/heartbeat`, {}, { token: s.token });
+        if (r.status !== 200) failures++;
+        await new Promise((res) => setTimeout(res, Math.max(0, 1000 - (Date.now() - started))));
+      }
+    }));
+    const timeline: string[] = [];
     for (let round = 0; round < 3; round++) {
+      timeline.push(`${new Date().toISOString()} add churn${round}`);
       const n = await cluster.add(`churn${round}`);
       await waitForShards(urls(), 256, 20_000);
+      timeline.push(`${new Date().toISOString()} settled; kill churn${round}`);
       await n.kill(round % 2 === 0 ? "SIGTERM" : "SIGKILL");
       await waitForShards(urls(), 256, 20_000);
+      timeline.push(`${new Date().toISOString()} settled`);
     }
     const db = await connect(dbUrl);
+    // Silent servers go offline once their shard has settled (each move grants the takeover grace again).
+    await expect
+      .poll(async () => {
+        const [rows] = await db.query<any[]>("SELECT COUNT(DISTINCT domain) AS n FROM events WHERE type = 'server.status' AND domain IN (?)", [silent]);
+        return Number(rows[0].n);
+      }, { timeout: 20_000, interval: 250 })
+      .toBe(silent.length);
+    stop = true;
+    await beats;
+    expect(failures).toBe(0);
+    const [events] = await db.query<any[]>("SELECT domain, JSON_VALUE(data, '$.status') AS status, at, data FROM events WHERE type = 'server.status' ORDER BY seq");
+    const last = new Map<string, string>();
+    for (const e of events) {
+      // Two owners publishing for one server would show as the same transition twice in a row.
+      expect(last.get(e.domain), `${e.domain}: ${e.status} twice`).not.toBe(e.status);
+      last.set(e.domain, e.status);
+    }
+    for (const s of beating) expect(last.has(s.domain), `${s.domain} had a false transition: ${JSON.stringify(events.filter((e) => e.domain === s.domain))}\n${timeline.join("\n")}\n${cluster.nodes.map((n) => n?.output.filter((l) => l.includes("warn") || l.includes("error")).slice(-10).join("\n")).join("\n---\n")}`).toBe(false);
+    for (const d of silent) expect(last.get(d)).toBe("offline");
     const [rows] = await db.query<any[]>("SELECT shard, node, epoch FROM shard_epochs");
     await db.end();
     // Every shard has exactly one fencing row, and the live owners hold all 256.
