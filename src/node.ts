@@ -167,7 +167,21 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   const app = uWS.App();
   const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
   // WebSocket routes first: the HTTP router ends with a catch-all 404.
-  const webSockets = mountWebSockets(app, { config, actors: api, sequencer, store: feedStore(db), log, metrics, onStoreError: storeError });
+  const webSockets = mountWebSockets(app, {
+    config, actors: api, sequencer, store: feedStore(db), log, metrics, onStoreError: storeError,
+    announceSession: (claim) => transport.publish(subj.sessions, Buffer.from(JSON.stringify(claim))),
+  });
+  // One session per domain across the cluster: a newer claim on any node closes the older session (4010).
+  const sessionSub = transport.subscribe(subj.sessions, (data) => {
+    try {
+      const claim = JSON.parse(Buffer.from(data).toString("utf8"));
+      if (typeof claim?.domain === "string" && typeof claim.sessionId === "string" && Number.isFinite(claim.identifiedMs)) {
+        webSockets.sessions.claimedElsewhere(claim);
+      }
+    } catch {
+      log.warn("malformed session claim dropped");
+    }
+  });
   mountRoutes(
     app,
     [
@@ -219,6 +233,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
       await webhooks.stop();
       eventSub.unsubscribe();
       limitSub.unsubscribe();
+      sessionSub.unsubscribe();
       await transport.close();
       await db.end();
       log.info("stopped");
