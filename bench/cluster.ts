@@ -1,0 +1,137 @@
+// `npm run bench:cluster` (also run by `npm run bench` unless BENCH_SKIP_CLUSTER=1): three registrar nodes on one
+// private nats-server and one MySQL database. Measures heartbeats/s through the cluster, heartbeat ack latency,
+// cross-node visibility, failover after kill -9 (5 runs) and handoff after SIGTERM. Loopback only, bounded.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as hdr from "hdr-histogram-js";
+import { freePort, httpGet, metricSum, RESULTS_DIR, runLoad, sleep, startRegistrar, type Registrar } from "./procs.js";
+import { createBenchDb, dbUrl, dropBenchDb, seedServers } from "./seed.js";
+
+const QUICK = process.env.BENCH_QUICK === "1";
+const SERVERS = QUICK ? 2_000 : 10_000;
+const DURATION_S = QUICK ? 3 : 10;
+const FAILOVER_RUNS = QUICK ? 2 : 5;
+const DB = `zent_bench_${process.pid}_cluster`;
+const log = (msg: string) => process.stdout.write(`[bench:cluster ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+async function startNats(): Promise<{ url: string; child: ChildProcess; dir: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), "zb-nats-"));
+  const child = spawn("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+  await sleep(500);
+  return { url: `nats://127.0.0.1:${port}`, child, dir };
+}
+
+async function health(url: string): Promise<any> {
+  return JSON.parse((await httpGet(`${url}/v1/health`, 2000)).body);
+}
+
+/** Polls until the given nodes own all shards among themselves; returns the time it took. */
+async function settle(nodes: Registrar[], timeoutMs = 30_000): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    try {
+      const hs = await Promise.all(nodes.map((n) => health(n.url)));
+      const owned = hs.reduce((a, h) => a + h.cluster.shards_owned, 0);
+      if (owned === 256 && hs.every((h) => h.cluster.nodes === nodes.length)) return performance.now() - t0;
+    } catch {
+      // a node may be restarting
+    }
+    await sleep(20);
+  }
+  throw new Error("cluster did not settle");
+}
+
+async function main(): Promise<void> {
+  const rows: [string, string, string, string][] = [];
+  const nats = await startNats();
+  await createBenchDb(DB);
+  const seeded = await seedServers(DB, SERVERS, "online");
+  const clusterId = `bench${process.pid}`;
+  const env = (name: string) => ({ NATS_URL: nats.url, CLUSTER_ID: clusterId, NODE_ID: name, OFFLINE_AFTER_S: "86400", ALLOW_INSECURE_URLS: "true" });
+  const nodes: Registrar[] = [];
+  for (const name of ["a", "b", "c"]) nodes.push(await startRegistrar({ name: `cluster-${name}`, databaseUrl: dbUrl(DB), logLevel: "warn", env: env(name) }));
+  await settle(nodes);
+  log(`3 nodes up with ${SERVERS} servers`);
+
+  // Heartbeats through all three nodes at once: one load worker per node, 64 connections in all.
+  const domainsFile = path.join(RESULTS_DIR, "cluster-domains.txt");
+  writeFileSync(domainsFile, seeded.domains.join("\n"));
+  const before = await Promise.all(nodes.map((n) => n.metrics()));
+  const loads = await Promise.all(
+    nodes.map((n, i) => runLoad({ url: n.url, connections: i === 0 ? 22 : 21, warmupS: 1, durationS: DURATION_S, maxRequests: 2_000_000, mode: "heartbeat", domainsFile })),
+  );
+  const after = await Promise.all(nodes.map((n) => n.metrics()));
+  const hbs = loads.reduce((a, l) => a + l.rps, 0);
+  const non2xx = loads.reduce((a, l) => a + l.non2xx + l.errors, 0);
+  const p99 = Math.max(...loads.map((l) => l.latencyUs.p99));
+  const p50 = loads.map((l) => l.latencyUs.p50).sort((a, b) => a - b)[1];
+  const rowsWritten = after.reduce((a, m, i) => a + metricSum(m, "registrar_write_behind_flush_rows_sum") - metricSum(before[i], "registrar_write_behind_flush_rows_sum"), 0);
+  const remote = after.reduce((a, m, i) => a + metricSum(m, "registrar_mailbox_request_seconds_count") - metricSum(before[i], "registrar_mailbox_request_seconds_count"), 0);
+  rows.push([`heartbeats/s through 3 nodes (64 connections, ${SERVERS.toLocaleString("en-US")} servers)`, Math.round(hbs).toLocaleString("en-US"), "-", `non-2xx ${non2xx}`]);
+  rows.push(["heartbeat ack latency p50 / p99 (worst node)", `${(p50 / 1000).toFixed(2)} / ${(p99 / 1000).toFixed(2)} ms`, "-", ""]);
+  rows.push(["forwarded mailbox requests per heartbeat (edge → owner on another node)", `${((remote / loads.reduce((a, l) => a + l.requests2xx, 0)) * 100).toFixed(0)} %`, "-", "≈ 67 % expected with 3 nodes"]);
+  rows.push(["MySQL row writes per heartbeat", (rowsWritten / loads.reduce((a, l) => a + l.requests2xx, 0)).toFixed(3), "-", ""]);
+
+  // Cross-node visibility: register on one node, poll another.
+  const vis = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000, numberOfSignificantValueDigits: 3 });
+  for (let i = 0; i < 200; i++) {
+    const domain = `vis${i}-${process.pid}.bench.test`;
+    const body = JSON.stringify({ domain, name: `Vis ${i}`, api_url: `https://${domain}/api` });
+    const r = await fetch(`${nodes[i % 3].url}/v1/servers`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    if (r.status !== 201) throw new Error(`register: ${r.status}`);
+    const t0 = performance.now();
+    const reader = nodes[(i + 1) % 3].url;
+    while ((await httpGet(`${reader}/v1/servers/${domain}`)).status !== 200) {
+      if (performance.now() - t0 > 5000) throw new Error("not visible");
+    }
+    vis.recordValue(Math.round((performance.now() - t0) * 1000));
+  }
+  rows.push(["cross-node visibility p50 / p99 (200 writes)", `${(vis.getValueAtPercentile(50) / 1000).toFixed(2)} / ${(vis.getValueAtPercentile(99) / 1000).toFixed(2)} ms`, "p99 ≤ 100 ms", vis.getValueAtPercentile(99) <= 100_000 ? "met" : "NOT MET"]);
+
+  // Failover: kill -9 one node, time until the two others own every shard; then bring it back.
+  const failovers: number[] = [];
+  for (let run = 0; run < FAILOVER_RUNS; run++) {
+    const victim = nodes[run % 3];
+    const rest = nodes.filter((n) => n !== victim);
+    const t0 = performance.now();
+    victim.child.kill("SIGKILL");
+    await settle(rest);
+    failovers.push(performance.now() - t0);
+    const again = await startRegistrar({ name: `${victim.name}-r${run}`, databaseUrl: dbUrl(DB), logLevel: "warn", env: env(victim.name.replace("cluster-", "") + `r${run}`) });
+    nodes[nodes.indexOf(victim)] = again;
+    await settle(nodes);
+  }
+  failovers.sort((a, b) => a - b);
+  const fmed = failovers[Math.floor(failovers.length / 2)];
+  const fmax = failovers[failovers.length - 1];
+  rows.push([`failover after kill -9 (${FAILOVER_RUNS} runs) p50 / max`, `${(fmed / 1000).toFixed(2)} / ${(fmax / 1000).toFixed(2)} s`, "≤ 5 s", fmax <= 5000 ? "met" : "NOT MET"]);
+
+  // Handoff: SIGTERM one node.
+  const leaving = nodes[2];
+  const t0 = performance.now();
+  leaving.child.kill("SIGTERM");
+  const handoff = (await settle(nodes.slice(0, 2))) + 0;
+  const handoffMs = performance.now() - t0;
+  rows.push(["handoff after SIGTERM (all its shards owned by the others)", `${handoffMs.toFixed(0)} ms`, "≤ 1 s", handoffMs <= 1000 ? "met" : "NOT MET"]);
+  void handoff;
+
+  for (const n of nodes) await n.stop().catch(() => {});
+  nats.child.kill("SIGKILL");
+  rmSync(nats.dir, { recursive: true, force: true });
+  await dropBenchDb(DB);
+
+  const table = ["| metric | value | target | met / note |", "|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  process.stdout.write(`\n${table}\n`);
+  writeFileSync(path.join(RESULTS_DIR, "cluster.md"), `${table}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
