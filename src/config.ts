@@ -29,6 +29,10 @@ export const DEFAULTS = {
   webhookPollMs: 1000,
   webhookConcurrency: 16,
   webhookRetentionDays: 7,
+  fedAntiEntropyS: 30,
+  fedTombstoneTtlS: 7 * 86_400,
+  fedMaxChangesPerS: 5000,
+  fedMaxMessageBytes: 262_144,
 } as const;
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -82,6 +86,10 @@ const Env = z.object({
   FEED_RETENTION_DAYS: positiveNumber.default(DEFAULTS.feedRetentionDays),
   SHARDS: z.coerce.number().int().min(1).max(4096).default(256),
   PEERS: z.string().optional(),
+  FEDERATION: z.enum(["auto", "on", "off"]).default("auto"),
+  FED_ANTI_ENTROPY_S: positiveNumber.default(DEFAULTS.fedAntiEntropyS),
+  FED_TOMBSTONE_TTL_S: positiveNumber.default(DEFAULTS.fedTombstoneTtlS),
+  FED_MAX_CHANGES_PER_S: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.fedMaxChangesPerS),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -122,6 +130,14 @@ export type Config = Readonly<{
   feedRetentionDays: number;
   shards: number;
   peers: string[];
+  /** Peer-registrar mirroring (src/federation, docs/federation.md); on only with NATS_URL. */
+  federation: Readonly<{
+    enabled: boolean;
+    antiEntropyMs: number;
+    tombstoneTtlMs: number;
+    maxChangesPerS: number;
+    maxMessageBytes: number;
+  }>;
   logLevel: string;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
@@ -144,6 +160,16 @@ function checkWithParsers(env: Record<string, string | undefined>, checks: [stri
   }
 }
 
+/** PEERS: distinct registrar ids (the REGISTRAR_ID syntax), never this registrar itself. */
+function parsePeers(raw: string | undefined, self: string): string[] {
+  const peers = [...new Set((raw ?? "").split(",").map((p) => p.trim()).filter(Boolean))];
+  for (const p of peers) {
+    if (!/^[a-z0-9][a-z0-9.-]{0,252}$/.test(p)) throw new Error(`${JSON.stringify(p)} is not a registrar id (lower-case a-z 0-9 . -)`);
+    if (p === self) throw new Error(`${p} is this registrar's own REGISTRAR_ID`);
+  }
+  return peers;
+}
+
 /** Parses the environment; throws ConfigError with one line naming the variable and the problem. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -161,6 +187,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ["RATE_LIMIT_RATE", () => parseRateLimit(e.RATE_LIMIT_RATE, DEFAULTS.rateLimitRate)],
     ["RATE_LIMIT_LIST", () => parseRateLimit(e.RATE_LIMIT_LIST, DEFAULTS.rateLimitList)],
     ["WS_RATE_LIMIT", () => parseRateLimit(e.WS_RATE_LIMIT, DEFAULTS.wsRateLimit)],
+    ["PEERS", () => parsePeers(e.PEERS, e.REGISTRAR_ID)],
+    ["FEDERATION", () => {
+      if (!e.NATS_URL && (e.FEDERATION === "on" || (e.FEDERATION === "auto" && parsePeers(e.PEERS, e.REGISTRAR_ID).length > 0))) {
+        throw new Error("peer mirroring needs NATS_URL (the peer link); set NATS_URL or FEDERATION=off");
+      }
+    }],
   ]);
   const offlineAfterMs = Math.round(e.OFFLINE_AFTER_S * 1000);
   // Announce an interval that leaves room for two missed heartbeats before the offline deadline.
@@ -201,7 +233,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsRateLimit: e.WS_RATE_LIMIT,
     feedRetentionDays: e.FEED_RETENTION_DAYS,
     shards: e.SHARDS,
-    peers: (e.PEERS ?? "").split(",").map((p) => p.trim()).filter(Boolean),
+    peers: parsePeers(e.PEERS, e.REGISTRAR_ID),
+    federation: Object.freeze({
+      enabled: e.FEDERATION !== "off" && !!e.NATS_URL && (e.FEDERATION === "on" || parsePeers(e.PEERS, e.REGISTRAR_ID).length > 0),
+      antiEntropyMs: Math.round(e.FED_ANTI_ENTROPY_S * 1000),
+      tombstoneTtlMs: Math.round(e.FED_TOMBSTONE_TTL_S * 1000),
+      maxChangesPerS: e.FED_MAX_CHANGES_PER_S,
+      maxMessageBytes: DEFAULTS.fedMaxMessageBytes,
+    }),
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: DEFAULTS.maxBodyBytes,
     shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,

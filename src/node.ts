@@ -8,6 +8,7 @@ import { systemClock } from "../actors/clock.js";
 import { InProcessTransport } from "../transport/in-process.js";
 import { NatsTransport } from "../transport/nats/nats-transport.js";
 import { createCluster, type Cluster } from "./cluster/cluster-node.js";
+import { createFederation, type Federation } from "./federation/federation.js";
 import { SharedRateLimiter } from "./cluster/shared-rate-limit.js";
 import { subjects } from "../transport/subjects.js";
 import type { Transport } from "../transport/transport.js";
@@ -123,6 +124,14 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   await repo.loadAll(settings, (r) => records.push(r));
   directory.load(records);
   records.length = 0;
+  // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
+  const federation: Federation | null =
+    cluster && config.federation.enabled
+      ? await createFederation({
+          config, transport, db, directory, sequencer, publish: (ev) => events.publish(ev), isLeader: () => cluster.ownership.accepts(0),
+          log, metrics, onStoreError: storeError("federation"),
+        })
+      : null;
   if (cluster) {
     actors.startWheel();
     cluster.start();
@@ -130,6 +139,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
     actors.start();
   }
   writeBehind.start();
+  federation?.start();
   webhooks.start(sequencer.last);
   log.info({ servers: directory.size, ms: Math.round(performance.now() - loadStarted) }, "directory loaded");
 
@@ -226,6 +236,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
       const deadline = Date.now() + config.shutdownTimeoutMs - 2000;
       while (respond.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       clearInterval(sweeper);
+      await federation?.stop();
       await cluster?.stop();
       await actors.stop();
       await writeBehind.stop();

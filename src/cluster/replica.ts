@@ -12,11 +12,20 @@ export type ReplicaHooks = {
   ownedRemoved(rec: ServerRecord): void;
 };
 
+/** Per directory, the federation's handler for events about mirrored records and contested domains (src/federation). */
+const foreignHandlers = new WeakMap<Directory, (ev: RegistryEvent, hooks: ReplicaHooks) => boolean>();
+
+/** The handler returns true when it applied the event itself (the event is then not applied below). */
+export function onForeignEvents(directory: Directory, handler: (ev: RegistryEvent, hooks: ReplicaHooks) => boolean): void {
+  foreignHandlers.set(directory, handler);
+}
+
 /**
  * Applies one event in seq order. For records this node owns, its actors are the truth for status and liveness,
  * so only field changes, appearance and removal made elsewhere (degraded mode, ratings) are taken from events.
  */
 export function applyEvent(directory: Directory, ev: RegistryEvent, hooks: ReplicaHooks): void {
+  if (foreignHandlers.get(directory)?.(ev, hooks)) return;
   const rec = directory.get(ev.domain);
   const owned = hooks.ownsDomain(ev.domain);
   switch (ev.type) {

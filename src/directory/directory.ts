@@ -26,6 +26,8 @@ export class Directory {
   private readonly indexes = new Map<string, SortIndex>();
   private readonly counts = new Map<string, number>();
   private readonly search = new SearchCache();
+  /** Federation: of two records of different origins for one domain, returns the one to list (src/federation/winner.ts). */
+  private arbiter: ((incoming: ServerRecord, listed: ServerRecord) => ServerRecord) | null = null;
 
   get size(): number {
     return this.records.size;
@@ -39,8 +41,15 @@ export class Directory {
     return this.records.values();
   }
 
+  /** Installs the federation's conflict rule; without one, a record replaces any prior record of its domain. */
+  setArbiter(fn: (incoming: ServerRecord, listed: ServerRecord) => ServerRecord): void {
+    this.arbiter = fn;
+  }
+
   add(r: ServerRecord): void {
     const prior = this.records.get(r.domain);
+    // A record of another origin only replaces the listed one if it wins (contract §6); the arbiter keeps the loser.
+    if (prior && prior !== r && prior.origin !== r.origin && this.arbiter && this.arbiter(r, prior) === prior) return;
     if (prior) this.remove(prior);
     this.records.set(r.domain, r);
     for (const idx of this.indexes.values()) idx.add(r);
