@@ -1,0 +1,190 @@
+// Peer registrars for federation tests: each its own database, CLUSTER_ID and REGISTRAR_ID, on a shared or a linked
+// pair of private NATS servers; helpers to read digests over NATS and metrics over HTTP.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
+import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
+import { freePort, NatsServer } from "../support/nats-server.js";
+import { spawnRegistrar, type ChildRegistrar } from "../support/registrar.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+
+export type PeerSpec = { id: string; peers: string[]; natsUrl: string; env?: Record<string, string> };
+
+export type TestPeer = {
+  id: string;
+  dbUrl: string;
+  natsUrl: string;
+  node: ChildRegistrar | null;
+  readonly url: string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  start(): Promise<void>;
+  drop(): Promise<void>;
+};
+
+/** Starts a single-node registrar cluster named `id` that mirrors `peers`. */
+export async function startPeer(spec: PeerSpec): Promise<TestPeer> {
+  const label = spec.id.replace(/[^a-z0-9]/g, "").slice(0, 12);
+  const dbUrl = freshDatabaseUrl(`fed${label}`);
+  const env = {
+    DATABASE_URL: dbUrl,
+    NATS_URL: spec.natsUrl,
+    CLUSTER_ID: `f${label}${randomBytes(3).toString("hex")}`,
+    REGISTRAR_ID: spec.id,
+    PEERS: spec.peers.join(","),
+    NODE_ID: `${label}-n1`,
+    ALLOW_INSECURE_URLS: "true",
+    RATE_LIMIT_REGISTER: "off",
+    RATE_LIMIT_RATE: "off",
+    RATE_LIMIT_LIST: "off",
+    FED_ANTI_ENTROPY_S: "1",
+    LOG_LEVEL: "warn",
+    ...spec.env,
+  };
+  const peer: TestPeer = {
+    id: spec.id,
+    dbUrl,
+    natsUrl: spec.natsUrl,
+    node: null,
+    get url() {
+      if (!peer.node) throw new Error(`${spec.id} is not running`);
+      return peer.node.url;
+    },
+    async start() {
+      peer.node = await spawnRegistrar(env);
+      await waitForPublisher(peer.node.url);
+    },
+    async stop(signal = "SIGTERM") {
+      await peer.node?.kill(signal);
+      peer.node = null;
+    },
+    async drop() {
+      await peer.stop("SIGKILL");
+      await dropDatabase(dbUrl);
+    },
+  };
+  await peer.start();
+  return peer;
+}
+
+/** Resolves once the node publishes for its registrar (it owns shard 0). */
+export async function waitForPublisher(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await metric(url, "registrar_fed_publisher").catch(() => 0)) === 1) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} never became the federation publisher`);
+}
+
+/** The value of one metric sample (summed over label sets matching `labels`). */
+export async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text());
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries((m[3] ?? "").split(",").filter(Boolean).map((kv) => {
+      const [k, v] = kv.split("=");
+      return [k, v.replace(/^"|"$/g, "")];
+    }));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[4]);
+  }
+  return sum;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const dec = (d: Uint8Array) => JSON.parse(new TextDecoder().decode(d));
+
+/** A plain NATS client (a peer operator's tool, or an attacker). */
+export async function natsClient(url: string): Promise<NatsConnection> {
+  return natsConnect({ servers: url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+}
+
+/** The root digest a registrar serves on its sync subject. */
+export async function rootDigest(nc: NatsConnection, id: string): Promise<string> {
+  const m = await nc.request(`zent.fed.${id.replaceAll(".", "_")}.sync.digest`, enc({ v: 1 }), { timeout: 3000 });
+  return dec(m.data).root;
+}
+
+export function publishJson(nc: NatsConnection, subject: string, v: unknown): void {
+  nc.publish(subject, typeof v === "string" ? new TextEncoder().encode(v) : enc(v));
+}
+
+/** Servers listed by a registrar, as domain → origin. */
+export async function listing(url: string): Promise<Map<string, { origin: string; name: string; status: string; rating: unknown }>> {
+  const out = new Map();
+  for (let offset = 0; ; offset += 100) {
+    const r = await fetch(`${url}/v1/servers?limit=100&offset=${offset}&sort=name`).then((res) => res.json());
+    for (const s of r.servers) out.set(s.domain, { origin: s.origin, name: s.name, status: s.status, rating: s.rating });
+    if (r.servers.length < 100) return out;
+  }
+}
+
+/**
+ * Two NATS servers linked as hub and leaf node through a TCP proxy, each with its own JetStream domain: pausing
+ * the proxy cuts the link between two operators' deployments while both keep running.
+ */
+export type LinkedNats = { hub: NatsServer; leaf: NatsServer; link: TcpProxy; cleanup(): Promise<void> };
+
+export async function startLinkedNats(): Promise<LinkedNats> {
+  const [hubPort, leafListen, leafPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const hubDir = mkdtempSync(path.join(os.tmpdir(), "zt-fedhub-"));
+  writeFileSync(
+    path.join(hubDir, "nats.conf"),
+    [`server_name: hub`, `listen: 127.0.0.1:${hubPort}`, `jetstream { store_dir: "${hubDir}/js", domain: hub }`, `leafnodes { listen: 127.0.0.1:${leafListen} }`].join("\n"),
+  );
+  const hub = new NatsServer(hubPort, ["-c", path.join(hubDir, "nats.conf")], hubDir);
+  await hub.start();
+  const link = await startTcpProxy({ host: "127.0.0.1", port: leafListen });
+  const leafDir = mkdtempSync(path.join(os.tmpdir(), "zt-fedleaf-"));
+  writeFileSync(
+    path.join(leafDir, "nats.conf"),
+    [
+      `server_name: leaf`,
+      `listen: 127.0.0.1:${leafPort}`,
+      `jetstream { store_dir: "${leafDir}/js", domain: leaf }`,
+      `leafnodes { reconnect: 1, remotes: [ { url: "nats-leaf://127.0.0.1:${link.port}" } ] }`,
+    ].join("\n"),
+  );
+  const leaf = new NatsServer(leafPort, ["-c", path.join(leafDir, "nats.conf")], leafDir);
+  await leaf.start();
+  return {
+    hub,
+    leaf,
+    link,
+    async cleanup() {
+      await leaf.cleanup();
+      await link.close();
+      await hub.cleanup();
+    },
+  };
+}
+
+/** Resolves when a message published on one side of the link arrives on the other. */
+export async function waitForLink(a: string, b: string, timeoutMs = 15_000): Promise<void> {
+  const [na, nb] = await Promise.all([natsClient(a), natsClient(b)]);
+  try {
+    const subject = `zt.linkcheck.${randomBytes(4).toString("hex")}`;
+    const sub = nb.subscribe(subject);
+    await nb.flush();
+    const deadline = Date.now() + timeoutMs;
+    const got = (async () => {
+      for await (const _ of sub) return true;
+      return false;
+    })();
+    while (Date.now() < deadline) {
+      na.publish(subject);
+      const ok = await Promise.race([got, sleep(200).then(() => false)]);
+      if (ok) return;
+    }
+    throw new Error("NATS link did not come up");
+  } finally {
+    await na.close();
+    await nb.close();
+  }
+}
