@@ -111,6 +111,8 @@ export class MirrorView {
       }
       case "server.removed":
         if (cur) this.drop(cur, hooks);
+        // The local actors unlist their own record before its event arrives: the next candidate moves up here.
+        else if (!listed) this.promote(ev.domain, hooks);
         return true;
     }
   };
@@ -148,12 +150,16 @@ export class MirrorView {
       return;
     }
     this.unlist(rec, hooks);
-    const aside = this.losers.get(rec.domain);
-    if (aside) {
-      const next = pickWinner(aside);
-      this.removeLoser(next);
-      this.list(next, hooks);
-    }
+    this.promote(rec.domain, hooks);
+  }
+
+  /** Lists the best record kept aside for a domain nobody is listed for. */
+  private promote(domain: string, hooks: ReplicaHooks): void {
+    const aside = this.losers.get(domain);
+    if (!aside || this.directory.get(domain)) return;
+    const next = pickWinner(aside);
+    this.removeLoser(next);
+    this.list(next, hooks);
   }
 
   private list(rec: ServerRecord, hooks: ReplicaHooks): void {

@@ -126,39 +126,56 @@ export async function listing(url: string): Promise<Map<string, { origin: string
 }
 
 /**
- * Two NATS servers linked as hub and leaf node through a TCP proxy, each with its own JetStream domain: pausing
- * the proxy cuts the link between two operators' deployments while both keep running.
+ * Two operators' NATS deployments linked through a TCP proxy: A's single server is the hub (JetStream domain a);
+ * B runs a 3-server cluster (JetStream domain b) whose servers connect to the hub as leaf nodes through the proxy.
+ * Pausing the proxy cuts the link between the deployments while both keep running.
+ *
+ * B is a real cluster rather than one leaf server because a leaf server reports a cluster name in its INFO, which
+ * src/cluster/leases.ts reads as "clustered NATS" and then asks for 3 KV replicas a single server cannot give.
  */
-export type LinkedNats = { hub: NatsServer; leaf: NatsServer; link: TcpProxy; cleanup(): Promise<void> };
+export type LinkedNats = { hub: NatsServer; leaf: NatsServer; leafCluster: NatsServer[]; link: TcpProxy; cleanup(): Promise<void> };
 
 export async function startLinkedNats(): Promise<LinkedNats> {
-  const [hubPort, leafListen, leafPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [hubPort, leafListen] = await Promise.all([freePort(), freePort()]);
+  // The hub tells leaf nodes its own address (INFO `ip`, `leafnode_urls`, even with no_advertise), and they would
+  // reconnect to it around the proxy: make it advertise the proxy instead.
+  const link = await startTcpProxy({ host: "127.0.0.1", port: leafListen });
   const hubDir = mkdtempSync(path.join(os.tmpdir(), "zt-fedhub-"));
   writeFileSync(
     path.join(hubDir, "nats.conf"),
-    [`server_name: hub`, `listen: 127.0.0.1:${hubPort}`, `jetstream { store_dir: "${hubDir}/js", domain: hub }`, `leafnodes { listen: 127.0.0.1:${leafListen} }`].join("\n"),
+    [
+      `server_name: hub`,
+      `listen: 127.0.0.1:${hubPort}`,
+      `jetstream { store_dir: "${hubDir}/js", domain: a }`,
+      `leafnodes { listen: 127.0.0.1:${leafListen}, advertise: "127.0.0.1:${link.port}" }`,
+    ].join("\n"),
   );
   const hub = new NatsServer(hubPort, ["-c", path.join(hubDir, "nats.conf")], hubDir);
   await hub.start();
-  const link = await startTcpProxy({ host: "127.0.0.1", port: leafListen });
-  const leafDir = mkdtempSync(path.join(os.tmpdir(), "zt-fedleaf-"));
-  writeFileSync(
-    path.join(leafDir, "nats.conf"),
-    [
-      `server_name: leaf`,
-      `listen: 127.0.0.1:${leafPort}`,
-      `jetstream { store_dir: "${leafDir}/js", domain: leaf }`,
-      `leafnodes { reconnect: 1, remotes: [ { url: "nats-leaf://127.0.0.1:${link.port}" } ] }`,
-    ].join("\n"),
-  );
-  const leaf = new NatsServer(leafPort, ["-c", path.join(leafDir, "nats.conf")], leafDir);
-  await leaf.start();
+  const clientPorts = await Promise.all([freePort(), freePort(), freePort()]);
+  const routePorts = await Promise.all([freePort(), freePort(), freePort()]);
+  const leafCluster = clientPorts.map((port, i) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `zt-fedleaf${i}-`));
+    writeFileSync(
+      path.join(dir, "nats.conf"),
+      [
+        `server_name: b${i}`,
+        `listen: 127.0.0.1:${port}`,
+        `jetstream { store_dir: "${dir}/js", domain: b }`,
+        `cluster { name: fedb, listen: 127.0.0.1:${routePorts[i]}, routes: [${routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(", ")}] }`,
+        `leafnodes { reconnect: 1, remotes: [ { url: "nats-leaf://127.0.0.1:${link.port}" } ] }`,
+      ].join("\n"),
+    );
+    return new NatsServer(port, ["-c", path.join(dir, "nats.conf")], dir);
+  });
+  await Promise.all(leafCluster.map((s) => s.start()));
   return {
     hub,
-    leaf,
+    leaf: leafCluster[0],
+    leafCluster,
     link,
     async cleanup() {
-      await leaf.cleanup();
+      await Promise.all(leafCluster.map((s) => s.cleanup()));
       await link.close();
       await hub.cleanup();
     },

@@ -1,0 +1,129 @@
+// Issue 5: partitions. Two operators' NATS servers linked as hub and leaf node through a proxy; the link (or a
+// registrar) goes away, both sides change things, and after the link returns both converge by anti-entropy.
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { connect } from "../support/db.js";
+import { api, newServer } from "../support/http.js";
+import { listing, metric, natsClient, rootDigest, sleep, startLinkedNats, startPeer, waitForLink, type LinkedNats, type TestPeer } from "./support.js";
+
+const A = "reg.a.part";
+const B = "reg.b.part";
+/** Stated bound (docs/federation.md): the link's reconnect (1 s) plus one anti-entropy period (1 s here) and the repair. */
+const CONVERGE_MS = 10_000;
+
+describe("two registrars on linked NATS deployments", () => {
+  let net: LinkedNats;
+  let a: TestPeer;
+  let b: TestPeer;
+
+  beforeAll(async () => {
+    net = await startLinkedNats();
+    await waitForLink(net.hub.url, net.leaf.url);
+    [a, b] = await Promise.all([
+      startPeer({ id: A, peers: [B], natsUrl: net.hub.url }),
+      startPeer({ id: B, peers: [A], natsUrl: net.leaf.url }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.drop(), b?.drop()]);
+    await net?.cleanup();
+  });
+
+  /** Both list the same records and serve the same root digest. */
+  async function converged(timeoutMs = CONVERGE_MS): Promise<number> {
+    const started = Date.now();
+    const [na, nb] = await Promise.all([natsClient(net.hub.url), natsClient(net.leaf.url)]);
+    try {
+      await vi.waitFor(async () => {
+        const [la, lb] = await Promise.all([listing(a.url), listing(b.url)]);
+        expect(la).toEqual(lb);
+        expect(await rootDigest(na, A)).toBe(await rootDigest(nb, B));
+      }, { timeout: timeoutMs, interval: 100 });
+    } finally {
+      await Promise.all([na.close(), nb.close()]);
+    }
+    return Date.now() - started;
+  }
+
+  it("converges after the NATS link was down while both sides registered, updated, rated and removed servers", async () => {
+    const x = newServer();
+    const z = newServer();
+    const y = newServer();
+    const regX = await api(a.url).post("/v1/servers", x);
+    const regZ = await api(a.url).post("/v1/servers", z);
+    const regY = await api(b.url).post("/v1/servers", y);
+    await converged(3000);
+
+    await net.link.pause();
+    const p1 = newServer();
+    const q1 = newServer();
+    expect((await api(a.url).post("/v1/servers", p1)).status).toBe(201);
+    expect((await api(a.url).put(`/v1/servers/${x.domain}`, { name: "Changed while cut off" }, { token: regX.body.token })).status).toBe(200);
+    expect((await api(a.url).post(`/v1/servers/${x.domain}/rate`, { user_id: "u", rating: 4 })).status).toBe(201);
+    expect((await api(a.url).del(`/v1/servers/${z.domain}`, { token: regZ.body.token })).status).toBe(204);
+    expect((await api(b.url).post("/v1/servers", q1)).status).toBe(201);
+    expect((await api(b.url).put(`/v1/servers/${y.domain}`, { description: "B side" }, { token: regY.body.token })).status).toBe(200);
+    await sleep(1500);
+    // The link really is down: nothing crossed.
+    expect((await api(b.url).get(`/v1/servers/${p1.domain}`)).status).toBe(404);
+    expect((await api(a.url).get(`/v1/servers/${q1.domain}`)).status).toBe(404);
+    expect((await api(b.url).get(`/v1/servers/${z.domain}`)).status).toBe(200);
+
+    await net.link.resume();
+    const took = await converged();
+    const lb = await listing(b.url);
+    expect(lb.get(p1.domain)?.origin).toBe(A);
+    expect(lb.get(x.domain)).toMatchObject({ name: "Changed while cut off", rating: { average: 4, count: 1 } });
+    expect(lb.has(z.domain)).toBe(false);
+    expect((await listing(a.url)).get(y.domain)).toBeDefined();
+    expect(took).toBeLessThan(CONVERGE_MS);
+    expect(await metric(b.url, "registrar_fed_sync_rounds_total", { result: "repaired" })).toBeGreaterThan(0);
+  });
+
+  it("converges after the peer registrar itself was down", async () => {
+    await b.stop("SIGKILL");
+    const p2 = newServer();
+    expect((await api(a.url).post("/v1/servers", p2)).status).toBe(201);
+    await b.start();
+    await converged();
+    expect((await listing(b.url)).get(p2.domain)?.origin).toBe(A);
+  });
+
+  it("resolves the same domain registered on both sides during a partition to the same winner everywhere", async () => {
+    await net.link.pause();
+    const srv = newServer();
+    // B registers first: the earlier created_at wins (neither is verified).
+    const atB = await api(b.url).post("/v1/servers", srv);
+    await sleep(20);
+    const atA = await api(a.url).post("/v1/servers", { ...srv, name: "A's copy" });
+    expect(atB.status).toBe(201);
+    expect(atA.status).toBe(201);
+    await net.link.resume();
+    await converged();
+    for (const p of [a, b]) {
+      const r = await api(p.url).get(`/v1/servers/${srv.domain}`);
+      expect(r.body.server).toMatchObject({ origin: B, name: srv.name });
+      const list = (await api(p.url).get(`/v1/servers?q=${srv.domain}`)).body;
+      expect(list.total).toBe(1);
+      expect(await metric(p.url, "registrar_fed_conflict_losers")).toBe(1);
+      const db = await connect(p.dbUrl);
+      const [rows] = await db.query<any[]>("SELECT action, detail FROM audit_log WHERE action = 'federation.conflict' AND domain = ?", [srv.domain]);
+      await db.end();
+      expect(rows).toHaveLength(1);
+      expect(JSON.parse(rows[0].detail)).toMatchObject({ winner: B, losers: [A] });
+    }
+    // The loser's owner cannot act on the domain at its own registrar while the winner is listed.
+    expect((await api(a.url).put(`/v1/servers/${srv.domain}`, { name: "x" }, { token: atA.body.token })).status).toBe(403);
+
+    // The winner goes away at its origin: A's own record is listed again, everywhere.
+    expect((await api(b.url).del(`/v1/servers/${srv.domain}`, { token: atB.body.token })).status).toBe(204);
+    for (const p of [a, b]) {
+      await vi.waitFor(async () => expect((await api(p.url).get(`/v1/servers/${srv.domain}`)).body.server).toMatchObject({ origin: A, name: "A's copy" }), {
+        timeout: 2000, interval: 20,
+      });
+      expect(await metric(p.url, "registrar_fed_conflict_losers")).toBe(0);
+    }
+    expect((await api(a.url).put(`/v1/servers/${srv.domain}`, { name: "A's again" }, { token: atA.body.token })).status).toBe(200);
+    await vi.waitFor(async () => expect((await api(b.url).get(`/v1/servers/${srv.domain}`)).body.server.name).toBe("A's again"), { timeout: 1000, interval: 10 });
+  });
+});
