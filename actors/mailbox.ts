@@ -11,6 +11,21 @@ export class Mailboxes {
 
   /** Runs fn after every earlier message for address has finished; resolves with its result. */
   post<T>(address: string, fn: () => Promise<T> | T): Promise<T> {
+    // Fast path (most heartbeats): an idle actor and a synchronous message need no queue at all.
+    if (!this.queues.has(address)) {
+      let result: Promise<T> | T;
+      try {
+        result = fn();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (!(result instanceof Promise)) return Promise.resolve(result);
+      // It went asynchronous: later messages for this address wait until it settles.
+      const settled = result.then(() => undefined, () => undefined);
+      this.queues.set(address, [() => settled]);
+      void this.drain(address);
+      return result;
+    }
     return new Promise<T>((resolve, reject) => {
       const job: Job = async () => {
         try {

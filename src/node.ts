@@ -174,6 +174,10 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   metrics.gauge("registrar_db_pool_waiting", "Queries waiting for a MySQL connection", () => pool._connectionQueue.length);
 
   const respond = createResponder(log, metrics, corsOrigins);
+  // Without trusted proxies a plain IPv4 peer is already canonical: skip parsing it on every request.
+  const IPV4_TEXT = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+  const resolveIp = (peer: string, xff: string | undefined) =>
+    trusted.size === 0 && IPV4_TEXT.test(peer) ? peer : resolveClientIp(peer, xff, trusted);
   const app = uWS.App();
   const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
   // WebSocket routes first: the HTTP router ends with a catch-all 404.
@@ -217,7 +221,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
         registry: metrics.registry,
       }),
     ],
-    { respond, resolveIp: (peer, xff) => resolveClientIp(peer, xff, trusted), maxBodyBytes: config.maxBodyBytes },
+    { respond, resolveIp, maxBodyBytes: config.maxBodyBytes },
   );
 
   const listenSocket = await new Promise<import("uWebSockets.js").us_listen_socket>((resolve, reject) =>

@@ -81,10 +81,20 @@ export class Directory {
         touched.push(idx);
       }
     }
-    this.count(r, -1);
+    const status = r.status;
+    const verified = r.verified;
     mutate();
     r.json = null;
-    this.count(r, 1);
+    // Filter counts change only with status or verified (origin never changes in place).
+    if (r.status !== status || r.verified !== verified) {
+      const now = { status: r.status, verified: r.verified };
+      r.status = status;
+      r.verified = verified;
+      this.count(r, -1);
+      r.status = now.status;
+      r.verified = now.verified;
+      this.count(r, 1);
+    }
     for (const idx of touched) idx.add(r);
     if (text) this.search.changed(r);
   }

@@ -17,9 +17,18 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /** The canonical ASCII form of a domain name, or null when it is not an acceptable domain. */
 export function normalizeDomain(input: string): string | null {
   if (typeof input !== "string" || input.length === 0 || input.length > MAX_INPUT_CHARS) return null;
+  // Hot path (every authenticated request): an already canonical ASCII name needs no Unicode mapping.
+  if (CANONICAL_ASCII.test(input) && !input.includes("xn--")) return validAscii(input);
   if (FORBIDDEN_CHARS.test(input)) return null;
   const ascii = toAscii(mapUnicode(input));
-  if (ascii === null || ascii.length > MAX_DOMAIN_CHARS) return null;
+  if (ascii === null) return null;
+  return validAscii(ascii);
+}
+
+const CANONICAL_ASCII = /^[a-z0-9.-]{1,253}$/;
+
+function validAscii(ascii: string): string | null {
+  if (ascii.length > MAX_DOMAIN_CHARS) return null;
   const labels = ascii.split(".");
   if (labels.length < 2) return null;
   if (!labels.every(isValidLabel)) return null;

@@ -21,13 +21,21 @@ export type Responder = {
 };
 
 export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<string>): Responder {
+  // prom-client hashes the label set on every labels() call; keep each child (bounded: routes × methods × statuses).
+  const children = new Map<string, ReturnType<Metrics["httpDuration"]["labels"]>>();
+  const histogramFor = (route: string, method: string, status: number) => {
+    const key = `${route} ${method} ${status}`;
+    let child = children.get(key);
+    if (!child) children.set(key, (child = metrics.httpDuration.labels(route, method, String(status))));
+    return child;
+  };
   function send(ctx: RequestContext, status: number, body: string | null, headers: [string, string][] = [], closeConnection = false): void {
     if (ctx.done) return;
     ctx.done = true;
     active--;
     const durationMs = performance.now() - ctx.startedMs;
     log.info({ req_id: ctx.requestId, ip: ctx.ip, method: ctx.method, route: ctx.route, status, duration_ms: Math.round(durationMs * 1000) / 1000 }, "request");
-    metrics.httpDuration.labels(ctx.route, ctx.method, String(status)).observe(durationMs / 1000);
+    histogramFor(ctx.route, ctx.method, status).observe(durationMs / 1000);
     if (ctx.aborted) return;
     const res = ctx.res;
     res.cork(() => {

@@ -1,6 +1,9 @@
 // Server tokens: generation, storage hash, constant-time check, Bearer parsing, expiry (contract §3).
 
+import * as nodeCrypto from "node:crypto";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: string, enc: "buffer") => Buffer }).hash;
 
 const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 const DAY_MS = 86_400_000;
@@ -17,6 +20,8 @@ export function generateToken(): string {
  * authenticated request. What the hash buys is that a leaked table holds no usable token.
  */
 export function hashToken(token: string): Buffer {
+  // crypto.hash (Node ≥ 20.12) is the one-shot form: no Hash object per request.
+  if (typeof oneShotHash === "function") return oneShotHash("sha256", token, "buffer") as Buffer;
   return createHash("sha256").update(token, "utf8").digest();
 }
 
