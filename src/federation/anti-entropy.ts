@@ -3,7 +3,7 @@
 import { fedSubjects } from "../../transport/subjects.js";
 import type { Subscription, Transport } from "../../transport/transport.js";
 import type { Holding, Holdings } from "./holdings.js";
-import { bucketOf } from "./holdings.js";
+import { bucketOf, supersedes } from "./holdings.js";
 import type { Incoming } from "./mirror-store.js";
 import { refusal, type TrustPolicy } from "./trust.js";
 import {
@@ -181,12 +181,12 @@ function compare(peer: string, reply: EntriesReply, d: SyncClientDeps): { need: 
   const purge: Incoming[] = [];
   for (const { b, e } of reply.buckets) {
     const theirs = new Set<string>();
-    for (const [domain, origin, version] of e as Entry[]) {
+    for (const [domain, origin, version, deleted] of e as Entry[]) {
       theirs.add(`${domain} ${origin}`);
       if (origin === d.policy.self) continue;
       if (bucketOf(domain) !== b) continue;
       const mine = d.holdings.get(domain, origin);
-      if (mine && mine.version >= version) continue;
+      if (mine && !supersedes(version, deleted === 1, mine.version, mine.deleted)) continue;
       if (origin !== peer && d.policy.peers.has(origin)) continue; // first-hand only
       need.push([domain, origin]);
     }

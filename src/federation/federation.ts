@@ -54,7 +54,7 @@ export async function createFederation(d: FederationDeps) {
   let leader: FederationLeader;
   const metrics = createFedMetrics(d.metrics.registry, {
     losers: () => view.loserCount,
-    publisher: () => (leader.isActive ? 1 : 0),
+    publisher: () => (leader.isReady ? 1 : 0),
     holdings: () => leader.holdings.size,
   });
   leader = new FederationLeader({

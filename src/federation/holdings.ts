@@ -37,12 +37,12 @@ export class Holdings {
     return this.map.get(keyOf(domain, origin));
   }
 
-  /** Records (domain, origin) at version; ignored unless newer than what is held. Returns whether it changed. */
+  /** Records (domain, origin) at version; ignored unless it supersedes what is held. Returns whether it changed. */
   put(domain: string, origin: string, version: number, deleted: boolean, atMs: number): boolean {
     if (origin === this.self && version > this.ownWatermark) this.ownWatermark = version;
     const key = keyOf(domain, origin);
     const prior = this.map.get(key);
-    if (prior && prior.version >= version) return false;
+    if (prior && !supersedes(version, deleted, prior.version, prior.deleted)) return false;
     const bucket = bucketOf(domain);
     if (prior) this.xor(bucket, prior.h0, prior.h1);
     const [h0, h1] = entryHash(domain, origin, version, deleted);
@@ -119,6 +119,14 @@ export class Holdings {
     this.rootHash[0] ^= h0;
     this.rootHash[1] ^= h1;
   }
+}
+
+/**
+ * The order of states of one record: a higher version wins; at equal versions a tombstone beats a live record (the
+ * origin never issues both at one version; only a purge, docs/federation.md, turns a live version into a tombstone).
+ */
+export function supersedes(version: number, deleted: boolean, priorVersion: number, priorDeleted: boolean): boolean {
+  return version > priorVersion || (version === priorVersion && deleted && !priorDeleted);
 }
 
 /** Big-endian bytes of `count` 64-bit hashes stored as uint32 pairs from index `from`. */

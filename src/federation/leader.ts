@@ -49,6 +49,7 @@ type PeerSync = { running: boolean; again: boolean; timer: NodeJS.Timeout | null
 export class FederationLeader {
   readonly holdings: Holdings;
   private active = false;
+  private ready = false;
   private publisher: ChangePublisher | null = null;
   private receiver: LiveReceiver | null = null;
   private serving: Subscription[] = [];
@@ -68,6 +69,11 @@ export class FederationLeader {
 
   get isActive(): boolean {
     return this.active;
+  }
+
+  /** Publishing, receiving and serving anti-entropy (begin() has finished). */
+  get isReady(): boolean {
+    return this.ready;
   }
 
   async begin(): Promise<void> {
@@ -113,12 +119,14 @@ export class FederationLeader {
       if (up && !linkUp) for (const peer of d.peers) this.requestSync(peer, LEADER_DEFAULTS.syncDebounceMs);
       linkUp = up;
     });
+    this.ready = true;
     d.log.info({ peers: d.peers, holdings: this.holdings.size }, "federation publisher started");
   }
 
   async end(): Promise<void> {
     if (!this.active) return;
     this.active = false;
+    this.ready = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const st of this.sync.values()) if (st.timer) clearTimeout(st.timer), (st.timer = null);
@@ -164,14 +172,12 @@ export class FederationLeader {
     for (const a of result.applied) {
       for (const ev of a.events) this.d.publish(ev);
       const c = a.change;
-      if (a.purged) this.holdings.delete(c.domain, c.origin);
-      else this.holdings.put(c.domain, c.origin, c.version, c.deleted, Date.parse(c.at));
+      this.holdings.put(c.domain, c.origin, c.version, c.deleted, Date.parse(c.at));
       if (a.live) this.d.metrics.lag.observe(Math.max(0, now - Date.parse(c.at)) / 1000);
       this.d.metrics.applied.labels(a.purged ? "purge" : a.live ? "live" : "sync").inc();
-      if (!a.purged) {
-        const { path: _path, ...bare } = c;
-        this.publisher?.relay(bare, relayPath(c, a.via, this.d.self));
-      }
+      // Purges travel as tombstones too, so a peer further down the chain drops the record as well.
+      const { path: _path, ...bare } = c;
+      this.publisher?.relay(bare, relayPath(c, a.via, this.d.self));
     }
     for (const s of result.stale) this.holdings.put(s.domain, s.origin, s.version, s.deleted, s.atMs);
     this.d.metrics.stale.inc(result.stale.length);

@@ -5,7 +5,7 @@ import type { RegistryEvent } from "../../actors/ports.js";
 import type { ServerRecord } from "../../actors/server-record.js";
 import { inTransaction, type Conn, type Db } from "../store/db.js";
 import { appendEvents, lockEvents, type NewEvent } from "../store/events-repo.js";
-import type { Holdings } from "./holdings.js";
+import { supersedes, type Holdings } from "./holdings.js";
 import { recordFromPublic } from "./mirror-view.js";
 import { pickWinner, type Candidate } from "./winner.js";
 import type { FedChange, PublicServer } from "./wire.js";
@@ -114,7 +114,7 @@ export async function applyChanges(db: Db, batch: Incoming[], self: string): Pro
   for (const inc of batch) {
     const key = `${inc.change.domain} ${inc.change.origin}`;
     const prior = latest.get(key);
-    if (!prior || prior.change.version < inc.change.version || (inc.purge && !prior.purge && prior.change.version === inc.change.version)) latest.set(key, inc);
+    if (!prior || supersedes(inc.change.version, inc.change.deleted, prior.change.version, prior.change.deleted)) latest.set(key, inc);
   }
   const domains = [...new Set([...latest.values()].map((i) => i.change.domain))];
   return inTransaction(db, async (conn) => {
@@ -123,19 +123,13 @@ export async function applyChanges(db: Db, batch: Incoming[], self: string): Pro
     const applied: { inc: Incoming; events: NewEvent[]; newlyLive: boolean }[] = [];
     const stale: Stale[] = [];
     const upserts: unknown[][] = [];
-    const purges: [string, string][] = [];
     const now = Date.now();
     for (const [key, inc] of latest) {
       const c = inc.change;
       const row = current.get(key);
-      if (inc.purge) {
-        if (!row || row.version !== c.version || row.deleted) continue;
-        purges.push([c.domain, c.origin]);
-        current.delete(key);
-        applied.push({ inc, events: [{ type: "server.removed", domain: c.domain, origin: c.origin, atMs: now, data: {} }], newlyLive: false });
-        continue;
-      }
-      if (row && row.version >= c.version) {
+      // A purge only turns the exact live version it was decided on into a tombstone.
+      if (inc.purge && (!row || row.version !== c.version || row.deleted)) continue;
+      if (row && !supersedes(c.version, c.deleted, row.version, row.deleted)) {
         stale.push({ domain: c.domain, origin: c.origin, version: row.version, deleted: row.deleted, atMs: row.atMs });
         continue;
       }
@@ -153,7 +147,6 @@ export async function applyChanges(db: Db, batch: Incoming[], self: string): Pro
         [upserts],
       );
     }
-    for (const [domain, origin] of purges) await conn.query("DELETE FROM mirrored_servers WHERE domain = ? AND origin = ?", [domain, origin]);
     const conflicts = await findConflicts(conn, applied.filter((a) => a.newlyLive).map((a) => a.inc), current, self);
     const events = await appendEvents(conn, applied.flatMap((a) => a.events));
     let i = 0;

@@ -53,7 +53,12 @@ export async function startPeer(spec: PeerSpec): Promise<TestPeer> {
     },
     async start() {
       peer.node = await spawnRegistrar(env);
-      await waitForPublisher(peer.node.url);
+      try {
+        await waitForPublisher(peer.node.url);
+      } catch (err) {
+        const lines = peer.node.output.filter((l) => !l.includes('"msg":"request"'));
+        throw new Error(`${(err as Error).message}; its output:\n${lines.slice(-30).join("\n")}`);
+      }
     },
     async stop(signal = "SIGTERM") {
       await peer.node?.kill(signal);
@@ -69,7 +74,7 @@ export async function startPeer(spec: PeerSpec): Promise<TestPeer> {
 }
 
 /** Resolves once the node publishes for its registrar (it owns shard 0). */
-export async function waitForPublisher(url: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForPublisher(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if ((await metric(url, "registrar_fed_publisher").catch(() => 0)) === 1) return;
