@@ -1,0 +1,34 @@
+// The ceiling: a bare uWebSockets.js server answering a constant JSON body: the registrar's own listing response
+// (BARE_PLAIN_FILE; BARE_Q_FILE when the query has q=), read once and sent as pre-encoded bytes, so it is the same
+// size and content. Without files it pads a JSON object to BARE_PLAIN_BYTES / BARE_Q_BYTES. Prints {"port":N}.
+import { readFileSync } from "node:fs";
+import uWS from "uWebSockets.js";
+
+function body(file: string | undefined, bytes: string | undefined): Buffer {
+  if (file) return readFileSync(file);
+  const head = '{"servers":[],"pad":"';
+  const tail = '"}';
+  return Buffer.from(head + "x".repeat(Math.max(0, Number(bytes ?? 20_000) - head.length - tail.length)) + tail);
+}
+
+const plain = body(process.env.BARE_PLAIN_FILE, process.env.BARE_PLAIN_BYTES);
+const withQ = process.env.BARE_Q_FILE || process.env.BARE_Q_BYTES ? body(process.env.BARE_Q_FILE, process.env.BARE_Q_BYTES) : plain;
+
+if (!/\[native code\]/.test(Function.prototype.toString.call(uWS.App))) {
+  process.stderr.write("bare server: uWebSockets.js native module did not load\n");
+  process.exit(1);
+}
+const app = uWS.App();
+app.get("/*", (res, req) => {
+  const q = req.getQuery() ?? "";
+  res.writeHeader("Content-Type", "application/json");
+  res.end(/(^|&)q=/.test(q) ? withQ : plain);
+});
+app.listen("127.0.0.1", 0, (s) => {
+  if (!s) {
+    process.stderr.write("bare server: cannot listen\n");
+    process.exit(1);
+  }
+  process.stdout.write(JSON.stringify({ port: uWS.us_socket_local_port(s), plain: plain.length, q: withQ.length }) + "\n");
+});
+process.on("SIGTERM", () => process.exit(0));

@@ -1,0 +1,102 @@
+// `tsx bench/profile.ts <scenario>`: one registrar child under --cpu-prof, one bounded load, then the hottest
+// functions of the profile (self and inclusive time). Scenarios: list | q | list-info | heartbeat | lateness.
+//   PROFILE_SERVERS (default 10000), PROFILE_DURATION_S (default 5), PROFILE_TOP (default 30)
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Q_TERM, rowOf } from "./data.js";
+import { RESULTS_DIR, runLoad, sleep, startRegistrar } from "./procs.js";
+import { createBenchDb, dbUrl, dropBenchDb, seedServers } from "./seed.js";
+
+const scenario = process.argv[2] ?? "list";
+const n = Number(process.env.PROFILE_SERVERS ?? 10_000);
+const durationS = Number(process.env.PROFILE_DURATION_S ?? 5);
+const top = Number(process.env.PROFILE_TOP ?? 30);
+const db = `zent_bench_${process.pid}_prof`;
+const profDir = path.join(RESULTS_DIR, "prof");
+
+type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] };
+type Profile = { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] };
+
+export function summarize(file: string, limit: number): string {
+  const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const totalUs = p.endTime - p.startTime;
+  const usPerSample = totalUs / Math.max(1, p.samples.length);
+  const byId = new Map(p.nodes.map((nd) => [nd.id, nd]));
+  const key = (nd: Node) => {
+    const u = nd.callFrame.url.replace(/^file:\/\/.*?\/work\/main\/(bench\/results\/dist\/)?/, "").replace(/^file:\/\//, "");
+    return `${nd.callFrame.functionName || "(anonymous)"} ${u ? `${u}:${nd.callFrame.lineNumber + 1}` : ""}`.trim();
+  };
+  const self = new Map<string, number>();
+  const incl = new Map<string, number>();
+  const walk = (nd: Node, stack: Set<string>): number => {
+    let t = (nd.hitCount ?? 0) * usPerSample;
+    const k = key(nd);
+    self.set(k, (self.get(k) ?? 0) + t);
+    const fresh = !stack.has(k);
+    if (fresh) stack.add(k);
+    for (const c of nd.children ?? []) t += walk(byId.get(c)!, stack);
+    if (fresh) {
+      stack.delete(k);
+      incl.set(k, (incl.get(k) ?? 0) + t);
+    }
+    return t;
+  };
+  walk(p.nodes[0], new Set());
+  const fmt = (m: Map<string, number>) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([k, us]) => `${((100 * us) / totalUs).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
+      .join("\n");
+  return `profile ${path.basename(file)}: ${(totalUs / 1e6).toFixed(1)} s\n\n-- self time --\n${fmt(self)}\n\n-- inclusive time --\n${fmt(incl)}\n`;
+}
+
+/** The profile with the most non-idle samples (the main thread's, not tsx's loader thread's). */
+export function busiest(files: string[]): string {
+  const busy = (f: string) => {
+    const p = JSON.parse(readFileSync(f, "utf8")) as Profile;
+    const idle = new Set(p.nodes.filter((nd) => nd.callFrame.functionName === "(idle)").map((nd) => nd.id));
+    return p.samples.filter((s) => !idle.has(s)).length;
+  };
+  return files.map((f) => [f, busy(f)] as const).sort((a, b) => b[1] - a[1])[0][0];
+}
+
+async function main() {
+  rmSync(profDir, { recursive: true, force: true });
+  await createBenchDb(db);
+  try {
+    const base = Date.now() - 12_000;
+    await seedServers(db, n, scenario === "lateness" ? "online" : "mixed", Date.now(), scenario === "lateness" ? { lastSeenMs: (i) => base + ((i * 7919) % 10_000) } : {});
+    // lateness: deadlines from 8 s after now, over 10 s.
+    const offlineAfterS = scenario === "lateness" ? ((Date.now() + 8000 - base) / 1000).toFixed(3) : "86400";
+    const reg = await startRegistrar({
+      name: `prof-${scenario}`, databaseUrl: dbUrl(db), logLevel: scenario === "list-info" ? "info" : "warn", cpuProf: true, env: { OFFLINE_AFTER_S: offlineAfterS },
+    });
+    try {
+      const base = { url: reg.url, connections: 64, warmupS: 1, durationS, maxRequests: 5_000_000, engine: process.env.BENCH_CLIENT === "autocannon" ? ("autocannon" as const) : ("raw" as const) };
+      if (scenario === "lateness") {
+        await sleep(8000 + 10_000 + 3000);
+      } else if (scenario === "heartbeat") {
+        const domains: string[] = [];
+        for (let i = 0; i < n && domains.length < 10_000; i++) if (rowOf(i, 0, "mixed").status === "online") domains.push(rowOf(i, 0, "mixed").domain);
+        const file = path.join(RESULTS_DIR, "prof-domains.txt");
+        writeFileSync(file, domains.join("\n") + "\n");
+        console.log(JSON.stringify(await runLoad({ ...base, mode: "heartbeat", domainsFile: file })));
+      } else {
+        const p = scenario === "q" ? `/v1/servers?limit=50&sort=users&q=${Q_TERM}` : "/v1/servers?limit=50&sort=users";
+        console.log(JSON.stringify(await runLoad({ ...base, mode: "get", path: p })));
+      }
+    } finally {
+      await reg.stop();
+    }
+    const dir = path.join(profDir, `prof-${scenario}`);
+    const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(dir, f));
+    if (files.length === 0) throw new Error("no profile written");
+    console.log(summarize(busiest(files), top));
+  } finally {
+    await dropBenchDb(db);
+  }
+}
+
+await main();
+process.exit(0);

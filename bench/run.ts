@@ -1,0 +1,514 @@
+// `npm run bench`: seeds MySQL, starts the registrar (and a bare uWebSockets.js ceiling server) as child processes,
+// drives them from separate load-worker processes, prints a table and writes bench/results/latest.json.
+//
+//   BENCH_QUICK=1        10k servers, 3 s runs (for trying the harness)
+//   BENCH_SKIP_1M=1      skip the 1,000,000-server memory / start-up step
+//   BENCH_SERVERS, BENCH_SERVERS_BIG, BENCH_HB_SERVERS, BENCH_LATENESS_SERVERS   sizes
+//   BENCH_DURATION_S, BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_MAX_REQUESTS        load shape
+//   BENCH_CLIENT=autocannon  drive load with autocannon instead of the lean raw keep-alive client (bench/load-worker.ts)
+//   BENCH_CPU_PROF=1     registrar children write .cpuprofile files to bench/results/prof/
+//   BENCH_RUNTIME=dist   run dist/src/main.js (after npm run build) instead of src/main.ts through tsx;
+//   BENCH_RUNTIME=build  compile with tsc into bench/results/dist first and run that
+//   BENCH_KEEP_DB=1      keep the zent_bench_* databases afterwards
+//   BENCH_WAIT_QUIET_S=N wait up to N s for the 1-minute load average to drop below BENCH_QUIET_LOAD (default 1.5)
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as hdr from "hdr-histogram-js";
+import { Q_TERM, rowOf } from "./data.js";
+import type { LoadResult } from "./load-worker.js";
+import { httpGet, metricSum, RESULTS_DIR, runLoad, sleep, startBare, startRegistrar, type Registrar } from "./procs.js";
+import { connect, createBenchDb, dbUrl, dropBenchDb, seedServers, sqlTime } from "./seed.js";
+
+const env = process.env;
+const int = (name: string, dflt: number) => (env[name] ? Math.max(1, Math.floor(Number(env[name]))) : dflt);
+const QUICK = env.BENCH_QUICK === "1";
+const S = {
+  quick: QUICK,
+  servers: int("BENCH_SERVERS", QUICK ? 10_000 : 100_000),
+  serversBig: int("BENCH_SERVERS_BIG", QUICK ? 100_000 : 1_000_000),
+  skipBig: env.BENCH_SKIP_1M === "1",
+  hbServers: 0,
+  latenessServers: 0,
+  latenessWindowS: 10,
+  connections: int("BENCH_CONNECTIONS", 64),
+  hbConnections: int("BENCH_HB_CONNECTIONS", 64),
+  durationS: int("BENCH_DURATION_S", QUICK ? 3 : 15),
+  warmupS: int("BENCH_WARMUP_S", QUICK ? 1 : 3),
+  maxRequests: int("BENCH_MAX_REQUESTS", 5_000_000),
+  cpuProf: env.BENCH_CPU_PROF === "1",
+  keepDb: env.BENCH_KEEP_DB === "1",
+  client: env.BENCH_CLIENT === "autocannon" ? ("autocannon" as const) : ("raw" as const),
+  runtime: env.BENCH_RUNTIME === "dist" || env.BENCH_RUNTIME === "build" ? env.BENCH_RUNTIME : "tsx",
+};
+S.hbServers = Math.min(S.servers, int("BENCH_HB_SERVERS", 10_000));
+S.latenessServers = int("BENCH_LATENESS_SERVERS", S.servers);
+
+const PLAIN_PATH = "/v1/servers?limit=50&sort=users";
+const Q_PATH = `/v1/servers?limit=50&sort=users&q=${Q_TERM}`;
+const LISTING_OFFLINE_AFTER_S = "86400"; // no offline timer fires during the listing / heartbeat / memory runs
+
+const tag = `${process.pid}`;
+const dbs = { main: `zent_bench_${tag}_main`, empty: `zent_bench_${tag}_empty`, late: `zent_bench_${tag}_late`, big: `zent_bench_${tag}_big` };
+
+type Row = { section: string; metric: string; value: string; target: string; met: string };
+const rows: Row[] = [];
+const out: Record<string, unknown> = { settings: S, startedAt: new Date().toISOString() };
+const errors: string[] = [];
+
+const log = (msg: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const ms = (us: number) => (us / 1000).toFixed(2);
+const f0 = (n: number) => Math.round(n).toLocaleString("en-US");
+const kib = (b: number) => `${(b / 1024).toFixed(2)} KiB`;
+const yes = (b: boolean) => (b ? "met" : "NOT MET");
+
+async function phase(name: string, fn: () => Promise<void>): Promise<void> {
+  const t = performance.now();
+  log(`${name}…`);
+  try {
+    await fn();
+    log(`${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    const msg = `${name} failed: ${(err as Error).stack ?? err}`;
+    errors.push(msg);
+    log(msg);
+  }
+}
+
+async function machine() {
+  let mysqlVersion = "?";
+  try {
+    const c = await connect();
+    const [r] = (await c.query("SELECT VERSION() AS v")) as unknown as [{ v: string }[]];
+    mysqlVersion = r[0].v;
+    await c.end();
+  } catch {
+    // reported as "?"
+  }
+  // The code under test: others change src/ while benches run, so say exactly which tree was measured.
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync("git", args, { cwd: path.resolve(RESULTS_DIR, "../.."), encoding: "utf8" }).trim();
+    } catch {
+      return "?";
+    }
+  };
+  const dirty = git("status", "--porcelain", "--", "src", "actors", "transport", "migrations").split("\n").filter(Boolean);
+  return {
+    commit: `${git("rev-parse", "--short", "HEAD")} ${git("log", "-1", "--format=%s").slice(0, 100)}`,
+    uncommittedFilesUnderTest: dirty.length,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "?",
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    mysql: mysqlVersion,
+    loadavgAtStart: os.loadavg().map((x) => x.toFixed(2)),
+  };
+}
+
+/** Heap used after a forced full GC (the registrar child preloads bench/gc-hook.mjs), min of three readings. */
+async function heapAfterGc(reg: Registrar): Promise<{ heapUsed: number; rss: number }> {
+  let heapUsed = Infinity;
+  let rss = 0;
+  for (let i = 0; i < 3; i++) {
+    await reg.gc();
+    const m = await reg.metrics();
+    heapUsed = Math.min(heapUsed, m.get("nodejs_heap_size_used_bytes") ?? Infinity);
+    rss = m.get("process_resident_memory_bytes") ?? 0;
+  }
+  return { heapUsed, rss };
+}
+
+/** Asks for every sort once (builds the lazy indexes) and the q listing; returns each first-request latency. */
+async function warm(reg: Registrar): Promise<Record<string, number>> {
+  const firsts: Record<string, number> = {};
+  for (const sort of ["users", "channels", "name", "created", "last_seen", "rating"]) {
+    const t = performance.now();
+    const r = await httpGet(`${reg.url}/v1/servers?limit=50&sort=${sort}`, 60_000);
+    if (r.status !== 200) throw new Error(`sort=${sort}: ${r.status} ${r.body.slice(0, 200)}`);
+    firsts[`sort=${sort}`] = Math.round((performance.now() - t) * 10) / 10;
+  }
+  const t = performance.now();
+  await httpGet(`${reg.url}${Q_PATH}`, 60_000);
+  firsts[`q=${Q_TERM}`] = Math.round((performance.now() - t) * 10) / 10;
+  return firsts;
+}
+
+function loadSummary(r: LoadResult) {
+  return {
+    rps: Math.round(r.rps),
+    p50ms: Number(ms(r.latencyUs.p50)),
+    p99ms: Number(ms(r.latencyUs.p99)),
+    p999ms: Number(ms(r.latencyUs.p999)),
+    maxms: Number(ms(r.latencyUs.max)),
+    requests: r.requests2xx,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    bytesPerResponse: Math.round(r.bytesPerResponse),
+    seconds: Number(r.seconds.toFixed(2)),
+    serverCpu: r.serverCpu === undefined ? null : Number(r.serverCpu.toFixed(3)),
+    generatorCpu: Number(r.generatorCpu.toFixed(3)),
+    serverCpuUsPerRequest: r.serverCpu === undefined ? null : Math.round((1e6 * r.serverCpu) / r.rps),
+    generatorCpuUsPerRequest: Math.round((1e6 * r.generatorCpu) / r.rps),
+    engine: r.engine,
+    loadavg1: r.loadavg1 === undefined ? null : Number(r.loadavg1.toFixed(2)),
+  };
+}
+
+const getSpec = (url: string, p: string) => ({
+  url, connections: S.connections, warmupS: S.warmupS, durationS: S.durationS, maxRequests: S.maxRequests, mode: "get" as const, path: p, engine: S.client,
+});
+
+async function main(): Promise<void> {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const waitS = int("BENCH_WAIT_QUIET_S", 0);
+  const quiet = Number(env.BENCH_QUIET_LOAD ?? 1.5);
+  for (const until = Date.now() + waitS * 1000; waitS > 0 && os.loadavg()[0] >= quiet && Date.now() < until; ) {
+    log(`waiting for a quieter machine: load average ${os.loadavg()[0].toFixed(2)} ≥ ${quiet}`);
+    await sleep(15_000);
+  }
+  out.machine = await machine();
+  log(`settings ${JSON.stringify(S)}`);
+
+  // ---------------------------------------------------------------- seeding
+  let mainSeeded = false;
+  await phase(`seed ${f0(S.servers)} servers`, async () => {
+    await createBenchDb(dbs.main);
+    const r = await seedServers(dbs.main, S.servers, "mixed");
+    out.seedMain = { servers: r.servers, ratings: r.ratings, ms: Math.round(r.ms) };
+    rows.push({ section: "seed", metric: `seed ${f0(S.servers)} servers (+${f0(r.ratings)} ratings)`, value: `${(r.ms / 1000).toFixed(1)} s`, target: "-", met: "-" });
+    mainSeeded = true;
+  });
+  if (!mainSeeded) return;
+
+  // ---------------------------------------------------------------- memory baseline (empty directory)
+  let baseline: { heapUsed: number; rss: number } | null = null;
+  await phase("baseline: empty directory", async () => {
+    await createBenchDb(dbs.empty);
+    const reg = await startRegistrar({ name: "empty", databaseUrl: dbUrl(dbs.empty), logLevel: "info", cpuProf: S.cpuProf });
+    try {
+      await sleep(1000);
+      await warm(reg);
+      baseline = await heapAfterGc(reg);
+      out.baseline = { ...baseline, readyMs: Math.round(reg.readyMs), listeningMs: reg.listeningMs };
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  const memoryAt = async (reg: Registrar, n: number, key: string) => {
+    await sleep(1000);
+    const idle = await heapAfterGc(reg);
+    const firsts = await warm(reg);
+    const warmHeap = await heapAfterGc(reg);
+    const base = baseline ?? { heapUsed: 0, rss: 0 };
+    const perIdle = (idle.heapUsed - base.heapUsed) / n;
+    const perWarm = (warmHeap.heapUsed - base.heapUsed) / n;
+    out[key] = {
+      servers: n,
+      readyMs: Math.round(reg.readyMs),
+      listeningMs: reg.listeningMs,
+      loaded: reg.loaded,
+      heapIdle: idle.heapUsed,
+      heapWarm: warmHeap.heapUsed,
+      rssWarm: warmHeap.rss,
+      bytesPerServerIdle: Math.round(perIdle),
+      bytesPerServerWarm: Math.round(perWarm),
+      firstRequestMs: firsts,
+    };
+    rows.push({ section: "memory", metric: `heap per server at ${f0(n)}, after load (no sort index yet)`, value: kib(perIdle), target: "≤ 2 KiB", met: yes(perIdle <= 2048) });
+    rows.push({ section: "memory", metric: `heap per server at ${f0(n)}, all 6 sort indexes + q cache built`, value: kib(perWarm), target: "≤ 2 KiB", met: yes(perWarm <= 2048) });
+    rows.push({ section: "memory", metric: `RSS at ${f0(n)} (warm)`, value: `${(warmHeap.rss / 2 ** 20).toFixed(0)} MiB`, target: "-", met: "-" });
+    log(`${key}: ${JSON.stringify(out[key])}`);
+  };
+
+  // ---------------------------------------------------------------- main DB, LOG_LEVEL=info: start-up, memory, info listing
+  let plainBytes = 0;
+  let qBytes = 0;
+  let startup100k = 10_000;
+  const bare: { plain: LoadResult[]; q: LoadResult[] } = { plain: [], q: [] };
+  let bareSrv: Awaited<ReturnType<typeof startBare>> | null = null;
+  const listing: Record<string, LoadResult> = {};
+
+  await phase(`registrar (LOG_LEVEL=info) at ${f0(S.servers)}: start-up, memory, listing with request logs`, async () => {
+    const reg = await startRegistrar({
+      name: "main-info", databaseUrl: dbUrl(dbs.main), logLevel: "info", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: LISTING_OFFLINE_AFTER_S },
+    });
+    try {
+      startup100k = reg.listeningMs ?? reg.readyMs;
+      rows.push({ section: "start-up", metric: `start-up at ${f0(S.servers)} (spawn → "registrar listening")`, value: `${(startup100k / 1000).toFixed(2)} s`, target: "-", met: "-" });
+      await memoryAt(reg, S.servers, "memoryMain");
+      const plain = await httpGet(`${reg.url}${PLAIN_PATH}`);
+      const withQ = await httpGet(`${reg.url}${Q_PATH}`);
+      plainBytes = Buffer.byteLength(plain.body);
+      qBytes = Buffer.byteLength(withQ.body);
+      const qTotal = (JSON.parse(withQ.body) as { total: number }).total;
+      out.listingBodies = { plainBytes, qBytes, qTerm: Q_TERM, qMatches: qTotal, qMatchFraction: qTotal / S.servers };
+      log(`listing body ${plainBytes} B, q body ${qBytes} B, q=${Q_TERM} matches ${qTotal} (${((100 * qTotal) / S.servers).toFixed(2)} %)`);
+      // The ceiling answers the very bytes the registrar answered, pre-encoded: same size, same content.
+      bareSrv = await startBare(plain.body, withQ.body);
+      bare.plain.push(await runLoad(getSpec(bareSrv.url, PLAIN_PATH), bareSrv.pid));
+      log(`bare plain #1 ${JSON.stringify(loadSummary(bare.plain[0]))}`);
+      bare.q.push(await runLoad(getSpec(bareSrv.url, Q_PATH), bareSrv.pid));
+      log(`bare q #1 ${JSON.stringify(loadSummary(bare.q[0]))}`);
+      listing.plainInfo = await runLoad(getSpec(reg.url, PLAIN_PATH), reg.pid);
+      log(`registrar plain (info logs) ${JSON.stringify(loadSummary(listing.plainInfo))}`);
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  // ---------------------------------------------------------------- main DB, LOG_LEVEL=warn: listing, q listing, heartbeats
+  await phase(`registrar (LOG_LEVEL=warn) at ${f0(S.servers)}: listing, q listing, heartbeats`, async () => {
+    const reg = await startRegistrar({
+      name: "main-warn", databaseUrl: dbUrl(dbs.main), logLevel: "warn", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: LISTING_OFFLINE_AFTER_S },
+    });
+    try {
+      await warm(reg);
+      listing.plain = await runLoad(getSpec(reg.url, PLAIN_PATH), reg.pid);
+      log(`registrar plain ${JSON.stringify(loadSummary(listing.plain))}`);
+      listing.q = await runLoad(getSpec(reg.url, Q_PATH), reg.pid);
+      log(`registrar q ${JSON.stringify(loadSummary(listing.q))}`);
+
+      // Cold q: terms nobody asked for yet, so each one scans the whole directory once (informational).
+      hdr.initWebAssemblySync();
+      const cold = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+      const terms = ["amber", "cove", "jazz", "otter", "pixel", "quarry", "synth", "tide", "willow", "zent.", "harbor", "chess", "gg", "mesa", "owl", "fern", "comet", "reef", "mill", "lodge"];
+      for (const term of terms) {
+        const t = performance.now();
+        const r = await httpGet(`${reg.url}/v1/servers?limit=50&sort=users&q=${encodeURIComponent(term)}`, 60_000);
+        if (r.status === 200) cold.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+      }
+      out.coldQ = { terms: terms.length, p50ms: Number(ms(cold.getValueAtPercentile(50))), maxms: Number(ms(cold.maxValue)) };
+      cold.destroy();
+
+      if (bareSrv) {
+        bare.plain.push(await runLoad(getSpec(bareSrv.url, PLAIN_PATH), bareSrv.pid));
+        log(`bare plain #2 ${JSON.stringify(loadSummary(bare.plain[1]))}`);
+        bare.q.push(await runLoad(getSpec(bareSrv.url, Q_PATH), bareSrv.pid));
+        log(`bare q #2 ${JSON.stringify(loadSummary(bare.q[1]))}`);
+        await bareSrv.stop();
+        bareSrv = null;
+      }
+
+      // Heartbeats: HB servers that are online, rotating per request over HB connections.
+      const now = Date.now();
+      const domains: string[] = [];
+      for (let i = 0; i < S.servers && domains.length < S.hbServers; i++) {
+        const r = rowOf(i, now, "mixed");
+        if (r.status === "online") domains.push(r.domain);
+      }
+      const file = path.join(RESULTS_DIR, "hb-domains.txt");
+      writeFileSync(file, domains.join("\n") + "\n");
+      const before = await reg.metrics();
+      const hb = await runLoad({
+        url: reg.url, connections: S.hbConnections, warmupS: S.warmupS, durationS: S.durationS, maxRequests: S.maxRequests, mode: "heartbeat", domainsFile: file, engine: S.client,
+      }, reg.pid);
+      await sleep(1500); // one flush interval (1 s) and a margin: the last dirty records reach MySQL
+      const after = await reg.metrics();
+      const d = (name: string) => metricSum(after, name) - metricSum(before, name);
+      const heartbeats = d("registrar_heartbeats_total");
+      const flushRows = d("registrar_write_behind_flush_rows_sum");
+      const flushes = d("registrar_write_behind_flush_rows_count");
+      const flushSeconds = d("registrar_write_behind_flush_seconds_sum");
+      out.heartbeat = {
+        ...loadSummary(hb),
+        servers: domains.length,
+        connections: S.hbConnections,
+        heartbeatsCounted: heartbeats,
+        flushRows,
+        flushes,
+        rowsPerHeartbeat: heartbeats ? flushRows / heartbeats : null,
+        rowsPerFlush: flushes ? flushRows / flushes : null,
+        msPerFlush: flushes ? (1000 * flushSeconds) / flushes : null,
+        storeErrors: d("registrar_store_errors_total"),
+      };
+      log(`heartbeats ${JSON.stringify(out.heartbeat)}`);
+    } finally {
+      await reg.stop();
+      if (bareSrv) await (bareSrv as { stop(): Promise<void> }).stop();
+    }
+  });
+
+  const cpuNote = (r: { serverCpu?: number | null; generatorCpu: number; loadavg1?: number | null; rps: number }) =>
+    ` [server CPU ${r.serverCpu == null ? "?" : `${(100 * r.serverCpu).toFixed(0)} % = ${Math.round((1e6 * r.serverCpu) / r.rps)} µs/req`}, load gen ${(100 * r.generatorCpu).toFixed(0)} %; load avg ${r.loadavg1?.toFixed(1) ?? "?"}]`;
+  const mean = (a: LoadResult[]) => (a.length ? a.reduce((s, r) => s + r.rps, 0) / a.length : NaN);
+  const barePlain = mean(bare.plain);
+  const bareQ = mean(bare.q);
+  out.bare = { plain: bare.plain.map(loadSummary), q: bare.q.map(loadSummary), plainMeanRps: Math.round(barePlain), qMeanRps: Math.round(bareQ) };
+  out.listing = Object.fromEntries(Object.entries(listing).map(([k, v]) => [k, loadSummary(v)]));
+  if (bare.plain.length) {
+    rows.push({ section: "listing", metric: `bare uWS ceiling, ${plainBytes} B body (mean of ${bare.plain.length} runs)`, value: `${f0(barePlain)} req/s${bare.plain.length ? cpuNote(bare.plain[bare.plain.length - 1]) : ""}`, target: "-", met: "-" });
+  }
+  const listingRows = (r: LoadResult | undefined, label: string, ceiling: number, minRatio: number) => {
+    if (!r) return;
+    const ratio = r.rps / ceiling;
+    rows.push({ section: "listing", metric: `${label}: req/s (ratio to bare)`, value: `${f0(r.rps)} (${(100 * ratio).toFixed(0)} %)${cpuNote(r)}`, target: `≥ ${minRatio * 100} % of bare`, met: yes(ratio >= minRatio) });
+    rows.push({ section: "listing", metric: `${label}: p50 / p99 latency`, value: `${ms(r.latencyUs.p50)} / ${ms(r.latencyUs.p99)} ms`, target: "p99 < 10 ms", met: yes(r.latencyUs.p99 < 10_000) });
+    if (r.non2xx || r.errors || r.timeouts) rows.push({ section: "listing", metric: `${label}: failures`, value: `${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`, target: "0", met: "NOT MET" });
+  };
+  listingRows(listing.plain, `GET ${PLAIN_PATH}`, barePlain, 0.5);
+  if (bare.q.length) rows.push({ section: "listing", metric: `bare uWS ceiling, ${qBytes} B body (mean of ${bare.q.length} runs)`, value: `${f0(bareQ)} req/s${cpuNote(bare.q[bare.q.length - 1])}`, target: "-", met: "-" });
+  listingRows(listing.q, `same with q=${Q_TERM} (1 % match, cached match set)`, bareQ, 0.25);
+  listingRows(listing.plainInfo, `GET ${PLAIN_PATH} with LOG_LEVEL=info (one log line per request)`, barePlain, 0.5);
+  const coldQ = out.coldQ as { terms: number; p50ms: number; maxms: number } | undefined;
+  if (coldQ) rows.push({ section: "listing", metric: `first request for a new q (full scan), ${coldQ.terms} terms, single client`, value: `p50 ${coldQ.p50ms} ms, max ${coldQ.maxms} ms`, target: "-", met: "-" });
+
+  const hb = out.heartbeat as (ReturnType<typeof loadSummary> & { servers: number; rowsPerHeartbeat: number | null; rowsPerFlush: number | null; flushes: number; msPerFlush: number | null }) | undefined;
+  if (hb) {
+    rows.push({ section: "heartbeat", metric: `HTTP heartbeats, ${f0(hb.servers)} servers, ${S.hbConnections} connections`, value: `${f0(hb.rps)} /s${cpuNote(hb)}`, target: "≥ 20,000 /s", met: yes(hb.rps >= 20_000) });
+    rows.push({ section: "heartbeat", metric: "heartbeat p50 / p99 latency", value: `${hb.p50ms.toFixed(2)} / ${hb.p99ms.toFixed(2)} ms`, target: "-", met: "-" });
+    const bound = hb.rps > 0 ? Math.min(1, hb.servers / hb.rps) : 1; // 1 s flush interval
+    rows.push({
+      section: "heartbeat",
+      metric: `MySQL row writes per heartbeat (bound: ${f0(hb.servers)} distinct / ${f0(hb.rps)} per 1 s flush = ${bound.toFixed(3)})`,
+      value: hb.rowsPerHeartbeat === null ? "n/a" : `${hb.rowsPerHeartbeat.toFixed(3)} (${f0(hb.rowsPerFlush ?? 0)} rows per flush, ${hb.flushes} flushes, ${(hb.msPerFlush ?? 0).toFixed(0)} ms each)`,
+      target: "≤ the bound: one row per distinct server per flush",
+      // Coalescing works when every flush writes each dirty server once: rows/heartbeat at (or under) the bound.
+      // It is "far below 1" only when heartbeats per flush far exceed the distinct servers.
+      met: hb.rowsPerHeartbeat === null ? "n/a" : yes(hb.rowsPerHeartbeat <= bound * 1.05 + 0.01 && (hb.rowsPerFlush ?? 0) <= hb.servers),
+    });
+    if (hb.non2xx || hb.errors || hb.timeouts) rows.push({ section: "heartbeat", metric: "heartbeat failures", value: `${hb.non2xx} non-2xx, ${hb.errors} errors, ${hb.timeouts} timeouts`, target: "0", met: "NOT MET" });
+  }
+
+  // ---------------------------------------------------------------- offline-timer lateness
+  await phase(`offline-timer lateness with ${f0(S.latenessServers)} online servers`, async () => {
+    await createBenchDb(dbs.late);
+    // Every server online, last_seen spread evenly (ms precision) over a window that ends 2 s before seeding began.
+    const windowMs = S.latenessWindowS * 1000;
+    const base = Date.now() - windowMs - 2000;
+    await seedServers(dbs.late, S.latenessServers, "online", Date.now(), { lastSeenMs: (i) => base + ((i * 7919) % windowMs) });
+    // Now pick OFFLINE_AFTER_S (decimals are accepted) so the first deadline falls once the registrar has surely
+    // loaded: 1.5 × the start-up measured above, scaled to this size, plus 4 s.
+    const leadMs = Math.round(1.5 * startup100k * (S.latenessServers / S.servers)) + 4000;
+    const firstDeadline = Date.now() + leadMs;
+    const offlineAfterMs = firstDeadline - base;
+    const offlineAfterS = offlineAfterMs / 1000;
+    let headroom = 0;
+    const reg = await startRegistrar({ name: "lateness", databaseUrl: dbUrl(dbs.late), logLevel: "info", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: offlineAfterS.toFixed(3) } });
+    try {
+      const listeningAt = reg.spawnedAtMs + (reg.listeningMs ?? reg.readyMs);
+      const headroomMs = firstDeadline - listeningAt;
+      log(`lateness: OFFLINE_AFTER_S=${offlineAfterS.toFixed(3)}, listening ${headroomMs} ms before the first deadline`);
+      headroom = headroomMs;
+      const windowEnd = firstDeadline + S.latenessWindowS * 1000;
+      while (Date.now() < windowEnd + 1000) await sleep(200);
+      const until = Date.now() + 60_000;
+      for (;;) {
+        const m = await reg.metrics();
+        if ((m.get("registrar_servers_online") ?? 1) === 0 && (m.get("registrar_status_backlog") ?? 1) === 0) break;
+        if (Date.now() > until) throw new Error(`servers still online 60 s after the window: ${m.get("registrar_servers_online")}`);
+        await sleep(200);
+      }
+      await sleep(300);
+    } finally {
+      await reg.stop();
+    }
+    const c2 = await connect(dbs.late);
+    let events: { at: string; data: string }[];
+    try {
+      [events] = (await c2.query("SELECT at, data FROM events WHERE type = 'server.status'")) as unknown as [{ at: string; data: string }[]];
+    } finally {
+      await c2.end();
+    }
+    hdr.initWebAssemblySync();
+    const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 });
+    let early = 0;
+    let offline = 0;
+    // StatusSync stamps every event of one persisted batch with the same `at`: group by it to see batch sizes and
+    // how long each batch took (the gap to the next one, since batches run one after another).
+    const batches = new Map<number, number>();
+    for (const e of events) {
+      const data = JSON.parse(e.data) as { status: string; last_seen: string };
+      if (data.status !== "offline") continue;
+      offline++;
+      const at = Date.parse(e.at.replace(" ", "T") + "Z");
+      batches.set(at, (batches.get(at) ?? 0) + 1);
+      const late = at - (Date.parse(data.last_seen) + offlineAfterMs);
+      if (late < 0) early++;
+      h.recordValue(Math.max(0, late));
+    }
+    const ats = [...batches.keys()].sort((a, b) => a - b);
+    const gaps = ats.slice(1).map((t, i) => t - ats[i]).sort((a, b) => a - b);
+    const sizes = [...batches.values()].sort((a, b) => a - b);
+    const res = {
+      servers: S.latenessServers, offlineAfterS, windowS: S.latenessWindowS, offlineEvents: offline, early, listeningBeforeFirstDeadlineMs: headroom,
+      p50ms: h.getValueAtPercentile(50), p90ms: h.getValueAtPercentile(90), p99ms: h.getValueAtPercentile(99), maxms: h.maxValue,
+      batches: ats.length,
+      batchSize: { p50: sizes[Math.floor(sizes.length / 2)] ?? 0, max: sizes[sizes.length - 1] ?? 0 },
+      batchGapMs: { p50: gaps[Math.floor(gaps.length / 2)] ?? 0, p99: gaps[Math.floor(gaps.length * 0.99)] ?? 0, max: gaps[gaps.length - 1] ?? 0 },
+    };
+    h.destroy();
+    out.lateness = res;
+    log(`lateness ${JSON.stringify(res)}`);
+    rows.push({ section: "timers", metric: `offline lateness, ${f0(res.servers)} deadlines over ${res.windowS} s: p50 / p99 / max`, value: `${res.p50ms} / ${res.p99ms} / ${res.maxms} ms`, target: "p99 ≤ 100 ms", met: headroom <= 0 ? "INVALID (loaded after the first deadline)" : yes(res.p99ms <= 100 && offline === res.servers) });
+    rows.push({ section: "timers", metric: "persisted status batches: count, size p50 / max, time between batches p50 / max", value: `${res.batches}, ${res.batchSize.p50} / ${res.batchSize.max}, ${res.batchGapMs.p50} / ${res.batchGapMs.max} ms`, target: "-", met: "-" });
+    if (offline !== res.servers || early) rows.push({ section: "timers", metric: "offline events missing / early", value: `${res.servers - offline} / ${early}`, target: "0 / 0", met: "NOT MET" });
+    if (!S.keepDb) await dropBenchDb(dbs.late);
+  });
+
+  // ---------------------------------------------------------------- the big directory: memory and start-up
+  if (!S.skipBig) {
+    await phase(`${f0(S.serversBig)} servers: seed, start-up, memory`, async () => {
+      await createBenchDb(dbs.big);
+      const seeded = await seedServers(dbs.big, S.serversBig, "mixed");
+      out.seedBig = { servers: seeded.servers, ratings: seeded.ratings, ms: Math.round(seeded.ms) };
+      rows.push({ section: "seed", metric: `seed ${f0(S.serversBig)} servers (+${f0(seeded.ratings)} ratings)`, value: `${(seeded.ms / 1000).toFixed(1)} s`, target: "< ~2 min", met: yes(seeded.ms < 120_000) });
+      const reg = await startRegistrar({
+        name: "big", databaseUrl: dbUrl(dbs.big), logLevel: "info", cpuProf: S.cpuProf, startTimeoutMs: 300_000, env: { OFFLINE_AFTER_S: LISTING_OFFLINE_AFTER_S },
+      });
+      try {
+        const startMs = reg.listeningMs ?? reg.readyMs;
+        rows.push({ section: "start-up", metric: `start-up at ${f0(S.serversBig)} (spawn → "registrar listening"; directory load ${reg.loaded?.ms ?? "?"} ms)`, value: `${(startMs / 1000).toFixed(2)} s`, target: "≤ 30 s", met: yes(startMs <= 30_000) });
+        await memoryAt(reg, S.serversBig, "memoryBig");
+      } finally {
+        await reg.stop();
+      }
+      if (!S.keepDb) await dropBenchDb(dbs.big);
+    });
+  }
+}
+
+function table(): string {
+  const head = { section: "section", metric: "metric", value: "value", target: "target", met: "met" };
+  const all = [head, ...rows];
+  const w = (k: keyof Row) => Math.max(...all.map((r) => r[k].length));
+  const line = (r: Row) => (Object.keys(head) as (keyof Row)[]).map((k) => r[k].padEnd(w(k))).join(" | ");
+  return [line(head), (Object.keys(head) as (keyof Row)[]).map((k) => "-".repeat(w(k))).join("-|-"), ...rows.map(line)].join("\n");
+}
+
+function markdown(): string {
+  return ["| section | metric | value | target | met |", "|---|---|---|---|---|", ...rows.map((r) => `| ${r.section} | ${r.metric} | ${r.value} | ${r.target} | ${r.met} |`)].join("\n");
+}
+
+const wallStart = performance.now();
+try {
+  await main();
+} finally {
+  if (!S.keepDb) {
+    for (const name of Object.values(dbs)) await dropBenchDb(name).catch(() => {});
+  }
+}
+out.finishedAt = new Date().toISOString();
+out.wallSeconds = Math.round((performance.now() - wallStart) / 1000);
+out.loadavgAtEnd = os.loadavg().map((x) => x.toFixed(2));
+out.rows = rows;
+out.errors = errors;
+writeFileSync(path.join(RESULTS_DIR, "latest.json"), JSON.stringify(out, null, 2) + "\n");
+writeFileSync(path.join(RESULTS_DIR, "latest.md"), markdown() + "\n");
+const m = out.machine as Record<string, unknown>;
+process.stdout.write(
+  `\nZent Registrar bench — commit ${m.commit} (+${m.uncommittedFilesUnderTest} uncommitted files in src/actors/transport/migrations)\n` +
+    `${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Node ${m.node}, ${m.mysql}, runtime ${S.runtime}, client ${S.client}` +
+    `${S.quick ? " (BENCH_QUICK)" : ""}; load avg at start ${(m.loadavgAtStart as string[]).join(" ")}, at end ${(out.loadavgAtEnd as string[]).join(" ")}\n\n` +
+    table() +
+    `\n\nwritten: bench/results/latest.json, bench/results/latest.md (wall ${out.wallSeconds} s)\n`,
+);
+if (errors.length) {
+  process.stdout.write(`\n${errors.length} phase(s) failed:\n${errors.join("\n")}\n`);
+  process.exitCode = 1;
+}
+process.exit();
