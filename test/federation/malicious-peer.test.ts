@@ -136,7 +136,7 @@ describe("a registrar peered with a malicious registrar", () => {
   });
 
   it("fails an anti-entropy round against garbage replies without applying anything, and answers garbage requests with an error", async () => {
-    const sub = evil.subscribe("zent.fed.reg_b_mal.sync.>", { callback: (_err, m) => m.respond(new TextEncoder().encode('{"v":1,"root":"zz"}')) });
+    const sub = evil.subscribe("zent.fed.reg_b_mal.sync.>", { callback: (_err, m) => void m.respond(new TextEncoder().encode('{"v":1,"root":"zz"}')) });
     await evil.flush();
     const failed = await metric(a.url, "registrar_fed_sync_rounds_total", { result: "failed" });
     await vi.waitFor(async () => expect(await metric(a.url, "registrar_fed_sync_rounds_total", { result: "failed" })).toBeGreaterThan(failed), { timeout: 5000, interval: 50 });
