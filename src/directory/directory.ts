@@ -1,7 +1,7 @@
 // The in-memory directory: every known server record, sorted indexes, filter counts and search, read per request.
 import type { ServerRecord, Status } from "../../actors/server-record.js";
 import { SearchCache } from "./search-cache.js";
-import { ALL_FIELDS, SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
+import { ALL_FIELDS, SORT_FIELD, SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
 import { selectPage } from "./top-k.js";
 
 export type ListFilter = {
@@ -17,6 +17,10 @@ export type ListFilter = {
 };
 
 export type ListPage = { records: ServerRecord[]; total: number };
+
+// Sort fields that heartbeats set; unless a count really changed, a heartbeat does not bump the directory version
+// (only last_seen moved: a cached page may show it up to PageCache's softTtlMs old).
+const LIVENESS_FIELDS = SORT_FIELD.last_seen | SORT_FIELD.users | SORT_FIELD.channels;
 
 // Dense q matches are cheaper to find by walking the sort index; sparse ones by selecting from the match set.
 const WALK_WHEN_MATCH_FRACTION_ABOVE = 0.05;
@@ -37,6 +41,12 @@ export class Directory {
     return this.records.get(domain);
   }
 
+  /**
+   * Bumped by every change that can move a record in or out of a page or change what it shows, except
+   * heartbeat soft state (last_seen, counts): listing caches key on it.
+   */
+  version = 0;
+
   values(): IterableIterator<ServerRecord> {
     return this.records.values();
   }
@@ -51,6 +61,7 @@ export class Directory {
     // A record of another origin only replaces the listed one if it wins (contract §6); the arbiter keeps the loser.
     if (prior && prior !== r && prior.origin !== r.origin && this.arbiter && this.arbiter(r, prior) === prior) return;
     if (prior) this.remove(prior);
+    this.version++;
     this.records.set(r.domain, r);
     for (const idx of this.indexes.values()) idx.add(r);
     this.count(r, 1);
@@ -59,6 +70,7 @@ export class Directory {
 
   remove(r: ServerRecord): void {
     if (this.records.get(r.domain) !== r) return;
+    this.version++;
     this.records.delete(r.domain);
     for (const idx of this.indexes.values()) idx.remove(r);
     this.count(r, -1);
@@ -83,6 +95,8 @@ export class Directory {
     }
     const status = r.status;
     const verified = r.verified;
+    const users = r.userCount;
+    const channels = r.channelCount;
     mutate();
     r.json = null;
     // Filter counts change only with status or verified (origin never changes in place).
@@ -97,10 +111,13 @@ export class Directory {
     }
     for (const idx of touched) idx.add(r);
     if (text) this.search.changed(r);
+    const changed = text || r.status !== status || r.verified !== verified || r.userCount !== users || r.channelCount !== channels;
+    if (changed || (fields & ~LIVENESS_FIELDS) !== 0) this.version++;
   }
 
   /** Replaces the whole content (start-up load). */
   load(all: Iterable<ServerRecord>): void {
+    this.version++;
     this.records.clear();
     this.indexes.clear();
     this.counts.clear();

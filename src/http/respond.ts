@@ -16,7 +16,7 @@ export type Responder = {
   /** Requests started and not yet answered, for graceful shutdown. */
   readonly active: number;
   begin(): void;
-  send(ctx: RequestContext, status: number, body: string | null, headers?: [string, string][], closeConnection?: boolean): void;
+  send(ctx: RequestContext, status: number, body: string | Buffer | null, headers?: [string, string][], closeConnection?: boolean): void;
   fail(ctx: RequestContext, err: unknown): void;
 };
 
@@ -29,7 +29,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
     if (!child) children.set(key, (child = metrics.httpDuration.labels(route, method, String(status))));
     return child;
   };
-  function send(ctx: RequestContext, status: number, body: string | null, headers: [string, string][] = [], closeConnection = false): void {
+  function send(ctx: RequestContext, status: number, body: string | Buffer | null, headers: [string, string][] = [], closeConnection = false): void {
     if (ctx.done) return;
     ctx.done = true;
     active--;

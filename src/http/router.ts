@@ -6,7 +6,7 @@ import { readJsonBody } from "./body.js";
 import { readContext, type RequestContext } from "./context.js";
 import type { Responder } from "./respond.js";
 
-export type Reply = { status: number; body?: unknown; raw?: string; headers?: [string, string][] };
+export type Reply = { status: number; body?: unknown; raw?: string; bytes?: Buffer; headers?: [string, string][] };
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 export type Handler = (ctx: RequestContext, body: unknown) => Promise<Reply> | Reply;
 export type RouteSpec = {
@@ -77,7 +77,7 @@ function run(ctx: RequestContext, spec: { handler: Handler; body?: boolean; limi
   body
     .then((b) => spec.handler(ctx, b))
     .then((reply) => {
-      const text = reply.raw ?? (reply.body === undefined ? null : JSON.stringify(reply.body));
+      const text = reply.bytes ?? reply.raw ?? (reply.body === undefined ? null : JSON.stringify(reply.body));
       deps.respond.send(ctx, reply.status, text, reply.headers);
     })
     .catch((err) => deps.respond.fail(ctx, err));

@@ -8,6 +8,7 @@ import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
+import { PageCache } from "../../directory/page-cache.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
 
 export type ServerRouteDeps = {
@@ -39,6 +40,7 @@ function knownDomain(ctx: RequestContext, d: ServerRouteDeps) {
 }
 
 export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
+  const pages = new PageCache();
   return [
     {
       path: "/servers",
@@ -47,13 +49,19 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         GET: {
           limiter: d.limits.list,
           handler: (ctx) => {
+            const now = Date.now();
+            const cached = pages.get(ctx.query, d.directory.version, now);
+            if (cached) return { status: 200, bytes: cached };
             const q = parseOrThrow(ListQuery, queryParams(ctx.query));
             const origin = q.origin === "local" ? d.registrarId : q.origin;
+            const version = d.directory.version;
             const page = d.directory.list({ ...q, origin });
             let json = '{"servers":[';
             for (let i = 0; i < page.records.length; i++) json += (i ? "," : "") + page.records[i].toJson();
             json += `],"total":${page.total},"limit":${q.limit},"offset":${q.offset}}`;
-            return { status: 200, raw: json };
+            const bytes = Buffer.from(json);
+            pages.set(ctx.query, bytes, version, now);
+            return { status: 200, bytes };
           },
         },
         POST: {

@@ -1,0 +1,68 @@
+// The listing page cache: reused only while nothing a page shows could have changed (except last_seen, ≤ 50 ms).
+import { describe, expect, it } from "vitest";
+import { ServerRecord } from "../../actors/server-record.js";
+import { Directory } from "../../src/directory/directory.js";
+import { PageCache } from "../../src/directory/page-cache.js";
+import { SORT_FIELD } from "../../src/directory/sort-index.js";
+
+function record(domain: string, users = 0): ServerRecord {
+  const r = new ServerRecord(domain, "local");
+  r.applyFields({ name: domain, api_url: `https://${domain}/api` });
+  r.userCount = users;
+  return r;
+}
+
+const HEARTBEAT_FIELDS = SORT_FIELD.last_seen | SORT_FIELD.users | SORT_FIELD.channels;
+
+describe("the directory version", () => {
+  it("moves on registration, removal, field changes, status changes and count changes", () => {
+    const d = new Directory();
+    const a = record("a.example.com");
+    let v = d.version;
+    d.add(a);
+    expect(d.version).toBeGreaterThan(v);
+    v = d.version;
+    d.update(a, SORT_FIELD.name, true, () => a.applyFields({ name: "Renamed" }));
+    expect(d.version).toBeGreaterThan(v);
+    v = d.version;
+    d.update(a, HEARTBEAT_FIELDS, false, () => (a.userCount = 5));
+    expect(d.version).toBeGreaterThan(v);
+    v = d.version;
+    d.update(a, 0, false, () => (a.status = "offline"));
+    expect(d.version).toBeGreaterThan(v);
+    v = d.version;
+    d.remove(a);
+    expect(d.version).toBeGreaterThan(v);
+  });
+
+  it("stays put for a heartbeat that only moves last_seen", () => {
+    const d = new Directory();
+    const a = record("a.example.com", 3);
+    d.add(a);
+    const v = d.version;
+    d.update(a, HEARTBEAT_FIELDS, false, () => {
+      a.lastSeenMs += 1000;
+      a.userCount = 3;
+    });
+    expect(d.version).toBe(v);
+  });
+});
+
+describe("PageCache", () => {
+  it("returns a page only for the same version and within its soft TTL", () => {
+    const c = new PageCache(50, 4);
+    const page = Buffer.from("{}");
+    c.set("limit=5", page, 7, 1000);
+    expect(c.get("limit=5", 7, 1040)).toBe(page);
+    expect(c.get("limit=5", 8, 1040)).toBeUndefined();
+    c.set("limit=5", page, 7, 1000);
+    expect(c.get("limit=5", 7, 1051)).toBeUndefined();
+  });
+
+  it("holds at most maxPages pages", () => {
+    const c = new PageCache(50, 2);
+    for (let i = 0; i < 10; i++) c.set(`q${i}`, Buffer.from(String(i)), 1, 0);
+    expect(c.get("q0", 1, 0)).toBeUndefined();
+    expect(c.get("q9", 1, 0)?.toString()).toBe("9");
+  });
+});
