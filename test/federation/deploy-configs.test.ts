@@ -93,7 +93,7 @@ describe("the example NATS configs for two operators", () => {
     publishJson(b, "zent.fed.reg_a_example.relay.reg_b_example", changes("reg.a.example", `${forged}y`));
     b.publish("zent.zent.events", new TextEncoder().encode("{}"));
     // Control: B's own subject does cross, so the spy would have seen the others.
-    b.publish("zent.fed.reg_b_example.relay.reg_a_example", new TextEncoder().encode("{}"));
+    publishJson(b, "zent.fed.reg_b_example.relay.reg_a_example", { v: 1, from: "reg.b.example", to: "reg.a.example", pub: "deploytest", n: 1, changes: [] });
     await b.flush();
     await sleep(1000);
     await spy.close();
