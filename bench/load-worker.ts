@@ -27,6 +27,8 @@ export type LoadSpec = {
   /** heartbeat: file with one domain per line; requests rotate through them. */
   domainsFile?: string;
   engine?: "raw" | "autocannon";
+  /** get: add a distinct unknown parameter (`&_bench=N`, ignored by the API) to every request, so no response cache can answer. */
+  cacheBust?: boolean;
 };
 
 export type LoadResult = {
@@ -79,11 +81,17 @@ function heartbeatMaterial(s: LoadSpec) {
 /** A heartbeat body; user_count varies from one heartbeat to the next, like real stats. */
 const hbBody = (k: number, variant: number) => `{"user_count":${(k * 31 + variant * 7919) % 5000},"channel_count":${(k % 40) + 1}}`;
 const HB_VARIANTS = 4;
+/** Distinct cache-busting variants; more than any page cache keeps, so each comes back long after it was evicted. */
+const BUST_VARIANTS = 65_536;
 
 // ------------------------------------------------------------------ raw engine
 function renderRequests(s: LoadSpec): Buffer[] {
   const host = new URL(s.url).host;
-  if (s.mode === "get") return [Buffer.from(`GET ${s.path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, "latin1")];
+  if (s.mode === "get") {
+    if (!s.cacheBust) return [Buffer.from(`GET ${s.path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, "latin1")];
+    const sep = s.path!.includes("?") ? "&" : "?";
+    return Array.from({ length: BUST_VARIANTS }, (_, i) => Buffer.from(`GET ${s.path}${sep}_bench=${i} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, "latin1"));
+  }
   const { paths, auths } = heartbeatMaterial(s);
   // Request i is domain i % n with body variant floor(i / n) % HB_VARIANTS: consecutive heartbeats of one domain differ.
   const out: Buffer[] = [];
@@ -192,7 +200,12 @@ function runRaw(s: LoadSpec, requests: Buffer[], seconds: number, maxRequests: n
 
 // ------------------------------------------------------------------ autocannon engine
 function autocannonRequests(s: LoadSpec): autocannon.Request[] {
-  if (s.mode === "get") return [{ method: "GET", path: s.path! }];
+  if (s.mode === "get") {
+    if (!s.cacheBust) return [{ method: "GET", path: s.path! }];
+    const sep = s.path!.includes("?") ? "&" : "?";
+    let n = 0;
+    return [{ method: "GET", setupRequest: (req) => ({ ...req, path: `${s.path}${sep}_bench=${n++ % BUST_VARIANTS}` }) }];
+  }
   const { domains, paths, auths } = heartbeatMaterial(s);
   let i = 0;
   return [

@@ -1,5 +1,6 @@
 // `tsx bench/profile.ts <scenario>`: one registrar child under --cpu-prof, one bounded load, then the hottest
-// functions of the profile (self and inclusive time). Scenarios: list | q | list-info | heartbeat | lateness.
+// functions of the profile (self and inclusive time). Scenarios: list | q | list-info | list-nocache | q-nocache |
+// heartbeat | lateness. BENCH_RUNTIME=build gives real line numbers (tsx output has none).
 //   PROFILE_SERVERS (default 10000), PROFILE_DURATION_S (default 5), PROFILE_TOP (default 30)
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -83,8 +84,8 @@ async function main() {
         writeFileSync(file, domains.join("\n") + "\n");
         console.log(JSON.stringify(await runLoad({ ...base, mode: "heartbeat", domainsFile: file })));
       } else {
-        const p = scenario === "q" ? `/v1/servers?limit=50&sort=users&q=${Q_TERM}` : "/v1/servers?limit=50&sort=users";
-        console.log(JSON.stringify(await runLoad({ ...base, mode: "get", path: p })));
+        const p = scenario.startsWith("q") ? `/v1/servers?limit=50&sort=users&q=${Q_TERM}` : "/v1/servers?limit=50&sort=users";
+        console.log(JSON.stringify(await runLoad({ ...base, mode: "get", path: p, cacheBust: scenario.endsWith("-nocache") })));
       }
     } finally {
       await reg.stop();

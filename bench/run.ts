@@ -2,7 +2,7 @@
 // drives them from separate load-worker processes, prints a table and writes bench/results/latest.json.
 //
 //   BENCH_QUICK=1        10k servers, 3 s runs (for trying the harness)
-//   BENCH_SKIP_1M=1      skip the 1,000,000-server memory / start-up step
+//   BENCH_SKIP_1M=1      skip the 1,000,000-server memory / start-up step (BENCH_SKIP_LATENESS=1: the timer step)
 //   BENCH_SERVERS, BENCH_SERVERS_BIG, BENCH_HB_SERVERS, BENCH_LATENESS_SERVERS   sizes
 //   BENCH_DURATION_S, BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_MAX_REQUESTS        load shape
 //   BENCH_CLIENT=autocannon  drive load with autocannon instead of the lean raw keep-alive client (bench/load-worker.ts)
@@ -29,6 +29,7 @@ const S = {
   servers: int("BENCH_SERVERS", QUICK ? 10_000 : 100_000),
   serversBig: int("BENCH_SERVERS_BIG", QUICK ? 100_000 : 1_000_000),
   skipBig: env.BENCH_SKIP_1M === "1",
+  skipLateness: env.BENCH_SKIP_LATENESS === "1",
   hbServers: 0,
   latenessServers: 0,
   latenessWindowS: 10,
@@ -272,6 +273,12 @@ async function main(): Promise<void> {
       log(`registrar plain ${JSON.stringify(loadSummary(listing.plain))}`);
       listing.q = await runLoad(getSpec(reg.url, Q_PATH), reg.pid);
       log(`registrar q ${JSON.stringify(loadSummary(listing.q))}`);
+      // The same pages with a distinct ignored parameter per request: what a listing costs when no cached page can
+      // answer (e.g. while heartbeats keep changing user counts).
+      listing.plainUncached = await runLoad({ ...getSpec(reg.url, PLAIN_PATH), cacheBust: true }, reg.pid);
+      log(`registrar plain, uncached ${JSON.stringify(loadSummary(listing.plainUncached))}`);
+      listing.qUncached = await runLoad({ ...getSpec(reg.url, Q_PATH), cacheBust: true }, reg.pid);
+      log(`registrar q, uncached ${JSON.stringify(loadSummary(listing.qUncached))}`);
 
       // Cold q: terms nobody asked for yet, so each one scans the whole directory once (informational).
       hdr.initWebAssemblySync();
@@ -353,6 +360,8 @@ async function main(): Promise<void> {
   listingRows(listing.plain, `GET ${PLAIN_PATH}`, barePlain, 0.5);
   if (bare.q.length) rows.push({ section: "listing", metric: `bare uWS ceiling, ${qBytes} B body (mean of ${bare.q.length} runs)`, value: `${f0(bareQ)} req/s${cpuNote(bare.q[bare.q.length - 1])}`, target: "-", met: "-" });
   listingRows(listing.q, `same with q=${Q_TERM} (1 % match, cached match set)`, bareQ, 0.25);
+  listingRows(listing.plainUncached, `GET ${PLAIN_PATH}, response cache bypassed (distinct ignored &_bench=N per request)`, barePlain, 0.5);
+  listingRows(listing.qUncached, `same with q=${Q_TERM}, response cache bypassed`, bareQ, 0.25);
   listingRows(listing.plainInfo, `GET ${PLAIN_PATH} with LOG_LEVEL=info (one log line per request)`, barePlain, 0.5);
   const coldQ = out.coldQ as { terms: number; p50ms: number; maxms: number } | undefined;
   if (coldQ) rows.push({ section: "listing", metric: `first request for a new q (full scan), ${coldQ.terms} terms, single client`, value: `p50 ${coldQ.p50ms} ms, max ${coldQ.maxms} ms`, target: "-", met: "-" });
@@ -375,7 +384,7 @@ async function main(): Promise<void> {
   }
 
   // ---------------------------------------------------------------- offline-timer lateness
-  await phase(`offline-timer lateness with ${f0(S.latenessServers)} online servers`, async () => {
+  if (!S.skipLateness) await phase(`offline-timer lateness with ${f0(S.latenessServers)} online servers`, async () => {
     await createBenchDb(dbs.late);
     // Every server online, last_seen spread evenly (ms precision) over a window that ends 2 s before seeding began.
     const windowMs = S.latenessWindowS * 1000;
