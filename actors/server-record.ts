@@ -23,6 +23,8 @@ const EMPTY: readonly string[] = Object.freeze([]);
 export class ServerRecord {
   // Identity and client-set fields.
   name = "";
+  /** Lower-cased name: the sort=name key, computed once per change instead of per comparison. */
+  nameKey = "";
   description: string | null = null;
   icon: string | null = null;
   apiUrl = "";
@@ -54,8 +56,8 @@ export class ServerRecord {
   timerBucket = 0;
   persistedStatus: Status = "online";
   dirty = false;
-  /** Serialised public JSON, cached until the next change. */
-  json: string | null = null;
+  /** Serialised public JSON as UTF-8 bytes, cached until the next change (listings concatenate these). */
+  json: Buffer | null = null;
 
   constructor(
     readonly domain: string,
@@ -63,7 +65,10 @@ export class ServerRecord {
   ) {}
 
   applyFields(f: Partial<ServerFields>): void {
-    if (f.name !== undefined) this.name = f.name;
+    if (f.name !== undefined) {
+      this.name = f.name;
+      this.nameKey = f.name.toLowerCase();
+    }
     if (f.description !== undefined) this.description = f.description;
     if (f.icon !== undefined) this.icon = f.icon;
     if (f.api_url !== undefined) this.apiUrl = f.api_url;
@@ -108,7 +113,11 @@ export class ServerRecord {
   }
 
   toJson(): string {
-    return (this.json ??= JSON.stringify(this.toPublic()));
+    return this.jsonBytes().toString("utf8");
+  }
+
+  jsonBytes(): Buffer {
+    return (this.json ??= Buffer.from(JSON.stringify(this.toPublic())));
   }
 
   /** Builds or refreshes a record from its public JSON (events from other nodes); owner-only fields stay unset. */

@@ -3,7 +3,8 @@
 import type { EventSink, Fence, ServerStore } from "./ports.js";
 import type { ServerRecord } from "./server-record.js";
 
-const BATCH = 500;
+// Smaller batches commit sooner: a burst of deadlines is persisted (and published) in ~250-row steps.
+const BATCH = 250;
 const RETRY_MS = [100, 250, 500, 1000, 2000];
 
 export class StatusSync {

@@ -15,7 +15,7 @@ export class DeadlineWheel<T extends Timed> {
   constructor(
     private readonly clock: Clock,
     private readonly onDue: (item: T) => void,
-    private readonly tickMs = 25,
+    private readonly tickMs = 10,
   ) {
     this.lastTick = Math.floor(clock.now() / tickMs);
   }

@@ -123,6 +123,8 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   const records: import("../actors/server-record.js").ServerRecord[] = [];
   await repo.loadAll(settings, (r) => records.push(r));
   directory.load(records);
+  // The default listing (sort=users, desc) is the hot one: build its index now rather than on the first request.
+  directory.prepareIndex("users", "desc");
   records.length = 0;
   // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
   const federation: Federation | null =

@@ -128,6 +128,11 @@ export class Directory {
     }
   }
 
+  /** Builds an index ahead of the first request that needs it (start-up builds the default listing's). */
+  prepareIndex(sort: SortKey, order: SortOrder): void {
+    this.index(sort, order);
+  }
+
   list(f: ListFilter): ListPage {
     const idx = this.index(f.sort, f.order);
     const accept = makeFilter(f);

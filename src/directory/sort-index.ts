@@ -26,8 +26,8 @@ const byDomain: Cmp = (a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain 
 const num = (f: (r: ServerRecord) => number): Cmp => (a, b) => f(a) - f(b);
 // Names read A→Z whatever their case ("alpha" before "Bravo"); the exact text then keeps the order total.
 const byName: Cmp = (a, b) => {
-  const x = a.name.toLowerCase();
-  const y = b.name.toLowerCase();
+  const x = a.nameKey;
+  const y = b.nameKey;
   if (x !== y) return x < y ? -1 : 1;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 };

@@ -1,5 +1,5 @@
 // A request's facts copied out of uWebSockets.js synchronously (the HttpRequest dies after the handler returns).
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 
 export type RequestContext = {
@@ -26,6 +26,13 @@ export type RequestContext = {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+// A random per-process prefix and a counter: unique across nodes and restarts without a UUID per request.
+const ID_PREFIX = randomBytes(6).toString("hex");
+let idCounter = 0;
+function nextRequestId(): string {
+  return `${ID_PREFIX}-${(idCounter++).toString(36)}`;
+}
+
 export function readContext(
   res: HttpResponse,
   req: HttpRequest,
@@ -45,7 +52,7 @@ export function readContext(
     url: req.getUrl(),
     query: req.getQuery() ?? "",
     params,
-    requestId: REQUEST_ID.test(incomingId) ? incomingId : randomUUID(),
+    requestId: REQUEST_ID.test(incomingId) ? incomingId : nextRequestId(),
     ip: resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), xff === "" ? undefined : xff),
     origin: req.getHeader("origin") || undefined,
     authorization: req.getHeader("authorization") || undefined,

@@ -221,6 +221,7 @@ const RECORD_COLUMNS = `s.domain, s.origin, s.name, s.description, s.icon, s.api
 function toRecord(row: RowDataPacket, ttlDays: number, interned: Map<string, readonly string[]>): ServerRecord {
   const r = new ServerRecord(row.domain, row.origin);
   r.name = row.name;
+  r.nameKey = r.name.toLowerCase();
   r.description = row.description;
   r.icon = row.icon;
   r.apiUrl = row.api_url;

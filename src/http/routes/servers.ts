@@ -23,6 +23,8 @@ export type ServerRouteDeps = {
 };
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const LIST_HEAD = Buffer.from('{"servers":[');
+const COMMA = Buffer.from(",");
 
 function authDomain(ctx: RequestContext): { domain: string; token: string } {
   const token = parseBearer(ctx.authorization);
@@ -56,10 +58,14 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
             const origin = q.origin === "local" ? d.registrarId : q.origin;
             const version = d.directory.version;
             const page = d.directory.list({ ...q, origin });
-            let json = '{"servers":[';
-            for (let i = 0; i < page.records.length; i++) json += (i ? "," : "") + page.records[i].toJson();
-            json += `],"total":${page.total},"limit":${q.limit},"offset":${q.offset}}`;
-            const bytes = Buffer.from(json);
+            // Concatenating cached UTF-8 records avoids re-encoding a 30 KB string per page.
+            const parts: Buffer[] = [LIST_HEAD];
+            for (let i = 0; i < page.records.length; i++) {
+              if (i) parts.push(COMMA);
+              parts.push(page.records[i].jsonBytes());
+            }
+            parts.push(Buffer.from(`],"total":${page.total},"limit":${q.limit},"offset":${q.offset}}`));
+            const bytes = Buffer.concat(parts);
             pages.set(ctx.query, bytes, version, now);
             return { status: 200, bytes };
           },
