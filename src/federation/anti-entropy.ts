@@ -14,6 +14,8 @@ import type { z } from "zod";
 
 // Room for the envelope around a reply's items.
 const ENVELOPE_BYTES = 1024;
+/** Requests answered at once; more are refused with "busy" (a flood of requests cannot pile up MySQL reads). */
+const MAX_IN_FLIGHT = 4;
 
 export type SyncServerDeps = {
   transport: Transport;
@@ -30,16 +32,24 @@ export type SyncServerDeps = {
 /** Answers peers' digest, entries and records requests on this registrar's sync subjects. */
 export function serveSync(d: SyncServerDeps): Subscription[] {
   const s = fedSubjects(d.self);
+  let inFlight = 0;
   const serve = <Q>(subject: string, schema: z.ZodType<Q>, answer: (q: Q) => Promise<unknown> | unknown): Subscription =>
     d.transport.serve(subject, async (data) => {
       d.onBytes("received", data.byteLength);
       let reply: Uint8Array;
-      try {
-        reply = encode(await answer(decode(schema, data, d.maxBytes)));
-      } catch (err) {
-        if (!(err instanceof WireError)) throw err;
-        d.onBadRequest(subject, err.reason);
-        reply = encode({ v: WIRE_VERSION, error: err.reason } satisfies z.infer<typeof ErrorReply>);
+      if (inFlight >= MAX_IN_FLIGHT) {
+        reply = encode({ v: WIRE_VERSION, error: "busy" } satisfies z.infer<typeof ErrorReply>);
+      } else {
+        inFlight++;
+        try {
+          reply = encode(await answer(decode(schema, data, d.maxBytes)));
+        } catch (err) {
+          if (!(err instanceof WireError)) throw err;
+          d.onBadRequest(subject, err.reason);
+          reply = encode({ v: WIRE_VERSION, error: err.reason } satisfies z.infer<typeof ErrorReply>);
+        } finally {
+          inFlight--;
+        }
       }
       d.onBytes("sent", reply.byteLength);
       return reply;
@@ -134,6 +144,8 @@ export async function syncWith(peer: string, d: SyncClientDeps): Promise<RoundRe
     const reply = await d.transport.request(subject, data, d.timeoutMs);
     d.onBytes("received", reply.byteLength);
     bytes += data.byteLength + reply.byteLength;
+    const refused = reply.byteLength < 512 ? errorOf(reply) : null;
+    if (refused) throw new Error(`${peer} refused the request: ${refused}`);
     return decode(schema, reply, d.maxBytes);
   };
   const result = (inSync: boolean, buckets = 0, fetched = 0, purged = 0): RoundResult => ({
@@ -229,4 +241,14 @@ async function fetchRecords(
     pending = rest.length === chunk.length ? pending.slice(chunk.length) : [...rest, ...pending.slice(chunk.length)];
   }
   return fetched;
+}
+
+/** The reason of an error reply ({"v":1,"error":…}), else null. */
+function errorOf(reply: Uint8Array): string | null {
+  try {
+    const parsed = ErrorReply.safeParse(JSON.parse(Buffer.from(reply).toString("utf8")));
+    return parsed.success ? parsed.data.error : null;
+  } catch {
+    return null;
+  }
 }

@@ -20,6 +20,10 @@ export function createFedMetrics(registry: client.Registry, read: { losers(): nu
     publishedBytes: counter("registrar_fed_published_bytes_total", "Bytes of federation messages published"),
     rounds: counter("registrar_fed_sync_rounds_total", "Anti-entropy rounds by result (in_sync, repaired, failed)", ["result"]),
     syncBytes: counter("registrar_fed_sync_bytes_total", "Anti-entropy bytes as requester and responder", ["role", "direction"]),
+    applySeconds: new client.Histogram({
+      name: "registrar_fed_apply_seconds", help: "Duration of one apply batch (MySQL transaction, then events to the cluster)",
+      labelNames: ["phase"] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    }),
     lag: new client.Histogram({
       name: "registrar_fed_lag_seconds", help: "Time from a change at its origin to its commit here (live changes)",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],

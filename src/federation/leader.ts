@@ -160,6 +160,7 @@ export class FederationLeader {
 
   private async applyBatch(batch: Incoming[]): Promise<void> {
     let result: ApplyResult;
+    const started = performance.now();
     try {
       result = await applyChanges(this.d.db, batch, this.d.self);
     } catch (err) {
@@ -168,6 +169,8 @@ export class FederationLeader {
       for (const peer of new Set(batch.map((i) => i.via))) this.requestSync(peer, 2000);
       return;
     }
+    const committed = performance.now();
+    this.d.metrics.applySeconds.labels("commit").observe((committed - started) / 1000);
     const now = Date.now();
     for (const a of result.applied) {
       for (const ev of a.events) this.d.publish(ev);
@@ -179,6 +182,7 @@ export class FederationLeader {
       const { path: _path, ...bare } = c;
       this.publisher?.relay(bare, relayPath(c, a.via, this.d.self));
     }
+    this.d.metrics.applySeconds.labels("publish").observe((performance.now() - committed) / 1000);
     for (const s of result.stale) this.holdings.put(s.domain, s.origin, s.version, s.deleted, s.atMs);
     this.d.metrics.stale.inc(result.stale.length);
     for (const c of result.conflicts) {

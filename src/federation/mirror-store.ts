@@ -14,7 +14,8 @@ const PAGE = 5000;
 
 /**
  * Writes this registrar's id so the events trigger versions its records (migrations/004), and gives records that
- * predate federation a version (the current seq) so they can be offered to peers.
+ * predate federation a version so they can be offered to peers: the current seq (0 when there are no events yet),
+ * which every later event of theirs exceeds, and which the node's sequencer has already delivered.
  */
 export async function claimSelf(db: Db, registrarId: string): Promise<void> {
   await inTransaction(db, async (conn) => {
@@ -24,7 +25,7 @@ export async function claimSelf(db: Db, registrarId: string): Promise<void> {
     await conn.query(
       `INSERT IGNORE INTO fed_local_versions (domain, version, deleted, changed_at)
        SELECT domain, ?, 0, UTC_TIMESTAMP(3) FROM servers WHERE origin = ?`,
-      [Math.max(1, Number(row.seq)), registrarId],
+      [Number(row.seq), registrarId],
     );
   });
 }

@@ -69,8 +69,8 @@ export const FedChange = z
   .strictObject({
     domain: Domain,
     origin: RegistrarId,
-    /** The origin's event seq of this change: strictly increasing per origin. */
-    version: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    /** The origin's event seq of this change: strictly increasing per origin (0: unchanged since before federation). */
+    version: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     /** When the change happened at the origin. */
     at: IsoTime,
     deleted: z.boolean(),
@@ -125,7 +125,7 @@ export const EntriesRequest = z.strictObject({
 });
 export type EntriesRequest = z.infer<typeof EntriesRequest>;
 
-export const Entry = z.tuple([Domain, RegistrarId, z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.union([z.literal(0), z.literal(1)])]);
+export const Entry = z.tuple([Domain, RegistrarId, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.union([z.literal(0), z.literal(1)])]);
 export type Entry = z.infer<typeof Entry>;
 
 export const EntriesReply = z.strictObject({

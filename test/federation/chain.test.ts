@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { listing, metric, natsClient, rootDigest, sleep, startPeer, type TestPeer } from "./support.js";
+import { listing, metric, natsClient, rootDigest, sleep, startPeers, type TestPeer } from "./support.js";
 
 const A = "reg.a.chain";
 const B = "reg.b.chain";
@@ -17,10 +17,10 @@ describe("three registrars in a chain A–B–C", () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    [a, b, c] = await Promise.all([
-      startPeer({ id: A, peers: [B], natsUrl: nats.url }),
-      startPeer({ id: B, peers: [A, C], natsUrl: nats.url }),
-      startPeer({ id: C, peers: [B], natsUrl: nats.url }),
+    [a, b, c] = await startPeers([
+      { id: A, peers: [B], natsUrl: nats.url },
+      { id: B, peers: [A, C], natsUrl: nats.url },
+      { id: C, peers: [B], natsUrl: nats.url },
     ]);
   }, 60_000);
 

@@ -65,7 +65,7 @@ describe("the example NATS configs for two operators", () => {
 
   it("delivers B's own changes to A's registrar, and A's changes and anti-entropy answers to B", async () => {
     const seen: string[] = [];
-    b.subscribe("zent.fed.reg_a_example.changes", { callback: (_e, m) => seen.push(m.subject) });
+    b.subscribe("zent.fed.reg_a_example.changes", { callback: (_e, m) => void seen.push(m.subject) });
     await b.flush();
     const domain = `b${Date.now()}.example.org`;
     await vi.waitFor(async () => {
@@ -84,7 +84,7 @@ describe("the example NATS configs for two operators", () => {
     const forged = `c${Date.now()}.example.org`;
     const spy = await natsClient(hub.url);
     const leaked: string[] = [];
-    spy.subscribe("zent.>", { callback: (_e, m) => leaked.push(m.subject) });
+    spy.subscribe("zent.>", { callback: (_e, m) => void leaked.push(m.subject) });
     await spy.flush();
     await sleep(300);
     // B pretends to be registrar C, and to be A, and writes into A's cluster subjects.

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
-import { listing, metric, natsClient, rootDigest, sleep, startLinkedNats, startPeer, waitForLink, type LinkedNats, type TestPeer } from "./support.js";
+import { listing, metric, natsClient, rootDigest, sleep, startLinkedNats, startPeers, waitForLink, type LinkedNats, type TestPeer } from "./support.js";
 
 const A = "reg.a.part";
 const B = "reg.b.part";
@@ -18,9 +18,9 @@ describe("two registrars on linked NATS deployments", () => {
   beforeAll(async () => {
     net = await startLinkedNats();
     await waitForLink(net.hub.url, net.leaf.url);
-    [a, b] = await Promise.all([
-      startPeer({ id: A, peers: [B], natsUrl: net.hub.url }),
-      startPeer({ id: B, peers: [A], natsUrl: net.leaf.url }),
+    [a, b] = await startPeers([
+      { id: A, peers: [B], natsUrl: net.hub.url },
+      { id: B, peers: [A], natsUrl: net.leaf.url },
     ]);
   }, 60_000);
 

@@ -57,6 +57,8 @@ export async function startPeer(spec: PeerSpec): Promise<TestPeer> {
         await waitForPublisher(peer.node.url);
       } catch (err) {
         const lines = peer.node.output.filter((l) => !l.includes('"msg":"request"'));
+        await peer.node.kill("SIGKILL");
+        peer.node = null;
         throw new Error(`${(err as Error).message}; its output:\n${lines.slice(-30).join("\n")}`);
       }
     },
@@ -69,8 +71,24 @@ export async function startPeer(spec: PeerSpec): Promise<TestPeer> {
       await dropDatabase(dbUrl);
     },
   };
-  await peer.start();
+  try {
+    await peer.start();
+  } catch (err) {
+    await dropDatabase(dbUrl).catch(() => {});
+    throw err;
+  }
   return peer;
+}
+
+/** Starts several peers at once; if one fails, the others are stopped and dropped too (nothing is left running). */
+export async function startPeers(specs: PeerSpec[]): Promise<TestPeer[]> {
+  const results = await Promise.allSettled(specs.map(startPeer));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await Promise.all(results.map((r) => (r.status === "fulfilled" ? r.value.drop() : null)));
+    throw failed.reason;
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<TestPeer>).value);
 }
 
 /** Resolves once the node publishes for its registrar (it owns shard 0). */

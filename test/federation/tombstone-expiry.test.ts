@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { natsClient, rootDigest, sleep, startPeer, type TestPeer } from "./support.js";
+import { natsClient, rootDigest, sleep, startPeers, type TestPeer } from "./support.js";
 
 const A = "reg.a.ttl";
 const B = "reg.b.ttl";
@@ -27,9 +27,9 @@ describe("two registrars with FED_TOMBSTONE_TTL_S=2", () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    [a, b] = await Promise.all([
-      startPeer({ id: A, peers: [B], natsUrl: nats.url, env }),
-      startPeer({ id: B, peers: [A], natsUrl: nats.url, env }),
+    [a, b] = await startPeers([
+      { id: A, peers: [B], natsUrl: nats.url, env },
+      { id: B, peers: [A], natsUrl: nats.url, env },
     ]);
   }, 60_000);
 

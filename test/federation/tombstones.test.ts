@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { metric, natsClient, publishJson, rootDigest, sleep, startPeer, type TestPeer } from "./support.js";
+import { metric, natsClient, publishJson, rootDigest, sleep, startPeers, type TestPeer } from "./support.js";
 
 const A = "reg.a.tomb";
 const B = "reg.b.tomb";
@@ -18,10 +18,10 @@ describe("three meshed registrars and a removed server", () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    [a, b, c] = await Promise.all([
-      startPeer({ id: A, peers: [B, C], natsUrl: nats.url }),
-      startPeer({ id: B, peers: [A, C], natsUrl: nats.url }),
-      startPeer({ id: C, peers: [A, B], natsUrl: nats.url }),
+    [a, b, c] = await startPeers([
+      { id: A, peers: [B, C], natsUrl: nats.url },
+      { id: B, peers: [A, C], natsUrl: nats.url },
+      { id: C, peers: [A, B], natsUrl: nats.url },
     ]);
   }, 60_000);
 

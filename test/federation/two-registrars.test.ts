@@ -4,7 +4,7 @@ import { TestSocket } from "../integration/ws-test-client.js";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { metric, natsClient, rootDigest, startPeer, type TestPeer } from "./support.js";
+import { metric, natsClient, rootDigest, startPeers, type TestPeer } from "./support.js";
 
 const A = "reg.a.test";
 const B = "reg.b.test";
@@ -23,9 +23,9 @@ describe("two peered registrars", () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    [a, b] = await Promise.all([
-      startPeer({ id: A, peers: [B], natsUrl: nats.url, env: { OFFLINE_AFTER_S: "2" } }),
-      startPeer({ id: B, peers: [A], natsUrl: nats.url }),
+    [a, b] = await startPeers([
+      { id: A, peers: [B], natsUrl: nats.url, env: { OFFLINE_AFTER_S: "2" } },
+      { id: B, peers: [A], natsUrl: nats.url },
     ]);
   }, 60_000);
 
