@@ -80,6 +80,35 @@ export async function startPeer(spec: PeerSpec): Promise<TestPeer> {
   return peer;
 }
 
+/** A registrar cluster of `size` nodes (one database, one CLUSTER_ID) that mirrors `peers`. */
+export type TestPeerCluster = { id: string; dbUrl: string; nodes: (ChildRegistrar | null)[]; drop(): Promise<void> };
+
+export async function startPeerCluster(spec: PeerSpec, size: number): Promise<TestPeerCluster> {
+  const label = spec.id.replace(/[^a-z0-9]/g, "").slice(0, 12);
+  const dbUrl = freshDatabaseUrl(`fedc${label}`);
+  const env = {
+    DATABASE_URL: dbUrl, NATS_URL: spec.natsUrl, CLUSTER_ID: `f${label}${randomBytes(3).toString("hex")}`, REGISTRAR_ID: spec.id,
+    PEERS: spec.peers.join(","), ALLOW_INSECURE_URLS: "true", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATE_LIMIT_LIST: "off",
+    FED_ANTI_ENTROPY_S: "1", LOG_LEVEL: "warn", ...spec.env,
+  };
+  const cluster: TestPeerCluster = {
+    id: spec.id,
+    dbUrl,
+    nodes: [],
+    async drop() {
+      await Promise.all(cluster.nodes.map((n) => n?.kill("SIGKILL")));
+      await dropDatabase(dbUrl);
+    },
+  };
+  try {
+    for (let i = 0; i < size; i++) cluster.nodes.push(await spawnRegistrar({ ...env, NODE_ID: `${label}-n${i}` }));
+  } catch (err) {
+    await cluster.drop();
+    throw err;
+  }
+  return cluster;
+}
+
 /** Starts several peers at once; if one fails, the others are stopped and dropped too (nothing is left running). */
 export async function startPeers(specs: PeerSpec[]): Promise<TestPeer[]> {
   const results = await Promise.allSettled(specs.map(startPeer));
