@@ -59,6 +59,7 @@ export class FederationLeader {
   private readonly sync = new Map<string, PeerSync>();
   private readonly policy: TrustPolicy;
   private readonly dropLog = new Map<string, { atMs: number; suppressed: number }>();
+  private readonly lastRound = new Map<string, number>();
 
   constructor(private readonly d: LeaderDeps) {
     this.holdings = new Holdings(d.self);
@@ -206,8 +207,6 @@ export class FederationLeader {
     }, delayMs);
     st.timer.unref();
   }
-
-  private lastRound = new Map<string, number>();
 
   private periodic(): void {
     const now = Date.now();
