@@ -63,7 +63,8 @@ export function busiest(files: string[]): string {
 }
 
 async function main() {
-  rmSync(profDir, { recursive: true, force: true });
+  // Only this scenario's directory: other benches keep their raw profiles under bench/results/prof/ too.
+  rmSync(path.join(profDir, `prof-${scenario}`), { recursive: true, force: true });
   await createBenchDb(db);
   try {
     const base = Date.now() - 12_000;
