@@ -208,7 +208,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
       }),
       ...ratingRoutes({ directory, ratings: new RatingsRepo(db), events, registrarId: config.registrarId, limit: limits.rate }),
       ...webhookRoutes({
-        db, webhooks: webhooks.repo, registrarId: config.registrarId,
+        db, listedOrigin: (domain) => directory.get(domain)?.origin,  webhooks: webhooks.repo, registrarId: config.registrarId,
         allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks,
       }),
       ...healthRoutes({

@@ -131,7 +131,7 @@ export async function createCluster(d: ClusterDeps) {
       local = actors;
       // Degraded mode gets its own actor instance: no fence, no timers, tokens re-read from MySQL.
       const unfenced = new ServerActors(settings, directory, d.repo, events, liveness, systemClock, (err) => log.warn({ err }, "degraded write failed"), SINGLE_NODE);
-      const degraded = new DegradedActors(unfenced, directory, d.db, d.repo, config.tokenTtlDays);
+      const degraded = new DegradedActors(unfenced, directory, d.db, d.repo, config.tokenTtlDays, config.registrarId);
       edge = new ClusterActors(
         actors,
         (shard) => coordinator.accepts(shard),

@@ -15,11 +15,14 @@ export class DegradedActors implements ActorApi {
     private readonly db: Db,
     private readonly repo: ServersRepo,
     private readonly tokenTtlDays: number,
+    private readonly registrarId: string,
   ) {}
 
   // Our copy may be stale (a rotated token) or missing (registered at another node while we could not hear it).
   private async refresh(domain: string): Promise<void> {
     const rec = this.directory.get(domain);
+    // Mirrored records are not in `servers`; the actors answer 403 for them from what is listed.
+    if (rec && rec.origin !== this.registrarId) return;
     if (rec) {
       const gone = await reloadOwnerState(this.db, [rec], this.tokenTtlDays);
       if (gone.length > 0) this.directory.remove(rec);

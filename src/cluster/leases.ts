@@ -25,10 +25,13 @@ export class LeaseStore {
     const clustered = Boolean((nc.info as { cluster?: string } | undefined)?.cluster);
     const replicas = clustered ? 3 : 1;
     let kv: KV | null = null;
+    let single = false;
     for (let attempt = 0; !kv; attempt++) {
       try {
-        kv = await kvm.create(name, { ttl: ttlMs, history: 1, replicas });
+        kv = await kvm.create(name, { ttl: ttlMs, history: 1, replicas: attempt > 0 && single ? 1 : replicas });
       } catch (err) {
+        // A leaf node reports a cluster name but runs JetStream alone.
+        if (/non-clustered|not supported in non-clustered/i.test((err as Error).message)) single = true;
         if (attempt >= 40) throw err;
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -70,14 +73,35 @@ export class LeaseStore {
     try {
       return await this.kv.update(key(shard), this.nodeId, revision);
     } catch (err) {
+      if (!isCasFailure(err)) throw err;
+      // TTL expiry sends no watch event: the key may simply be gone. Re-read it and take it if it is free.
+      const e = await this.kv.get(key(shard));
+      if (!e || e.operation !== "PUT") {
+        this.view.delete(shard);
+        try {
+          return await this.kv.create(key(shard), this.nodeId);
+        } catch (err2) {
+          if (isCasFailure(err2)) return null;
+          throw err2;
+        }
+      }
+      this.view.set(shard, { node: e.string(), revision: e.revision });
+      return null;
+    }
+  }
+
+  /** Renews a held lease; null means it was taken (or expired and re-taken): ownership is lost. */
+  async renewHeld(shard: number, revision: number): Promise<number | null> {
+    try {
+      return await this.kv.update(key(shard), this.nodeId, revision);
+    } catch (err) {
       if (isCasFailure(err)) return null;
       throw err;
     }
   }
 
-  /** Renews a held lease; null means it was taken (or expired and re-taken): ownership is lost. */
   async renew(shard: number, revision: number): Promise<number | null> {
-    return this.steal(shard, revision);
+    return this.renewHeld(shard, revision);
   }
 
   /** Gives a shard up; only deletes it while it is still ours. */

@@ -78,4 +78,14 @@ describe("a 3-node cluster losing a node", () => {
     expect(failoverMs).toBeLessThan(8000);
     console.log(`failover after kill -9: ${failoverMs} ms`);
   }, 90_000);
+
+  it("takes its share of shards again when the killed node restarts at once with the same NODE_ID", async () => {
+    // Regression (federation review): leases that expire by TTL send no watch event; the restarted node must not
+    // keep retrying a compare-and-set on a revision that no longer exists.
+    const back = await cluster.add("node0");
+    const live = [back, cluster.nodes[1]!, cluster.nodes[2]!].map((n) => n.url);
+    await waitForShards(live, 256, 30_000);
+    const owned = (await api(back.url).get("/v1/health")).body.cluster.shards_owned;
+    expect(owned).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -90,3 +90,15 @@ async function until(cond: () => boolean, timeoutMs = 3000) {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe("NATS_URL credentials", () => {
+  it("are taken out of the URLs into connection options", async () => {
+    const { splitCredentials } = await import("../../transport/nats/nats-transport.js");
+    expect(splitCredentials("nats://reg:s%40cret@127.0.0.1:4222, nats://127.0.0.1:4223")).toEqual({
+      servers: ["nats://127.0.0.1:4222", "nats://127.0.0.1:4223"],
+      auth: { user: "reg", pass: "s@cret" },
+    });
+    expect(splitCredentials("nats://tok123@h:1")).toEqual({ servers: ["nats://h:1"], auth: { token: "tok123" } });
+    expect(splitCredentials("127.0.0.1:4222").auth).toEqual({});
+  });
+});

@@ -16,8 +16,10 @@ export class NatsTransport implements Transport {
   }
 
   static async connect(opts: NatsOptions): Promise<NatsTransport> {
+    const { servers, auth } = splitCredentials(opts.servers);
     const nc = await connect({
-      servers: opts.servers.split(",").map((s) => s.trim()),
+      ...auth,
+      servers,
       name: opts.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -94,4 +96,22 @@ export class NatsTransport implements Transport {
       else if (s.type === "reconnect") this.connected = true;
     }
   }
+}
+
+/**
+ * nats.js v3 does not read credentials from server URLs: take `nats://user:pass@host` (or `nats://token@host`) apart
+ * into connection options, so NATS_URL can carry them.
+ */
+export function splitCredentials(urls: string): { servers: string[]; auth: { user?: string; pass?: string; token?: string } } {
+  const auth: { user?: string; pass?: string; token?: string } = {};
+  const servers = urls.split(",").map((raw) => {
+    const text = raw.trim();
+    const m = /^([a-z]+:\/\/)([^@/]*)@(.*)$/i.exec(text);
+    if (!m) return text;
+    const [user, pass] = m[2].split(":").map(decodeURIComponent);
+    if (pass !== undefined) Object.assign(auth, { user, pass });
+    else auth.token = user;
+    return m[1] + m[3];
+  });
+  return { servers, auth };
 }

@@ -1,6 +1,6 @@
 // Webhook routes (issue 4): a server registers, lists and deletes its webhooks and reads their recent deliveries.
 import { PageQuery } from "../../domain/schemas.js";
-import { ValidationError } from "../../errors.js";
+import { NotOwnerError, ValidationError } from "../../errors.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { Db } from "../../store/db.js";
 import { authenticateOwner } from "../../webhooks/auth.js";
@@ -18,6 +18,8 @@ export type WebhookRouteDeps = {
   allowInsecureUrls: boolean;
   allowPrivateWebhooks: boolean;
   lookup?: LookupAll;
+  /** The origin of the listed record, if any: mirrored records live outside `servers` (contract §6: 403). */
+  listedOrigin?: (domain: string) => string | undefined;
 };
 
 const WEBHOOK_ID = /^wh_[0-9a-f]{24}$/;
@@ -26,6 +28,8 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
   const { RegisterWebhook } = makeWebhookSchemas({ allowInsecureUrls: d.allowInsecureUrls });
   const owner = async (ctx: RequestContext): Promise<string> => {
     const domain = pathDomain(ctx.params[0]);
+    const origin = domain ? d.listedOrigin?.(domain) : undefined;
+    if (origin !== undefined && origin !== d.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${origin}; manage its webhooks there`);
     await authenticateOwner(d.db, d.registrarId, domain, parseBearer(ctx.authorization));
     return domain!;
   };
