@@ -11,8 +11,8 @@
 //   BENCH_RUNTIME=build  compile with tsc into bench/results/dist first and run that
 //   BENCH_KEEP_DB=1      keep the zent_bench_* databases afterwards
 //   BENCH_WAIT_QUIET_S=N wait up to N s for the 1-minute load average to drop below BENCH_QUIET_LOAD (default 1.5)
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as hdr from "hdr-histogram-js";
@@ -516,6 +516,18 @@ process.stdout.write(
     table() +
     `\n\nwritten: bench/results/latest.json, bench/results/latest.md (wall ${out.wallSeconds} s)\n`,
 );
+// The cluster (issue 3), WebSocket (issue 4) and federation (issue 5) benches are their own scripts; run them after
+// the single-node steps, one at a time, so they never share the machine with each other.
+for (const [name, script, skip] of [
+  ["cluster", "bench/cluster.ts", env.BENCH_SKIP_CLUSTER],
+  ["websockets", "bench/ws.ts", env.BENCH_SKIP_WS],
+  ["federation", "bench/federation.ts", env.BENCH_SKIP_FEDERATION],
+] as const) {
+  if (skip === "1" || !existsSync(path.join(process.cwd(), script))) continue;
+  process.stdout.write(`\n== ${name} (${script}) ==\n`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", script], { stdio: "inherit", env: process.env, timeout: 20 * 60_000 });
+  if (r.status !== 0) errors.push(`${name}: exit ${r.status ?? r.signal}`);
+}
 if (errors.length) {
   process.stdout.write(`\n${errors.length} phase(s) failed:\n${errors.join("\n")}\n`);
   process.exitCode = 1;
