@@ -35,7 +35,8 @@ export type ActorSettings = {
   tokenMaxAgeDays: number;
 };
 
-export type HeartbeatReply = { status: "online"; lastSeenMs: number; tokenExpiresMs: number };
+/** tokenIssuedMs lets a WebSocket session that proved its token at identify heartbeat without re-hashing it. */
+export type HeartbeatReply = { status: "online"; lastSeenMs: number; tokenExpiresMs: number; tokenIssuedMs: number };
 /** Replies carry the record as JSON so they cross the network unchanged; seq lets the edge wait for its directory. */
 export type RegisterReply = { recordJson: string; token: string; tokenExpiresMs: number; seq: number };
 export type UpdateReply = { recordJson: string; seq: number };
@@ -44,7 +45,11 @@ export type RotateReply = { token: string; tokenExpiresMs: number };
 /** What the edge (HTTP, WebSocket) asks of a server's actor, wherever that actor lives. */
 export interface ActorApi {
   register(domain: string, fields: ServerFields, by: Actor): Promise<RegisterReply>;
-  heartbeat(domain: string, token: string | null, stats: Stats): Promise<HeartbeatReply>;
+  /**
+   * With `sessionTokenIssuedMs` (and no token) the caller is a session that proved the token issued then at identify:
+   * it stays valid until the token is rotated or expires, without hashing it again on every heartbeat.
+   */
+  heartbeat(domain: string, token: string | null, stats: Stats, sessionTokenIssuedMs?: number): Promise<HeartbeatReply>;
   update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor): Promise<UpdateReply>;
   remove(domain: string, token: string | null, by: Actor): Promise<{ seq: number }>;
   rotateToken(domain: string, token: string | null, by: Actor): Promise<RotateReply>;
@@ -150,9 +155,9 @@ export class ServerActors implements ActorApi {
     });
   }
 
-  heartbeat(domain: string, token: string | null, stats: Stats): Promise<HeartbeatReply> {
+  heartbeat(domain: string, token: string | null, stats: Stats, sessionTokenIssuedMs?: number): Promise<HeartbeatReply> {
     return this.mailboxes.post(domain, () => {
-      const rec = this.authenticate(domain, token);
+      const rec = token === null && sessionTokenIssuedMs !== undefined ? this.authenticateSession(domain, sessionTokenIssuedMs) : this.authenticate(domain, token);
       const now = this.clock.now();
       this.stats.heartbeats++;
       this.directory.update(rec, STATUS_FIELDS, false, () => {
@@ -170,7 +175,7 @@ export class ServerActors implements ActorApi {
       rec.deadlineMs = now + this.settings.offlineAfterMs;
       this.wheel.arm(rec);
       this.liveness.markDirty(rec);
-      return { status: "online" as const, lastSeenMs: now, tokenExpiresMs: this.tokenExpiresMs(rec) };
+      return { status: "online" as const, lastSeenMs: now, tokenExpiresMs: this.tokenExpiresMs(rec), tokenIssuedMs: rec.tokenIssuedMs };
     });
   }
 
@@ -246,6 +251,16 @@ export class ServerActors implements ActorApi {
     if (!rec || !rec.tokenHash || token === null || !tokensMatch(token, Buffer.from(rec.tokenHash, "hex"))) {
       throw new UnauthorizedError("missing, malformed or wrong bearer token");
     }
+    if (this.clock.now() >= this.tokenExpiresMs(rec)) throw new TokenExpiredError("token expired: rotate tokens before they expire (the registrar operator can reissue one)");
+    return rec;
+  }
+
+  /** A session's proof: the token it identified with is still the current one (not rotated) and not expired. */
+  private authenticateSession(domain: string, tokenIssuedMs: number): ServerRecord {
+    this.ownership.fence(domain);
+    const rec = this.directory.get(domain);
+    if (rec && rec.origin !== this.settings.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${rec.origin}`);
+    if (!rec || !rec.tokenHash || rec.tokenIssuedMs !== tokenIssuedMs) throw new UnauthorizedError("the token this session identified with is no longer valid");
     if (this.clock.now() >= this.tokenExpiresMs(rec)) throw new TokenExpiredError("token expired: rotate tokens before they expire (the registrar operator can reissue one)");
     return rec;
   }

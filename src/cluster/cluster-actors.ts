@@ -43,8 +43,12 @@ export class ClusterActors implements ActorApi {
   register(domain: string, fields: ServerFields, by: Actor) {
     return this.route(domain, "register", [fields, by], () => this.local.register(domain, fields, by), () => this.degraded.register(domain, fields, by));
   }
-  heartbeat(domain: string, token: string | null, stats: Stats) {
-    return this.route(domain, "heartbeat", [token, stats], () => this.local.heartbeat(domain, token, stats), () => this.degraded.heartbeat(domain, token, stats));
+  heartbeat(domain: string, token: string | null, stats: Stats, sessionTokenIssuedMs?: number) {
+    return this.route(
+      domain, "heartbeat", [token, stats, sessionTokenIssuedMs],
+      () => this.local.heartbeat(domain, token, stats, sessionTokenIssuedMs),
+      () => this.degraded.heartbeat(domain, token, stats, sessionTokenIssuedMs),
+    );
   }
   update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor) {
     return this.route(domain, "update", [token, changed, by], () => this.local.update(domain, token, changed, by), () => this.degraded.update(domain, token, changed, by));

@@ -35,9 +35,9 @@ export class DegradedActors implements ActorApi {
   register(domain: string, fields: ServerFields, by: Actor) {
     return this.actors.register(domain, fields, by);
   }
-  async heartbeat(domain: string, token: string | null, stats: Stats) {
+  async heartbeat(domain: string, token: string | null, stats: Stats, sessionTokenIssuedMs?: number) {
     await this.refresh(domain);
-    return this.actors.heartbeat(domain, token, stats);
+    return this.actors.heartbeat(domain, token, stats, sessionTokenIssuedMs);
   }
   async update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor) {
     await this.refresh(domain);

@@ -22,7 +22,9 @@ export const SESSION_DEFAULTS = {
   maxSweepIntervalMs: 1000,
 } as const;
 
-export type HeartbeatPort = { heartbeat(domain: string, token: string | null, stats: Stats): Promise<HeartbeatReply> };
+export type HeartbeatPort = {
+  heartbeat(domain: string, token: string | null, stats: Stats, sessionTokenIssuedMs?: number): Promise<HeartbeatReply>;
+};
 
 export type ServerSessionDeps = {
   actors: HeartbeatPort;
@@ -51,8 +53,11 @@ type SessionState = ConnectionState & {
   phase: Phase;
   sessionId: string;
   domain: string;
-  /** The token the session identified with: every heartbeat is authenticated like an HTTP one. */
-  token: string;
+  /**
+   * When the token the session identified with was issued: later heartbeats are authenticated by it (valid until
+   * that token is rotated or expires), so the session keeps no token and hashes nothing per heartbeat.
+   */
+  tokenIssuedMs: number;
   /** Identify deadline while awaiting identify, heartbeat deadline once ready (checked by one sweep). */
   deadlineMs: number;
   identifiedMs: number;
@@ -157,7 +162,7 @@ export class ServerSessions {
       phase: "awaiting_identify",
       sessionId: randomUUID(),
       domain: "",
-      token: "",
+      tokenIssuedMs: 0,
       deadlineMs: Number.POSITIVE_INFINITY,
       identifiedMs: 0,
       identified: null,
@@ -193,12 +198,13 @@ export class ServerSessions {
     s.deadlineMs = Number.POSITIVE_INFINITY;
     // Identify counts as a heartbeat (contract §4): it takes the same actor path as POST .../heartbeat.
     s.identified = this.d.actors.heartbeat(domain, msg.token, NO_STATS).then(
-      () => {
+      (reply) => {
+        // Later heartbeats prove the session by this, not by hashing the token again (a rotation ends it: 4001).
+        s.tokenIssuedMs = reply.tokenIssuedMs;
         this.d.onHeartbeat();
         if (s.closed) return;
         s.phase = "ready";
         s.domain = domain;
-        s.token = msg.token;
         s.identifiedMs = this.now();
         s.deadlineMs = s.identifiedMs + this.d.heartbeatTimeoutMs;
         const previous = this.byDomain.get(domain);
@@ -216,7 +222,7 @@ export class ServerSessions {
   private heartbeat(ws: Session, s: SessionState, msg: HeartbeatMessage): void {
     if (s.closed || s.phase !== "ready") return;
     s.deadlineMs = this.now() + this.d.heartbeatTimeoutMs;
-    this.d.actors.heartbeat(s.domain, s.token, msg.stats ?? NO_STATS).then(
+    this.d.actors.heartbeat(s.domain, null, msg.stats ?? NO_STATS, s.tokenIssuedMs).then(
       () => {
         this.d.onHeartbeat();
         if (!s.closed) ws.cork(() => sendFrame(ws, heartbeatAckFrame(msg.seq), SESSION_DEFAULTS.maxBufferedBytes));

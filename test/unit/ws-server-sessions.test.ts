@@ -23,6 +23,7 @@ class FakeWs {
 }
 
 const TOKEN = "a".repeat(64);
+const ISSUED_MS = 1_700_000_000_000;
 let clock = 1_000_000;
 const all: ServerSessions[] = [];
 afterEach(() => {
@@ -35,10 +36,11 @@ function setup(extra: { announce?: (c: SessionClaim) => void } = {}) {
   const heartbeats: { domain: string; token: string | null; stats: unknown }[] = [];
   const sessions = new ServerSessions({
     actors: {
-      heartbeat: async (domain, token, stats) => {
-        if (token !== TOKEN) throw new UnauthorizedError("bad");
-        heartbeats.push({ domain, token, stats });
-        return { status: "online", lastSeenMs: clock, tokenExpiresMs: clock + 1e9 };
+      // Identify proves TOKEN (issued at ISSUED_MS); later heartbeats present that proof instead of the token.
+      heartbeat: async (domain, token, stats, sessionTokenIssuedMs) => {
+        if (token !== TOKEN && !(token === null && sessionTokenIssuedMs === ISSUED_MS)) throw new UnauthorizedError("bad");
+        heartbeats.push({ domain, token: token ?? TOKEN, stats });
+        return { status: "online", lastSeenMs: clock, tokenExpiresMs: clock + 1e9, tokenIssuedMs: ISSUED_MS };
       },
     },
     heartbeatIntervalMs: 30_000, identifyTimeoutMs: 10_000, heartbeatTimeoutMs: 90_000,
