@@ -2,11 +2,12 @@
 // functions of the profile (self and inclusive time). Scenarios: list | q | list-info | list-nocache | q-nocache |
 // heartbeat | lateness. BENCH_RUNTIME=build gives real line numbers (tsx output has none).
 //   PROFILE_SERVERS (default 10000), PROFILE_DURATION_S (default 5), PROFILE_TOP (default 30)
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Q_TERM, rowOf } from "./data.js";
 import { RESULTS_DIR, runLoad, sleep, startRegistrar } from "./procs.js";
 import { createBenchDb, dbUrl, dropBenchDb, seedServers } from "./seed.js";
+import { busiest, summarize } from "./profile-summary.js";
 
 const scenario = process.argv[2] ?? "list";
 const n = Number(process.env.PROFILE_SERVERS ?? 10_000);
@@ -14,53 +15,6 @@ const durationS = Number(process.env.PROFILE_DURATION_S ?? 5);
 const top = Number(process.env.PROFILE_TOP ?? 30);
 const db = `zent_bench_${process.pid}_prof`;
 const profDir = path.join(RESULTS_DIR, "prof");
-
-type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] };
-type Profile = { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] };
-
-export function summarize(file: string, limit: number): string {
-  const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
-  const totalUs = p.endTime - p.startTime;
-  const usPerSample = totalUs / Math.max(1, p.samples.length);
-  const byId = new Map(p.nodes.map((nd) => [nd.id, nd]));
-  const key = (nd: Node) => {
-    const u = nd.callFrame.url.replace(/^file:\/\/.*?\/work\/main\/(bench\/results\/dist\/)?/, "").replace(/^file:\/\//, "");
-    return `${nd.callFrame.functionName || "(anonymous)"} ${u ? `${u}:${nd.callFrame.lineNumber + 1}` : ""}`.trim();
-  };
-  const self = new Map<string, number>();
-  const incl = new Map<string, number>();
-  const walk = (nd: Node, stack: Set<string>): number => {
-    let t = (nd.hitCount ?? 0) * usPerSample;
-    const k = key(nd);
-    self.set(k, (self.get(k) ?? 0) + t);
-    const fresh = !stack.has(k);
-    if (fresh) stack.add(k);
-    for (const c of nd.children ?? []) t += walk(byId.get(c)!, stack);
-    if (fresh) {
-      stack.delete(k);
-      incl.set(k, (incl.get(k) ?? 0) + t);
-    }
-    return t;
-  };
-  walk(p.nodes[0], new Set());
-  const fmt = (m: Map<string, number>) =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, limit)
-      .map(([k, us]) => `${((100 * us) / totalUs).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
-      .join("\n");
-  return `profile ${path.basename(file)}: ${(totalUs / 1e6).toFixed(1)} s\n\n-- self time --\n${fmt(self)}\n\n-- inclusive time --\n${fmt(incl)}\n`;
-}
-
-/** The profile with the most non-idle samples (the main thread's, not tsx's loader thread's). */
-export function busiest(files: string[]): string {
-  const busy = (f: string) => {
-    const p = JSON.parse(readFileSync(f, "utf8")) as Profile;
-    const idle = new Set(p.nodes.filter((nd) => nd.callFrame.functionName === "(idle)").map((nd) => nd.id));
-    return p.samples.filter((s) => !idle.has(s)).length;
-  };
-  return files.map((f) => [f, busy(f)] as const).sort((a, b) => b[1] - a[1])[0][0];
-}
 
 async function main() {
   // Only this scenario's directory: other benches keep their raw profiles under bench/results/prof/ too.

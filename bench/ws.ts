@@ -24,7 +24,7 @@ import { BENCH_DIR, cpuSeconds, metricSum, RESULTS_DIR, ROOT, sleep, startRegist
 import { connect, createBenchDb, dbUrl, dropBenchDb, seedServers } from "./seed.js";
 import type { ConnectedMsg, FeedResult, FeedSpec, SessionsResult, SessionsSpec, WorkerSpec } from "./ws-worker.js";
 import type { WriterResult, WriterSpec } from "./ws-writer.js";
-import { busiest, summarize } from "./ws-profile.js";
+import { busiest, summarize } from "./profile-summary.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);

@@ -1,5 +1,5 @@
-// CPU-profile summary for bench/ws.ts. This is summarize() and busiest() from bench/profile.ts, copied because importing
-// profile.ts would run its own scenario (it calls main() at top level). Keep the two in step.
+// CPU-profile summaries shared by bench/profile.ts and bench/ws.ts: the hottest functions of a .cpuprofile, and
+// which of a process's profiles (main thread vs tsx's loader thread) was the busiest.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
