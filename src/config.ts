@@ -29,6 +29,7 @@ export const DEFAULTS = {
   webhookPollMs: 1000,
   webhookConcurrency: 16,
   webhookRetentionDays: 7,
+  auditRetentionDays: 365,
   fedAntiEntropyS: 30,
   fedTombstoneTtlS: 7 * 86_400,
   fedMaxChangesPerS: 5000,
@@ -78,6 +79,7 @@ const Env = z.object({
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(DEFAULTS.webhookPollMs),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(DEFAULTS.webhookConcurrency),
   WEBHOOK_RETENTION_DAYS: positiveNumber.default(DEFAULTS.webhookRetentionDays),
+  AUDIT_RETENTION_DAYS: positiveNumber.default(DEFAULTS.auditRetentionDays),
   WEBHOOK_SECRET_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "expected 64 hex characters (32 bytes)").optional(),
   FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(DEFAULTS.flushIntervalMs),
   WS_IDENTIFY_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsIdentifyTimeoutS),
@@ -128,6 +130,7 @@ export type Config = Readonly<{
   wsHeartbeatTimeoutMs: number;
   wsRateLimit: string;
   feedRetentionDays: number;
+  auditRetentionDays: number;
   shards: number;
   peers: string[];
   /** Peer-registrar mirroring (src/federation, docs/federation.md); on only with NATS_URL. */
@@ -232,6 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsHeartbeatTimeoutMs: Math.round(e.WS_HEARTBEAT_TIMEOUT_S * 1000),
     wsRateLimit: e.WS_RATE_LIMIT,
     feedRetentionDays: e.FEED_RETENTION_DAYS,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     shards: e.SHARDS,
     peers: parsePeers(e.PEERS, e.REGISTRAR_ID),
     federation: Object.freeze({

@@ -31,6 +31,7 @@ import { parseRateLimit, RateLimiter } from "./security/rate-limit.js";
 import { openDb, type Db } from "./store/db.js";
 import { lastSeq, readEvents } from "./store/events-repo.js";
 import { migrate } from "./store/migrate.js";
+import { pruneAudit } from "./store/audit-repo.js";
 import { RatingsRepo } from "./store/ratings-repo.js";
 import { ServersRepo } from "./store/servers-repo.js";
 import { WriteBehind } from "./store/write-behind.js";
@@ -149,6 +150,16 @@ export async function startNode(config: Config, opts: { logDestination?: import(
     for (const l of Object.values(limits)) l?.sweep();
   }, 30_000);
   sweeper.unref();
+  // The audit log is kept AUDIT_RETENTION_DAYS, pruned hourly (and shortly after start) rather than growing forever.
+  const pruneAuditLog = () =>
+    void pruneAudit(db, Date.now() - config.auditRetentionDays * 86_400_000).then(
+      (n) => n > 0 && log.info({ rows: n }, "audit log pruned"),
+      storeError("audit_prune"),
+    );
+  const auditPruner = setInterval(pruneAuditLog, 3_600_000);
+  auditPruner.unref();
+  const firstPrune = setTimeout(pruneAuditLog, 60_000);
+  firstPrune.unref();
 
   metrics.gauge("registrar_servers", "Servers in the directory", () => directory.size);
   metrics.gauge("registrar_servers_online", "Servers online", () => directory.countBy("online"));
@@ -242,6 +253,8 @@ export async function startNode(config: Config, opts: { logDestination?: import(
       const deadline = Date.now() + config.shutdownTimeoutMs - 2000;
       while (respond.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       clearInterval(sweeper);
+      clearInterval(auditPruner);
+      clearTimeout(firstPrune);
       await federation?.stop();
       await cluster?.stop();
       await actors.stop();

@@ -1,7 +1,7 @@
 // The audit log: who (domain or client IP) did which state-changing action to what, and when.
 import type { ResultSetHeader } from "mysql2/promise";
 import type { Actor } from "../../actors/ports.js";
-import { markCommit, type Conn } from "./db.js";
+import { markCommit, type Conn, type Db } from "./db.js";
 
 /** Writes one audit row in the caller's transaction; its id lets inTransaction resolve a lost COMMIT answer. */
 export async function audit(conn: Conn, by: Actor, action: string, domain: string | null, detail?: Record<string, unknown>): Promise<void> {
@@ -12,4 +12,14 @@ export async function audit(conn: Conn, by: Actor, action: string, domain: strin
     detail ? JSON.stringify(detail) : null,
   ]);
   markCommit(conn, res.insertId);
+}
+
+/** Deletes audit rows older than the retention window, in small chunks so no long lock is held; returns the count. */
+export async function pruneAudit(db: Db, olderThanMs: number, chunk = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const [res] = await db.query<ResultSetHeader>("DELETE FROM audit_log WHERE at < ? ORDER BY id LIMIT ?", [new Date(olderThanMs), chunk]);
+    total += res.affectedRows;
+    if (res.affectedRows < chunk) return total;
+  }
 }
