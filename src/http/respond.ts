@@ -50,6 +50,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
       for (const [k, v] of ctx.headers) res.writeHeader(k, v);
       for (const [k, v] of headers) res.writeHeader(k, v);
       if (status === 204) res.endWithoutBody(0, closeConnection);
+      else if (ctx.method === "HEAD") res.endWithoutBody(body === null ? 0 : Buffer.byteLength(body), closeConnection);
       else res.end(body ?? "", closeConnection);
     });
   }

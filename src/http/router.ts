@@ -32,7 +32,8 @@ export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: Router
     const paths: [string, boolean][] = route.bare ? [[route.path, false]] : [[`/v1${route.path}`, false]];
     if (route.legacy) paths.push([route.path, true]);
     const paramCount = (route.path.match(/:/g) ?? []).length;
-    const allow = [...Object.keys(route.methods), "OPTIONS"];
+    // HEAD is GET without the body (RFC 9110 §9.3.2), on every route that has a GET.
+    const allow = [...Object.keys(route.methods), ...(route.methods.GET ? ["HEAD"] : []), "OPTIONS"];
     for (const [pattern, legacy] of paths) {
       // Legacy aliases log under their own pattern, so deprecated traffic can be measured.
       const routeName = route.bare || legacy ? route.path : `/v1${route.path}`;
@@ -41,6 +42,14 @@ export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: Router
           const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp);
           deps.respond.begin();
           run(ctx, spec, deps);
+        });
+      }
+      const get = route.methods.GET;
+      if (get) {
+        app.head(pattern, (res, req) => {
+          const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp);
+          deps.respond.begin();
+          run(ctx, get, deps);
         });
       }
       app.options(pattern, (res, req) => {

@@ -108,6 +108,17 @@ describe("HTTP basics", () => {
       expectError(await c.get("/v1/servers/not_a_domain"), 404, "not_found");
     });
 
+    it("answers HEAD on a GET route like GET, with the same Content-Length and no body", async () => {
+      for (const path of ["/v1/servers?limit=5", "/servers", "/v1/servers/no-such.example.com"]) {
+        const get = await fetch(reg.url + path);
+        const getBody = await get.arrayBuffer();
+        const head = await fetch(reg.url + path, { method: "HEAD" });
+        expect(head.status, path).toBe(get.status);
+        expect(head.headers.get("content-length"), path).toBe(String(getBody.byteLength));
+        expect((await head.arrayBuffer()).byteLength, path).toBe(0);
+      }
+    });
+
     it("answers a known path with a wrong method with 405 method_not_allowed and an Allow header", async () => {
       const cases: [string, string, string[]][] = [
         ["DELETE", "/v1/servers", ["GET", "POST"]],
