@@ -220,6 +220,23 @@ export function metricSum(m: Map<string, number>, name: string): number {
 
 export type Bare = { url: string; pid: number; stop(): Promise<void> };
 
+/** Waits for a child that prints one JSON line `{"port":N,…}` when it listens; rejects if it exits or times out. */
+export function readyPort(child: ChildProcess, name: string, timeoutMs: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${name} did not start in ${timeoutMs / 1000} s`)), timeoutMs);
+    let buf = "";
+    child.stdout!.on("data", (d) => {
+      buf += String(d);
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        clearTimeout(t);
+        resolve(JSON.parse(buf.slice(0, i)).port);
+      }
+    });
+    child.on("exit", () => reject(new Error(`${name} exited`)));
+  });
+}
+
 export async function startBare(plainBody: string, qBody: string): Promise<Bare> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const plainFile = path.join(RESULTS_DIR, "bare-plain.json");
@@ -234,19 +251,7 @@ export async function startBare(plainBody: string, qBody: string): Promise<Bare>
     }),
   );
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("bare server did not start in 20 s")), 20_000);
-    let buf = "";
-    child.stdout!.on("data", (d) => {
-      buf += String(d);
-      const i = buf.indexOf("\n");
-      if (i >= 0) {
-        clearTimeout(t);
-        resolve(JSON.parse(buf.slice(0, i)).port);
-      }
-    });
-    void exited.then(() => reject(new Error("bare server exited")));
-  });
+  const port = await readyPort(child, "bare server", 20_000);
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,

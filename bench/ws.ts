@@ -20,7 +20,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import os from "node:os";
 import path from "node:path";
 import * as hdr from "hdr-histogram-js";
-import { BENCH_DIR, cpuSeconds, metricSum, RESULTS_DIR, ROOT, sleep, startRegistrar, type Registrar } from "./procs.js";
+import { BENCH_DIR, cpuSeconds, metricSum, readyPort, RESULTS_DIR, ROOT, sleep, startRegistrar, type Registrar } from "./procs.js";
 import { connect, createBenchDb, dbUrl, dropBenchDb, seedServers } from "./seed.js";
 import type { ConnectedMsg, FeedResult, FeedSpec, SessionsResult, SessionsSpec, WorkerSpec } from "./ws-worker.js";
 import type { WriterResult, WriterSpec } from "./ws-writer.js";
@@ -166,19 +166,7 @@ async function startBareEcho(): Promise<{ port: number; pid: number; stop(): Pro
   );
   ensureNofile(child.pid!, SESSIONS + 1024);
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("ws bare echo did not start in 30 s")), 30_000);
-    let buf = "";
-    child.stdout!.on("data", (d) => {
-      buf += String(d);
-      const i = buf.indexOf("\n");
-      if (i >= 0) {
-        clearTimeout(t);
-        resolve(JSON.parse(buf.slice(0, i)).port);
-      }
-    });
-    void exited.then(() => reject(new Error("ws bare echo exited")));
-  });
+  const port = await readyPort(child, "ws bare echo", 30_000);
   return {
     port,
     pid: child.pid!,

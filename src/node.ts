@@ -187,6 +187,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
   metrics.gauge("registrar_db_pool_waiting", "Queries waiting for a MySQL connection", () => pool._connectionQueue.length);
 
   const respond = createResponder(log, metrics, corsOrigins);
+  const httpHeartbeats = metrics.heartbeats.labels("http"); // one child, not a label lookup per heartbeat
   // Without trusted proxies a plain IPv4 peer is already canonical: skip parsing it on every request.
   const IPV4_TEXT = /^\d{1,3}(?:\.\d{1,3}){3}$/;
   const resolveIp = (peer: string, xff: string | undefined) =>
@@ -214,7 +215,7 @@ export async function startNode(config: Config, opts: { logDestination?: import(
     [
       ...serverRoutes({
         directory, actors: api, schemas, registrarId: config.registrarId, offlineAfterS: config.offlineAfterMs / 1000,
-        heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: () => metrics.heartbeats.labels("http").inc(),
+        heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: () => httpHeartbeats.inc(),
         limits: { register: limits.register, list: limits.list },
       }),
       ...ratingRoutes({ directory, ratings: new RatingsRepo(db), events, registrarId: config.registrarId, limit: limits.rate }),

@@ -7,21 +7,14 @@ import { ENQUEUER_DEFAULTS, WebhookEnqueuer } from "./enqueuer.js";
 import { SecretBox } from "./secrets.js";
 import { WebhookSender } from "./sender.js";
 import type { LookupAll } from "./ssrf.js";
+import type { Config } from "../config.js";
 import { DeliveryWorker } from "./worker.js";
 import { WebhooksRepo } from "./webhooks-repo.js";
 
-export type WebhookSettings = {
+/** The WEBHOOK_* settings of src/config.ts plus what the node adds. */
+export type WebhookSettings = Config["webhooks"] & {
   nodeId: string;
   allowPrivate: boolean;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  giveUpAfterMs: number;
-  timeoutMs: number;
-  pollMs: number;
-  concurrency: number;
-  retentionMs: number;
-  /** 64 hex chars, or undefined to store secrets in clear (see secrets.ts). */
-  secretKeyHex: string | undefined;
   userAgent: string;
   lookup?: LookupAll;
 };
