@@ -92,6 +92,8 @@ const Env = z.object({
   FED_ANTI_ENTROPY_S: positiveNumber.default(DEFAULTS.fedAntiEntropyS),
   FED_TOMBSTONE_TTL_S: positiveNumber.default(DEFAULTS.fedTombstoneTtlS),
   FED_MAX_CHANGES_PER_S: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.fedMaxChangesPerS),
+  // The web directory at / and /server/:domain (contract §9.1); off answers 404 for both.
+  WEB_UI: z.enum(["on", "off"]).default("on"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -141,6 +143,8 @@ export type Config = Readonly<{
     maxChangesPerS: number;
     maxMessageBytes: number;
   }>;
+  /** The HTML directory (src/web, docs/web.md). */
+  webUi: boolean;
   logLevel: string;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
@@ -245,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxChangesPerS: e.FED_MAX_CHANGES_PER_S,
       maxMessageBytes: DEFAULTS.fedMaxMessageBytes,
     }),
+    webUi: e.WEB_UI === "on",
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: DEFAULTS.maxBodyBytes,
     shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,

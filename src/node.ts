@@ -20,6 +20,7 @@ import { healthRoutes } from "./http/routes/health.js";
 import { ratingRoutes } from "./http/routes/ratings.js";
 import { webhookRoutes } from "./http/routes/webhooks.js";
 import { createWebhooks } from "./webhooks/service.js";
+import { webRoutes } from "./web/routes.js";
 import { serverRoutes } from "./http/routes/servers.js";
 import { createResponder } from "./http/respond.js";
 import { mountRoutes } from "./http/router.js";
@@ -234,6 +235,8 @@ export async function startNode(config: Config, opts: { logDestination?: import(
           },
         registry: metrics.registry,
       }),
+      // The web directory (contract §9.1); without it / and /server/:domain fall through to the 404 route.
+      ...(config.webUi ? webRoutes({ directory, ratings: new RatingsRepo(db), registrarId: config.registrarId, lastSeq: () => sequencer.last, limiter: limits.list }) : []),
     ],
     { respond, resolveIp, maxBodyBytes: config.maxBodyBytes },
   );

@@ -15,6 +15,8 @@ export type RequestContext = {
   authorization: string | undefined;
   contentType: string | undefined;
   contentLength: string | undefined;
+  /** For ETag revalidation (304); undefined when absent. */
+  ifNoneMatch: string | undefined;
   chunked: boolean;
   legacy: boolean;
   startedMs: number;
@@ -58,6 +60,7 @@ export function readContext(
     authorization: req.getHeader("authorization") || undefined,
     contentType: req.getHeader("content-type") || undefined,
     contentLength: req.getHeader("content-length") || undefined,
+    ifNoneMatch: req.getHeader("if-none-match") || undefined,
     chunked: /chunked/i.test(req.getHeader("transfer-encoding")),
     legacy,
     startedMs: performance.now(),

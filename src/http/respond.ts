@@ -6,7 +6,7 @@ import { corsHeaders } from "../security/cors.js";
 import type { RequestContext } from "./context.js";
 
 const STATUS_TEXT: Record<number, string> = {
-  200: "200 OK", 201: "201 Created", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized",
+  200: "200 OK", 201: "201 Created", 204: "204 No Content", 304: "304 Not Modified", 400: "400 Bad Request", 401: "401 Unauthorized",
   403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict",
   413: "413 Payload Too Large", 415: "415 Unsupported Media Type", 429: "429 Too Many Requests",
   500: "500 Internal Server Error", 503: "503 Service Unavailable",
@@ -50,6 +50,8 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
       for (const [k, v] of ctx.headers) res.writeHeader(k, v);
       for (const [k, v] of headers) res.writeHeader(k, v);
       if (status === 204) res.endWithoutBody(0, closeConnection);
+      // RFC 9110 §15.4.5: a 304 has no body and no Content-Length of its own.
+      else if (status === 304) res.endWithoutBody(undefined, closeConnection);
       else if (ctx.method === "HEAD") res.endWithoutBody(body === null ? 0 : Buffer.byteLength(body), closeConnection);
       else res.end(body ?? "", closeConnection);
     });
