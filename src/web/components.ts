@@ -31,7 +31,7 @@ export function avatar(v: ServerView): SafeHtml {
   const initial = [...v.name.trim()][0]?.toLocaleUpperCase("en") ?? "?";
   // The initial sits under the icon: an icon that fails to load (or is refused by the CSP) leaves the initial visible.
   const icon = v.iconUrl
-    ? html`<img src="${v.iconUrl}" alt="" width="48" height="48" loading="lazy" decoding="async" referrerpolicy="no-referrer">`
+    ? html`<img src="${v.iconUrl}" alt="" data-initial="${initial}" width="48" height="48" loading="lazy" decoding="async" referrerpolicy="no-referrer">`
     : null;
   return html`<span class="avatar" aria-hidden="true"><span class="initial">${initial}</span>${icon}</span>`;
 }
