@@ -1,7 +1,7 @@
 // The web directory's routes (§9.1, WEB_UI): `/`, `/server/:domain` and `/assets/:file`, rendered from the in-memory
 // directory and served from a page cache; rendering (a cache miss) counts against the listing rate limit.
 import type { Directory } from "../directory/directory.js";
-import { isStoreUnavailable } from "../errors.js";
+import { isStoreUnavailable, NotFoundError } from "../errors.js";
 import type { RequestContext } from "../http/context.js";
 import { pathDomain } from "../http/routes/params.js";
 import type { Reply, RouteSpec } from "../http/router.js";
@@ -119,7 +119,7 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
 
   function asset(ctx: RequestContext): Reply {
     const a = assets.get(ctx.params[0]);
-    if (!a) return { status: 404, raw: "not found", headers: [["Content-Type", "text/plain; charset=utf-8"], ["X-Content-Type-Options", "nosniff"]] };
+    if (!a) throw new NotFoundError("no such static file");
     if (etagMatches(ctx.ifNoneMatch, a.etag)) return { status: 304, headers: assetHeaders(a.contentType, a.etag) };
     return { status: 200, bytes: a.body, headers: assetHeaders(a.contentType, a.etag) };
   }

@@ -87,7 +87,9 @@ describe("web pages over HTTP", () => {
       expect((await get(reg.url + path, { "if-none-match": etag })).status).toBe(304);
     }
     for (const bad of ["/assets/nope.js", "/assets/..%2Fconfig.ts", "/assets/%2e%2e%2fpackage.json", "/assets/style.css/x"]) {
-      expect((await get(reg.url + bad)).status, bad).toBe(404);
+      const res = await get(reg.url + bad);
+      expect(res.status, bad).toBe(404);
+      expect((await res.json()).error.code).toBe("not_found");
     }
   });
 
