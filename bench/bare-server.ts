@@ -2,7 +2,7 @@
 // (BARE_PLAIN_FILE; BARE_Q_FILE when the query has q=), read once and sent as pre-encoded bytes, so it is the same
 // size and content. Without files it pads a JSON object to BARE_PLAIN_BYTES / BARE_Q_BYTES. Prints {"port":N}.
 import { readFileSync } from "node:fs";
-import uWS from "uWebSockets.js";
+import { requireNativeUws, type Uws } from "../src/uws.js";
 
 function body(file: string | undefined, bytes: string | undefined): Buffer {
   if (file) return readFileSync(file);
@@ -14,8 +14,12 @@ function body(file: string | undefined, bytes: string | undefined): Buffer {
 const plain = body(process.env.BARE_PLAIN_FILE, process.env.BARE_PLAIN_BYTES);
 const withQ = process.env.BARE_Q_FILE || process.env.BARE_Q_BYTES ? body(process.env.BARE_Q_FILE, process.env.BARE_Q_BYTES) : plain;
 
-if (!/\[native code\]/.test(Function.prototype.toString.call(uWS.App))) {
-  process.stderr.write("bare server: uWebSockets.js native module did not load\n");
+// The same build the registrar loads (src/uws.ts), so the ceiling and the registrar run on one uWS version.
+let uWS: Uws;
+try {
+  uWS = requireNativeUws();
+} catch (err) {
+  process.stderr.write(`bare server: ${(err as Error).message}\n`);
   process.exit(1);
 }
 const app = uWS.App();

@@ -4,10 +4,14 @@
 // every answer stringified, as the registrar must; nothing else (no auth, no actors, no state) is done.
 // The socket settings are the registrar's session settings. Prints {"port":N} once listening.
 import { randomUUID } from "node:crypto";
-import uWS from "uWebSockets.js";
+import { requireNativeUws, type Uws } from "../src/uws.js";
 
-if (!/\[native code\]/.test(Function.prototype.toString.call(uWS.App))) {
-  process.stderr.write("ws bare echo: uWebSockets.js native module did not load\n");
+// The same build the registrar loads (src/uws.ts), so the ceiling and the registrar run on one uWS version.
+let uWS: Uws;
+try {
+  uWS = requireNativeUws();
+} catch (err) {
+  process.stderr.write(`ws bare echo: ${(err as Error).message}\n`);
   process.exit(1);
 }
 

@@ -1,7 +1,7 @@
 // The public push feed on /v1/feed (contract §5): hello, subscribe with filters, replay from after_seq joined to
 // the live stream with no gap and no duplicate, reset past retention, slow consumers closed with 1013.
 import type { TemplatedApp, WebSocket, WebSocketBehavior } from "uWebSockets.js";
-import uWS from "uWebSockets.js";
+import { UWS_COMPRESSION_DISABLED } from "../uws.js";
 import type { RegistryEvent } from "../../actors/ports.js";
 import type { Logger } from "../log.js";
 import { CloseCode, CloseError, closeCodeForError } from "./close-codes.js";
@@ -101,7 +101,7 @@ export class Feed {
 
   behavior(): WebSocketBehavior<FeedState> {
     return {
-      compression: uWS.DISABLED,
+      compression: UWS_COMPRESSION_DISABLED,
       maxPayloadLength: this.o.maxFrameBytes,
       maxBackpressure: this.o.maxBufferedBytes + this.o.headroomBytes,
       idleTimeout: 120,

@@ -2,7 +2,7 @@
 // one session per domain, events about the server pushed to its session.
 import { randomUUID } from "node:crypto";
 import type { WebSocket, WebSocketBehavior } from "uWebSockets.js";
-import uWS from "uWebSockets.js";
+import { UWS_COMPRESSION_DISABLED } from "../uws.js";
 import type { RegistryEvent } from "../../actors/ports.js";
 import type { HeartbeatReply } from "../../actors/server-actors.js";
 import type { Stats } from "../../actors/server-record.js";
@@ -96,7 +96,7 @@ export class ServerSessions {
 
   behavior(): WebSocketBehavior<SessionState> {
     return {
-      compression: uWS.DISABLED,
+      compression: UWS_COMPRESSION_DISABLED,
       maxPayloadLength: SESSION_DEFAULTS.maxFrameBytes,
       // Above our own bound, so the 1013 close frame is never the one uWS drops.
       maxBackpressure: SESSION_DEFAULTS.maxBufferedBytes + 256 * 1024,
