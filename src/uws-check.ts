@@ -1,10 +1,29 @@
-// `node dist/src/uws-check.js`: says which uWebSockets.js build this runtime loads (one JSON line, exit 0) or prints
-// the start-up refusal (exit 1). Used by deploy/Dockerfile to check the base and trim the other binaries.
-import { loadUws } from "./uws.js";
+// `node dist/src/uws-check.js [--prune]`: says which uWebSockets.js build this runtime loads (one JSON line, exit 0)
+// or prints the start-up refusal (exit 1). With --prune it deletes every other uws_*.node file of the shipped builds,
+// so an image keeps exactly the binary its own Node and glibc load (deploy/Dockerfile, docs/runtime.md).
+import { readdirSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import { UWS_BUILDS, loadUws, realProbe } from "./uws.js";
 
 try {
   const { build, binary, runtime } = loadUws();
-  process.stdout.write(JSON.stringify({ ok: true, pkg: build.pkg, uws: build.uwsVersion, binary, ...runtime }) + "\n");
+  let removedFiles = 0;
+  let removedBytes = 0;
+  if (process.argv.includes("--prune")) {
+    for (const b of UWS_BUILDS) {
+      const dir = realProbe.binDir(b);
+      if (!dir) continue;
+      for (const f of readdirSync(dir)) {
+        const file = path.join(dir, f);
+        if (!/^uws_.*\.node$/.test(f) || file === binary) continue;
+        removedBytes += statSync(file).size;
+        rmSync(file);
+        removedFiles++;
+      }
+    }
+  }
+  const pruned = process.argv.includes("--prune") ? { removed_files: removedFiles, removed_bytes: removedBytes } : {};
+  process.stdout.write(JSON.stringify({ ok: true, pkg: build.pkg, uws: build.uwsVersion, binary, ...runtime, ...pruned }) + "\n");
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(1);

@@ -70,7 +70,12 @@ export function decodeMessage(
   return { op, value: value as Record<string, unknown> };
 }
 
-/** Closes with a close frame carrying `code` (at most once; later calls do nothing). */
+/**
+ * Closes with a close frame carrying `code` (at most once; later calls do nothing). Never call it inside
+ * `ws.cork()` outside a uWS callback (timers, promise callbacks, shutdown): uWS then sends the close frame but not
+ * its FIN, so a strict client (browsers, Node >= 22's global WebSocket) waits for the TCP close that never comes and
+ * never reports the close (issue 13; test/integration/ws-close-handshake.test.ts). `end()` is one write: no cork needed.
+ */
 export function closeConnection<T extends ConnectionState>(ws: WebSocket<T>, code: number, reason: string): void {
   const state = ws.getUserData();
   if (state.closed) return;

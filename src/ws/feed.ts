@@ -169,7 +169,7 @@ export class Feed {
   shutdown(): void {
     this.shuttingDown = true;
     clearInterval(this.sweeper);
-    for (const ws of this.open) ws.cork(() => closeConnection(ws, CloseCode.restarting, "registrar node shutting down; reconnect and resume"));
+    for (const ws of this.open) closeConnection(ws, CloseCode.restarting, "registrar node shutting down; reconnect and resume");
   }
 
   private newState(): FeedState {
@@ -216,7 +216,7 @@ export class Feed {
     } catch (err) {
       if (s.closed) return;
       this.d.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "feed replay failed");
-      ws.cork(() => closeConnection(ws, CloseCode.internalError, "event store unavailable; reconnect and resume"));
+      closeConnection(ws, CloseCode.internalError, "event store unavailable; reconnect and resume");
     }
   }
 
@@ -246,6 +246,7 @@ export class Feed {
   private async sendPaced(ws: Subscriber, s: FeedState, events: RegistryEvent[]): Promise<void> {
     let i = 0;
     while (i < events.length && !s.closed) {
+      let dropped = false;
       ws.cork(() => {
         while (i < events.length) {
           const ev = events[i++];
@@ -253,12 +254,14 @@ export class Feed {
           s.cursor = ev.seq;
           if (!matches(s.filter, ev)) continue;
           if (ws.send(this.frames.get(ev) ?? eventFrame(ev), false, false) === SEND_DROPPED) {
-            closeConnection(ws, CloseCode.tryAgainLater, "slow consumer: not reading fast enough");
+            dropped = true;
             return;
           }
           if (ws.getBufferedAmount() > this.o.replayHighWaterBytes) return;
         }
       });
+      // Outside the cork: see closeConnection (a close inside ws.cork() off a uWS callback never sends its FIN).
+      if (dropped) closeConnection(ws, CloseCode.tryAgainLater, "slow consumer: not reading fast enough");
       if (!s.closed && ws.getBufferedAmount() > this.o.replayHighWaterBytes) {
         await new Promise<void>((resolve) => (s.drained = resolve));
       }
@@ -276,7 +279,7 @@ export class Feed {
     this.d.onReset();
     s.pending = [];
     s.cursor = this.d.lastSeq();
-    ws.cork(() => sendFrame(ws, resetFrame(s.cursor), this.o.maxBufferedBytes));
+    sendFrame(ws, resetFrame(s.cursor), this.o.maxBufferedBytes);
     if (!s.closed) this.goLive(ws, s);
   }
 
@@ -297,7 +300,7 @@ export class Feed {
     if (ws.getUserData().closed) return;
     const code = closeCodeForError(err);
     if (code === null) this.d.log.error({ err }, "feed connection failed");
-    ws.cork(() => closeConnection(ws, code ?? CloseCode.internalError, code === null ? "internal error" : (err as Error).message));
+    closeConnection(ws, code ?? CloseCode.internalError, code === null ? "internal error" : (err as Error).message);
   }
 
   // Pub/sub skips a socket over maxBackpressure without telling anyone; checking every live subscriber before
@@ -306,7 +309,7 @@ export class Feed {
     this.publishedSinceSweep = 0;
     for (const ws of this.live) {
       if (ws.getBufferedAmount() > this.o.maxBufferedBytes) {
-        ws.cork(() => closeConnection(ws, CloseCode.tryAgainLater, "slow consumer: not reading fast enough"));
+        closeConnection(ws, CloseCode.tryAgainLater, "slow consumer: not reading fast enough");
       }
     }
   }

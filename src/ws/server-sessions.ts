@@ -144,7 +144,7 @@ export class ServerSessions {
     const s = ws.getUserData();
     if (s.sessionId === claim.sessionId) return;
     const older = s.identifiedMs < claim.identifiedMs || (s.identifiedMs === claim.identifiedMs && s.sessionId < claim.sessionId);
-    if (older) ws.cork(() => closeConnection(ws, CloseCode.sessionReplaced, "session replaced by a newer connection"));
+    if (older) closeConnection(ws, CloseCode.sessionReplaced, "session replaced by a newer connection");
   }
 
   /** Closes every session with 1012 so clients reconnect, possibly to another node; refuses new ones. */
@@ -152,7 +152,7 @@ export class ServerSessions {
     this.shuttingDown = true;
     clearInterval(this.sweeper);
     for (const ws of this.open) {
-      ws.cork(() => closeConnection(ws, CloseCode.restarting, "registrar node shutting down; reconnect"));
+      closeConnection(ws, CloseCode.restarting, "registrar node shutting down; reconnect");
     }
   }
 
@@ -209,10 +209,10 @@ export class ServerSessions {
         s.deadlineMs = s.identifiedMs + this.d.heartbeatTimeoutMs;
         const previous = this.byDomain.get(domain);
         if (previous !== undefined && previous !== ws) {
-          previous.cork(() => closeConnection(previous, CloseCode.sessionReplaced, "session replaced by a newer connection"));
+          closeConnection(previous, CloseCode.sessionReplaced, "session replaced by a newer connection");
         }
         this.byDomain.set(domain, ws);
-        ws.cork(() => sendFrame(ws, readyFrame(s.sessionId), SESSION_DEFAULTS.maxBufferedBytes));
+        sendFrame(ws, readyFrame(s.sessionId), SESSION_DEFAULTS.maxBufferedBytes);
         this.d.announce?.({ domain, sessionId: s.sessionId, identifiedMs: s.identifiedMs });
       },
       (err) => this.fail(ws, err),
@@ -225,7 +225,7 @@ export class ServerSessions {
     this.d.actors.heartbeat(s.domain, null, msg.stats ?? NO_STATS, s.tokenIssuedMs).then(
       () => {
         this.d.onHeartbeat();
-        if (!s.closed) ws.cork(() => sendFrame(ws, heartbeatAckFrame(msg.seq), SESSION_DEFAULTS.maxBufferedBytes));
+        if (!s.closed) sendFrame(ws, heartbeatAckFrame(msg.seq), SESSION_DEFAULTS.maxBufferedBytes);
       },
       (err) => this.fail(ws, err),
     );
@@ -236,12 +236,12 @@ export class ServerSessions {
     const code = closeCodeForError(err);
     if (code === null) {
       this.d.log.error({ err }, "server session failed");
-      ws.cork(() => closeConnection(ws, CloseCode.internalError, "internal error"));
+      closeConnection(ws, CloseCode.internalError, "internal error");
       return;
     }
     // Unknown domain and wrong token read the same (contract §1: existence is not leaked through auth).
     const reason = code === CloseCode.authenticationFailed && !(err instanceof CloseError) ? authReason(err) : (err as Error).message;
-    ws.cork(() => closeConnection(ws, code, reason));
+    closeConnection(ws, code, reason);
   }
 
   private sweep(): void {
@@ -250,9 +250,9 @@ export class ServerSessions {
       const s = ws.getUserData();
       if (now < s.deadlineMs || s.closed) continue;
       if (s.phase === "awaiting_identify") {
-        ws.cork(() => closeConnection(ws, CloseCode.identifyTimeout, `identify not received within ${this.d.identifyTimeoutMs} ms`));
+        closeConnection(ws, CloseCode.identifyTimeout, `identify not received within ${this.d.identifyTimeoutMs} ms`);
       } else if (s.phase === "ready") {
-        ws.cork(() => closeConnection(ws, CloseCode.heartbeatTimeout, `no heartbeat for ${this.d.heartbeatTimeoutMs} ms`));
+        closeConnection(ws, CloseCode.heartbeatTimeout, `no heartbeat for ${this.d.heartbeatTimeoutMs} ms`);
       }
     }
   }
