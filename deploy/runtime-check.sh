@@ -53,9 +53,13 @@ run_in_root() { # root nodedir cmd...
   mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev" && MOUNTS+=("$root/dev")
   bind "$PROJECT" "$root/srv/registrar"
   bind "$bin" "$root/opt/node/bin" ro
-  [ -d /usr/lib/node_modules/npm ] && bind /usr/lib/node_modules/npm "$root/opt/npm" ro
+  if [ -d /usr/lib/node_modules/npm ]; then
+    bind /usr/lib/node_modules/npm "$root/opt/npm" ro
+    # npm's own bin/npm looks for a global prefix that is not there; call its CLI with the mounted Node instead.
+    printf '#!/bin/sh\nexec node /opt/npm/bin/npm-cli.js "$@"\n' > "$root/usr/local/bin/npm" && chmod 755 "$root/usr/local/bin/npm"
+  fi
   [ -x /usr/sbin/nats-server ] && bind /usr/sbin/nats-server "$root/usr/sbin/nats-server" ro
-  local envs=(PATH=/opt/node/bin:/opt/npm/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root)
+  local envs=(PATH=/opt/node/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root)
   while IFS='=' read -r k v; do envs+=("$k=$v"); done < <(env | grep -E '^TEST_[A-Z_]+=' || true)
   chroot "$root" /usr/bin/env -i "${envs[@]}" sh -c 'cd /srv/registrar && exec "$@"' sh "$@"
 }

@@ -1,7 +1,8 @@
 // `node dist/src/uws-check.js [--prune]`: says which uWebSockets.js build this runtime loads (one JSON line, exit 0)
 // or prints the start-up refusal (exit 1). With --prune it deletes every other uws_*.node file of the shipped builds,
-// so an image keeps exactly the binary its own Node and glibc load (deploy/Dockerfile, docs/runtime.md).
-import { readdirSync, rmSync, statSync } from "node:fs";
+// anywhere in their packages (the old one also carries copies in its JavaScript fallback), so an image keeps exactly
+// the binary its own Node and glibc load (deploy/Dockerfile, docs/runtime.md).
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { UWS_BUILDS, loadUws, realProbe } from "./uws.js";
 
@@ -13,9 +14,8 @@ try {
     for (const b of UWS_BUILDS) {
       const dir = realProbe.binDir(b);
       if (!dir) continue;
-      for (const f of readdirSync(dir)) {
-        const file = path.join(dir, f);
-        if (!/^uws_.*\.node$/.test(f) || file === binary) continue;
+      for (const file of nodeFiles(packageRoot(dir))) {
+        if (file === binary) continue;
         removedBytes += statSync(file).size;
         rmSync(file);
         removedFiles++;
@@ -27,4 +27,18 @@ try {
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(1);
+}
+
+/** The nearest folder at or above `dir` holding a package.json. */
+function packageRoot(dir: string): string {
+  let d = dir;
+  while (!existsSync(path.join(d, "package.json")) && path.dirname(d) !== d) d = path.dirname(d);
+  return d;
+}
+
+/** Every uws_*.node file below `dir`. */
+function nodeFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /^uws_.*\.node$/.test(e.name))
+    .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
