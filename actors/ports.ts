@@ -1,21 +1,6 @@
 // The ports through which actors reach the outside: durable store, event publication, write-behind. No I/O here.
-import type { ServerFields, ServerRecord, Status } from "./server-record.js";
-
-export const EVENT_TYPES = ["server.registered", "server.updated", "server.status", "server.removed", "rating.created"] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/** A committed event (contract §5); seq comes from the events table. */
-export type RegistryEvent = {
-  seq: number;
-  type: EventType;
-  domain: string;
-  origin: string;
-  at: string;
-  data: Record<string, unknown>;
-};
-
-/** Who did a state-changing action, for the audit log: a domain (token holder) or a client IP. */
-export type Actor = { kind: "domain" | "ip"; id: string };
+import type { Initiator, RegistryEvent } from "../src/core/events.js";
+import type { ServerFields, ServerRecord, Status } from "../src/core/record.js";
 
 /** Proof of shard ownership checked inside the write's transaction (cluster mode); absent on a single node. */
 export type Fence = { shard: number; epoch: number };
@@ -24,12 +9,12 @@ export type StatusChange = { domain: string; status: Status; lastSeenMs: number;
 
 export interface ServerStore {
   /** Inserts the record with its token hash and a server.registered event; throws DomainTakenError. */
-  insertServer(rec: ServerRecord, by: Actor, fence?: Fence): Promise<RegistryEvent>;
+  insertServer(rec: ServerRecord, by: Initiator, fence?: Fence): Promise<RegistryEvent>;
   /** Writes the changed fields (rec already holds the new state) with a server.updated event; null if gone. */
-  updateServer(rec: ServerRecord, changed: Partial<ServerFields>, by: Actor, fence?: Fence): Promise<RegistryEvent | null>;
+  updateServer(rec: ServerRecord, changed: Partial<ServerFields>, by: Initiator, fence?: Fence): Promise<RegistryEvent | null>;
   /** Deletes the record and its ratings with a server.removed event; null if it was already gone. */
-  deleteServer(domain: string, by: Actor, fence?: Fence): Promise<RegistryEvent | null>;
-  rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Actor, fence?: Fence): Promise<boolean>;
+  deleteServer(domain: string, by: Initiator, fence?: Fence): Promise<RegistryEvent | null>;
+  rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Initiator, fence?: Fence): Promise<boolean>;
   /** Persists status changes in one transaction, one server.status event per row that really changed; changes
    * whose fence no longer holds are skipped (a newer owner decides them). */
   persistStatuses(changes: StatusChange[]): Promise<RegistryEvent[]>;
@@ -43,3 +28,19 @@ export interface EventSink {
 export interface LivenessSink {
   markDirty(rec: ServerRecord): void;
 }
+
+/** What the actors need from the directory: lookup plus index-aware mutation (`fields`: a mask from core/record). */
+export interface DirectoryPort {
+  get(domain: string): ServerRecord | undefined;
+  add(r: ServerRecord): void;
+  remove(r: ServerRecord): void;
+  update(r: ServerRecord, fields: number, text: boolean, mutate: () => void): void;
+  values(): IterableIterator<ServerRecord>;
+}
+
+/** Shard ownership as the actors see it: a fence for writes, or a ShardMovedError when this node is not the owner. */
+export interface Ownership {
+  fence(domain: string): Fence | undefined;
+}
+
+export const SINGLE_NODE: Ownership = { fence: () => undefined };

@@ -1,7 +1,7 @@
 // Persists status transitions in batches (one transaction, one event per change), then publishes them; retries
 // while the store is down so that a transition decided by a timer or heartbeat is never lost.
 import type { EventSink, Fence, ServerStore } from "./ports.js";
-import type { ServerRecord } from "./server-record.js";
+import type { ServerRecord } from "../src/core/record.js";
 
 // One transaction per batch: at 100,000 deadlines over 10 s, 500-row batches kept p99 lateness under 100 ms
 // where 250-row ones (more commits) did not (docs/benchmarks.md).

@@ -1,12 +1,20 @@
-// Configuration: process.env parsed once by a zod schema, frozen, passed down. Nothing else reads process.env.
+// Configuration: process.env parsed once by a zod schema into the values the node uses (limits, CIDR sets, origins,
+// policies already parsed), frozen, passed down. Nothing else reads process.env.
 import os from "node:os";
 import { z } from "zod";
+import { tokenPolicy } from "./core/tokens.js";
+import { DAY_MS } from "./core/units.js";
 import { parseTrustedProxies } from "./security/client-ip.js";
 import { parseCorsOrigins } from "./security/cors.js";
 import { parseRateLimit } from "./security/rate-limit.js";
+import { isFallbackRequested } from "./uws.js";
 
 export const DEFAULTS = {
   port: 5000,
+  host: "0.0.0.0",
+  clusterId: "zent",
+  registrarId: "local",
+  shards: 256,
   databaseUrl: "mysql://root@127.0.0.1:3306/zent_registrar",
   offlineAfterS: 300,
   tokenTtlDays: 365,
@@ -45,7 +53,7 @@ const idToken = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "expected 1-63 c
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULTS.port),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  HOST: z.string().min(1).default(DEFAULTS.host),
   DATABASE_URL: z
     .string()
     .url()
@@ -54,12 +62,12 @@ const Env = z.object({
     .default(DEFAULTS.databaseUrl),
   NATS_URL: z.string().min(1).optional(),
   // A NATS subject token: no dots (they would split the subject).
-  CLUSTER_ID: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "expected 1-63 chars of a-z 0-9 _ - (no dots)").default("zent"),
+  CLUSTER_ID: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "expected 1-63 chars of a-z 0-9 _ - (no dots)").default(DEFAULTS.clusterId),
   REGISTRAR_ID: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/, "expected a lower-case host-like id such as reg.example.com")
     .refine((v) => v !== "any", "`any` is reserved by the listing's origin filter")
-    .default("local"),
+    .default(DEFAULTS.registrarId),
   NODE_ID: idToken.optional(),
   OFFLINE_AFTER_S: positiveNumber.default(DEFAULTS.offlineAfterS),
   HEARTBEAT_INTERVAL_S: positiveNumber.optional(),
@@ -86,7 +94,7 @@ const Env = z.object({
   WS_HEARTBEAT_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsHeartbeatTimeoutS),
   WS_RATE_LIMIT: rateSpec.default(DEFAULTS.wsRateLimit),
   FEED_RETENTION_DAYS: positiveNumber.default(DEFAULTS.feedRetentionDays),
-  SHARDS: z.coerce.number().int().min(1).max(4096).default(256),
+  SHARDS: z.coerce.number().int().min(1).max(4096).default(DEFAULTS.shards),
   PEERS: z.string().optional(),
   FEDERATION: z.enum(["auto", "on", "off"]).default("auto"),
   FED_ANTI_ENTROPY_S: positiveNumber.default(DEFAULTS.fedAntiEntropyS),
@@ -95,75 +103,24 @@ const Env = z.object({
   // The web directory at / and /server/:domain (contract §9.1); off answers 404 for both.
   WEB_UI: z.enum(["on", "off"]).default("on"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // Read by the uWebSockets.js package itself; the node refuses to start on the fallback (src/uws.ts).
+  UWS_USE_FALLBACK: z.string().optional(),
 });
 
-export type Config = Readonly<{
-  port: number;
-  host: string;
-  databaseUrl: string;
-  natsUrl: string | undefined;
-  clusterId: string;
-  registrarId: string;
-  nodeId: string;
-  offlineAfterMs: number;
-  heartbeatIntervalS: number;
-  tokenTtlDays: number;
-  tokenMaxAgeDays: number;
-  trustedProxies: string | undefined;
-  corsOrigins: string | undefined;
-  rateLimitRegister: string;
-  rateLimitRate: string;
-  rateLimitList: string;
-  allowInsecureUrls: boolean;
-  allowPrivateWebhooks: boolean;
-  webhooks: Readonly<{
-    retryBaseMs: number;
-    retryMaxMs: number;
-    giveUpAfterMs: number;
-    timeoutMs: number;
-    pollMs: number;
-    concurrency: number;
-    retentionMs: number;
-    /** AES-256-GCM key for stored webhook secrets; undefined stores them in clear (src/webhooks/secrets.ts). */
-    secretKeyHex: string | undefined;
-  }>;
-  flushIntervalMs: number;
-  wsIdentifyTimeoutMs: number;
-  wsHeartbeatTimeoutMs: number;
-  wsRateLimit: string;
-  feedRetentionDays: number;
-  auditRetentionDays: number;
-  shards: number;
-  peers: string[];
-  /** Peer-registrar mirroring (src/federation, docs/federation.md); on only with NATS_URL. */
-  federation: Readonly<{
-    enabled: boolean;
-    antiEntropyMs: number;
-    tombstoneTtlMs: number;
-    maxChangesPerS: number;
-    maxMessageBytes: number;
-  }>;
-  /** The HTML directory (src/web, docs/web.md). */
-  webUi: boolean;
-  logLevel: string;
-  maxBodyBytes: number;
-  shutdownTimeoutMs: number;
-}>;
+export type Config = ReturnType<typeof loadConfig>;
 
 export class ConfigError extends Error {}
 
 /**
- * Runs the parsers that start-up will use on the raw values, so a value they refuse (a bad CIDR, an origin with a
- * path, a rate limit past its bounds) fails here as one line naming the variable, before anything is opened (issue 2).
+ * Runs one value's parser; a value it refuses (a bad CIDR, an origin with a path, a rate limit past its bounds)
+ * fails as one line naming the variable, before anything is opened (issue 2). The parsed value is what the node uses.
  */
-function checkWithParsers(env: Record<string, string | undefined>, checks: [string, () => unknown][]): void {
-  for (const [name, check] of checks) {
-    try {
-      check();
-    } catch (err) {
-      const why = (err as Error).message.replace(new RegExp(`^${name}: `), "").replace(/\s*\n\s*/g, " ");
-      throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${why}`, { cause: err });
-    }
+function parsed<T>(env: Record<string, string | undefined>, name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    const why = (err as Error).message.replace(new RegExp(`^${name}: `), "").replace(/\s*\n\s*/g, " ");
+    throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${why}`, { cause: err });
   }
 }
 
@@ -178,29 +135,20 @@ function parsePeers(raw: string | undefined, self: string): string[] {
 }
 
 /** Parses the environment; throws ConfigError with one line naming the variable and the problem. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = Env.safeParse(cleaned);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  const result = Env.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0];
     const name = String(issue.path[0] ?? "environment");
     throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
   }
-  const e = parsed.data;
-  checkWithParsers(env, [
-    ["TRUSTED_PROXIES", () => parseTrustedProxies(e.TRUSTED_PROXIES)],
-    ["CORS_ORIGINS", () => parseCorsOrigins(e.CORS_ORIGINS)],
-    ["RATE_LIMIT_REGISTER", () => parseRateLimit(e.RATE_LIMIT_REGISTER, DEFAULTS.rateLimitRegister)],
-    ["RATE_LIMIT_RATE", () => parseRateLimit(e.RATE_LIMIT_RATE, DEFAULTS.rateLimitRate)],
-    ["RATE_LIMIT_LIST", () => parseRateLimit(e.RATE_LIMIT_LIST, DEFAULTS.rateLimitList)],
-    ["WS_RATE_LIMIT", () => parseRateLimit(e.WS_RATE_LIMIT, DEFAULTS.wsRateLimit)],
-    ["PEERS", () => parsePeers(e.PEERS, e.REGISTRAR_ID)],
-    ["FEDERATION", () => {
-      if (!e.NATS_URL && (e.FEDERATION === "on" || (e.FEDERATION === "auto" && parsePeers(e.PEERS, e.REGISTRAR_ID).length > 0))) {
-        throw new Error("peer mirroring needs NATS_URL (the peer link); set NATS_URL or FEDERATION=off");
-      }
-    }],
-  ]);
+  const e = result.data;
+  const peers = parsed(env, "PEERS", () => parsePeers(e.PEERS, e.REGISTRAR_ID));
+  const federation = e.FEDERATION !== "off" && (e.FEDERATION === "on" || peers.length > 0);
+  if (federation && !e.NATS_URL) {
+    throw new ConfigError(`invalid FEDERATION=${JSON.stringify(env.FEDERATION ?? "")}: peer mirroring needs NATS_URL (the peer link); set NATS_URL or FEDERATION=off`);
+  }
   const offlineAfterMs = Math.round(e.OFFLINE_AFTER_S * 1000);
   // Announce an interval that leaves room for two missed heartbeats before the offline deadline.
   const heartbeatIntervalS =
@@ -210,6 +158,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     natsUrl: e.NATS_URL,
+    /** Cluster mode (NATS, shards, shared limits) or one node on its own: decided here, once. */
+    mode: (e.NATS_URL ? "cluster" : "single") as "cluster" | "single",
     clusterId: e.CLUSTER_ID,
     registrarId: e.REGISTRAR_ID,
     nodeId: e.NODE_ID ?? `${os.hostname().toLowerCase().replace(/[^a-z0-9._-]/g, "-").slice(0, 40)}-${process.pid}`,
@@ -217,11 +167,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     heartbeatIntervalS,
     tokenTtlDays: e.TOKEN_TTL_DAYS,
     tokenMaxAgeDays: e.TOKEN_MAX_AGE_DAYS,
-    trustedProxies: e.TRUSTED_PROXIES,
-    corsOrigins: e.CORS_ORIGINS,
-    rateLimitRegister: e.RATE_LIMIT_REGISTER,
-    rateLimitRate: e.RATE_LIMIT_RATE,
-    rateLimitList: e.RATE_LIMIT_LIST,
+    /** TOKEN_TTL_DAYS and TOKEN_MAX_AGE_DAYS as the one expiry rule's policy (src/core/tokens.ts). */
+    tokens: tokenPolicy(e.TOKEN_TTL_DAYS, e.TOKEN_MAX_AGE_DAYS),
+    trustedProxies: parsed(env, "TRUSTED_PROXIES", () => parseTrustedProxies(e.TRUSTED_PROXIES)),
+    corsOrigins: parsed(env, "CORS_ORIGINS", () => parseCorsOrigins(e.CORS_ORIGINS)),
+    /** Per-IP limits of registration, rating and listing; null = off. */
+    rateLimits: Object.freeze({
+      register: parsed(env, "RATE_LIMIT_REGISTER", () => parseRateLimit(e.RATE_LIMIT_REGISTER, DEFAULTS.rateLimitRegister)),
+      rate: parsed(env, "RATE_LIMIT_RATE", () => parseRateLimit(e.RATE_LIMIT_RATE, DEFAULTS.rateLimitRate)),
+      list: parsed(env, "RATE_LIMIT_LIST", () => parseRateLimit(e.RATE_LIMIT_LIST, DEFAULTS.rateLimitList)),
+    }),
     allowInsecureUrls: e.ALLOW_INSECURE_URLS,
     allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS,
     webhooks: Object.freeze({
@@ -231,26 +186,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       pollMs: e.WEBHOOK_POLL_MS,
       concurrency: e.WEBHOOK_CONCURRENCY,
-      retentionMs: Math.round(e.WEBHOOK_RETENTION_DAYS * 86_400_000),
+      retentionMs: Math.round(e.WEBHOOK_RETENTION_DAYS * DAY_MS),
+      /** AES-256-GCM key for stored webhook secrets; undefined stores them in clear (src/webhooks/secrets.ts). */
       secretKeyHex: e.WEBHOOK_SECRET_KEY,
     }),
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
     wsIdentifyTimeoutMs: Math.round(e.WS_IDENTIFY_TIMEOUT_S * 1000),
     wsHeartbeatTimeoutMs: Math.round(e.WS_HEARTBEAT_TIMEOUT_S * 1000),
-    wsRateLimit: e.WS_RATE_LIMIT,
-    feedRetentionDays: e.FEED_RETENTION_DAYS,
-    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    /** Inbound WebSocket messages per connection; null = off. */
+    wsRateLimit: parsed(env, "WS_RATE_LIMIT", () => parseRateLimit(e.WS_RATE_LIMIT, DEFAULTS.wsRateLimit)),
+    feedRetentionMs: Math.round(e.FEED_RETENTION_DAYS * DAY_MS),
+    auditRetentionMs: Math.round(e.AUDIT_RETENTION_DAYS * DAY_MS),
     shards: e.SHARDS,
-    peers: parsePeers(e.PEERS, e.REGISTRAR_ID),
+    peers,
+    /** Peer-registrar mirroring (src/federation, docs/federation.md); on only with NATS_URL. */
     federation: Object.freeze({
-      enabled: e.FEDERATION !== "off" && !!e.NATS_URL && (e.FEDERATION === "on" || parsePeers(e.PEERS, e.REGISTRAR_ID).length > 0),
+      enabled: federation,
       antiEntropyMs: Math.round(e.FED_ANTI_ENTROPY_S * 1000),
       tombstoneTtlMs: Math.round(e.FED_TOMBSTONE_TTL_S * 1000),
       maxChangesPerS: e.FED_MAX_CHANGES_PER_S,
       maxMessageBytes: DEFAULTS.fedMaxMessageBytes,
     }),
+    /** The HTML directory (src/web, docs/web.md). */
     webUi: e.WEB_UI === "on",
     logLevel: e.LOG_LEVEL,
+    /** UWS_USE_FALLBACK, with the values the package itself obeys (=0 or =false load the native module as usual). */
+    uwsUseFallback: isFallbackRequested(e.UWS_USE_FALLBACK),
+    /** Fixed by the contract (64 KiB, §1), not a setting. */
     maxBodyBytes: DEFAULTS.maxBodyBytes,
     shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
   });

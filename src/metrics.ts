@@ -16,7 +16,10 @@ export function createMetrics() {
       registers: [registry],
     }),
     heartbeats: new client.Counter({ name: "registrar_heartbeats_total", help: "Heartbeats accepted", labelNames: ["via"] as const, registers: [registry] }),
-    transitions: new client.Counter({ name: "registrar_status_transitions_total", help: "Status transitions decided", labelNames: ["to"] as const, registers: [registry] }),
+    transportDropped: new client.Counter({
+      name: "registrar_transport_dropped_total", help: "Messages between nodes dropped unread (too large, not JSON, not the schema)",
+      labelNames: ["subject", "reason"] as const, registers: [registry],
+    }),
     flushRows: new client.Histogram({
       name: "registrar_write_behind_flush_rows", help: "Rows written per write-behind flush",
       buckets: [1, 10, 100, 1000, 10000, 100000], registers: [registry],
@@ -36,6 +39,15 @@ export function createMetrics() {
     }),
     histogram: (name: string, help: string, buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]) =>
       new client.Histogram({ name, help, buckets, registers: [registry] }),
+    /** A counter whose value is read from a count kept elsewhere, at scrape time (prom-client's collect callback). */
+    countersFrom: (name: string, help: string, label: string, read: () => Record<string, number>) =>
+      new client.Counter({
+        name, help, labelNames: [label], registers: [registry],
+        collect() {
+          this.reset();
+          for (const [value, n] of Object.entries(read())) this.labels(value).inc(n);
+        },
+      }),
     gauge: (name: string, help: string, read: () => number, labelNames: string[] = []) =>
       new client.Gauge({
         name, help, labelNames, registers: [registry],

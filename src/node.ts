@@ -1,43 +1,34 @@
-// A registrar node: wires store, directory, actors, transport and the HTTP edge; starts them and stops them in reverse.
+// A registrar node: the list of its features, each started onto the lifecycle stack that stops them in reverse.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "./paths.js";
-import type { RegistryEvent } from "../actors/ports.js";
-import { ServerActors, type ActorApi } from "../actors/server-actors.js";
-import { systemClock } from "../actors/clock.js";
-import { InProcessTransport } from "../transport/in-process.js";
-import { NatsTransport } from "../transport/nats/nats-transport.js";
-import { createCluster, type Cluster } from "./cluster/cluster-node.js";
-import { createFederation, type Federation } from "./federation/federation.js";
-import { SharedRateLimiter } from "./cluster/shared-rate-limit.js";
+import type { DestinationStream } from "pino";
+import type { ServerActors } from "../actors/server-actors.js";
+import { connectTransport } from "../transport/connect.js";
 import { subjects } from "../transport/subjects.js";
-import type { Transport } from "../transport/transport.js";
 import type { Config } from "./config.js";
 import { Directory } from "./directory/directory.js";
 import { makeServerSchemas } from "./domain/schemas.js";
-import { EventSequencer } from "./events/sequencer.js";
+import { createEventBus } from "./events/bus.js";
+import { createFederation } from "./federation/federation.js";
+import { startHousekeeping } from "./housekeeping.js";
+import { startEdge } from "./http/edge.js";
 import { healthRoutes } from "./http/routes/health.js";
 import { ratingRoutes } from "./http/routes/ratings.js";
-import { webhookRoutes } from "./http/routes/webhooks.js";
-import { createWebhooks } from "./webhooks/service.js";
-import { webRoutes } from "./web/routes.js";
 import { serverRoutes } from "./http/routes/servers.js";
-import { createResponder } from "./http/respond.js";
-import { mountRoutes } from "./http/router.js";
+import { webhookRoutes } from "./http/routes/webhooks.js";
+import { Lifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetrics } from "./metrics.js";
-import { resolveClientIp, parseTrustedProxies } from "./security/client-ip.js";
-import { parseCorsOrigins } from "./security/cors.js";
-import { parseRateLimit, RateLimiter } from "./security/rate-limit.js";
-import { openDb, type Db } from "./store/db.js";
-import { lastSeq, readEvents } from "./store/events-repo.js";
-import { migrate } from "./store/migrate.js";
-import { pruneAudit } from "./store/audit-repo.js";
-import { RatingsRepo } from "./store/ratings-repo.js";
-import { ServersRepo } from "./store/servers-repo.js";
-import { WriteBehind } from "./store/write-behind.js";
+import { registerNodeMetrics } from "./node-metrics.js";
+import { PROJECT_ROOT } from "./paths.js";
+import { createRegistry } from "./registry.js";
+import { createLimits } from "./security/limits.js";
+import type { Db } from "./store/db.js";
+import { openStore } from "./store/store.js";
 import { requireNativeUws } from "./uws.js";
-import { feedStore, mountWebSockets } from "./ws/index.js";
+import { createWebhooks } from "./webhooks/service.js";
+import { webRoutes } from "./web/routes.js";
+import { feedStore } from "./ws/index.js";
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version;
 
@@ -51,230 +42,70 @@ export type RegistrarNode = {
   stop(): Promise<void>;
 };
 
-export async function startNode(config: Config, opts: { logDestination?: import("pino").DestinationStream } = {}): Promise<RegistrarNode> {
-  const uWS = requireNativeUws();
+export async function startNode(config: Config, opts: { logDestination?: DestinationStream } = {}): Promise<RegistrarNode> {
+  const uWS = requireNativeUws(config.uwsUseFallback);
   const log = createLogger(config.logLevel, config.nodeId, opts.logDestination);
   const metrics = createMetrics();
   const startedMs = Date.now();
-  // Parse security settings first: a bad value must stop start-up before anything is opened.
-  const trusted = parseTrustedProxies(config.trustedProxies);
-  const corsOrigins = parseCorsOrigins(config.corsOrigins);
-  const subj = subjects(config.clusterId);
-  // NATS must answer at start-up (fail fast, let the supervisor retry); later outages are survived.
-  const transport: Transport = config.natsUrl
-    ? await NatsTransport.connect({ servers: config.natsUrl, name: config.nodeId, onError: (err) => log.warn({ err: { message: (err as Error).message } }, "nats error") })
-    : new InProcessTransport();
-  const limiter = (name: string, spec: string) => {
-    const l = parseRateLimit(spec, spec);
-    if (!l) return null;
-    return transport instanceof NatsTransport ? new SharedRateLimiter(l, name, config.nodeId, transport, subj.rateLimits) : new RateLimiter(l);
-  };
-  const limits = { register: limiter("register", config.rateLimitRegister), rate: limiter("rate", config.rateLimitRate), list: limiter("list", config.rateLimitList) };
-  const limitSub = SharedRateLimiter.listen(
-    transport, subj.rateLimits, config.nodeId,
-    new Map(Object.entries(limits).filter((e): e is [string, RateLimiter] => e[1] !== null)),
-  );
-
-  await migrate(config.databaseUrl);
-  const db = await openDb(config.databaseUrl);
-  const storeError = (op: string) => (err: unknown) => {
+  const onStoreError = (op: string) => (err: unknown) => {
     metrics.storeErrors.labels(op).inc();
-    log.warn({ op, err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "store operation failed; will retry");
+    log.warn({ op, err }, "store operation failed; will retry");
   };
-
-  const directory = new Directory();
-  const sequencer = new EventSequencer(await lastSeq(db), (after, upto) => readEvents(db, after, upto - after, upto), storeError("gap_fill"));
-  const webhooks = createWebhooks(
-    db,
-    { ...config.webhooks, nodeId: config.nodeId, allowPrivate: config.allowPrivateWebhooks, userAgent: `zent-registrar/${VERSION} (+webhooks)` },
-    storeError("webhooks"),
-    { onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)) },
-  );
-  const stopWebhookListener = sequencer.listen(webhooks.onEvent);
-  const events = {
-    publish(ev: RegistryEvent) {
-      sequencer.offer(ev);
-      transport.publish(subj.events, Buffer.from(JSON.stringify(ev)));
-    },
-  };
-  const eventSub = transport.subscribe(subj.events, (data) => sequencer.offer(JSON.parse(Buffer.from(data).toString("utf8"))));
-
-  const settings = { registrarId: config.registrarId, offlineAfterMs: config.offlineAfterMs, tokenTtlDays: config.tokenTtlDays, tokenMaxAgeDays: config.tokenMaxAgeDays };
-  let actors!: ServerActors;
-  const tokenExpires = (r: Parameters<ServerActors["tokenExpiresMs"]>[0]) => actors.tokenExpiresMs(r);
-  const repo = new ServersRepo(db, tokenExpires);
-  const writeBehind = new WriteBehind(
-    repo,
-    tokenExpires,
-    config.flushIntervalMs,
-    (s) => {
-      metrics.flushRows.observe(s.rows);
-      metrics.flushSeconds.observe(s.ms / 1000);
-    },
-    storeError("write_behind"),
-  );
-  const mailboxLatency = metrics.histogram("registrar_mailbox_request_seconds", "Latency of messages sent to a shard owner on another node");
-  const cluster: Cluster | null =
-    transport instanceof NatsTransport
-      ? await createCluster({ config, transport, db, directory, sequencer, repo, writeBehind, log, onMailboxLatency: (s) => mailboxLatency.observe(s) })
-      : null;
-  actors = new ServerActors(settings, directory, repo, events, cluster?.liveness ?? writeBehind, systemClock, storeError("status"), cluster?.ownership);
-  const api: ActorApi = cluster ? cluster.attach(actors, settings, events) : actors;
-
-  const loadStarted = performance.now();
-  const records: import("../actors/server-record.js").ServerRecord[] = [];
-  await repo.loadAll(settings, (r) => records.push(r));
-  directory.load(records);
-  // The default listing (sort=users, desc) is the hot one: build its index now rather than on the first request.
-  directory.prepareIndex("users", "desc");
-  records.length = 0;
-  // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
-  const federation: Federation | null =
-    cluster && config.federation.enabled
-      ? await createFederation({
-          config, transport, db, directory, sequencer, publish: (ev) => events.publish(ev), isLeader: () => cluster.ownership.accepts(0),
-          log, metrics, onStoreError: storeError("federation"),
-        })
-      : null;
-  if (cluster) {
-    actors.startWheel();
-    cluster.start();
-  } else {
-    actors.start();
-  }
-  writeBehind.start();
-  federation?.start();
-  webhooks.start(sequencer.last);
-  log.info({ servers: directory.size, ms: Math.round(performance.now() - loadStarted) }, "directory loaded");
-
-  const sweeper = setInterval(() => {
-    for (const l of Object.values(limits)) l?.sweep();
-  }, 30_000);
-  sweeper.unref();
-  // The audit log is kept AUDIT_RETENTION_DAYS, pruned hourly (and shortly after start) rather than growing forever.
-  const pruneAuditLog = () =>
-    void pruneAudit(db, Date.now() - config.auditRetentionDays * 86_400_000).then(
-      (n) => n > 0 && log.info({ rows: n }, "audit log pruned"),
-      storeError("audit_prune"),
-    );
-  const auditPruner = setInterval(pruneAuditLog, 3_600_000);
-  auditPruner.unref();
-  const firstPrune = setTimeout(pruneAuditLog, 60_000);
-  firstPrune.unref();
-
-  metrics.gauge("registrar_servers", "Servers in the directory", () => directory.size);
-  metrics.gauge("registrar_servers_online", "Servers online", () => directory.countBy("online"));
-  metrics.gauge("registrar_actors_live", "Actors with an armed offline timer", () => actors.wheel.size);
-  metrics.gauge("registrar_mailboxes_busy", "Actors with queued messages", () => actors.mailboxesBusy);
-  metrics.gauge("registrar_write_behind_backlog", "Records waiting for the next flush", () => writeBehind.backlog);
-  metrics.gauge("registrar_status_backlog", "Status transitions waiting to be persisted", () => actors.statusSync.backlog);
-  metrics.gauge("registrar_event_seq", "Last event seq delivered in order", () => sequencer.last);
-  metrics.transitions.reset();
-  (metrics.transitions as unknown as { collect: () => void }).collect = function (this: typeof metrics.transitions) {
-    this.reset();
-    this.labels("online").inc(actors.stats.transitions.online);
-    this.labels("offline").inc(actors.stats.transitions.offline);
-  };
-  if (cluster) {
-    metrics.gauge("registrar_shard_moves", "Shards acquired or given up by this node since start", () => cluster.stats().moves);
-    metrics.gauge("registrar_shards_owned", "Shards this node owns", () => cluster.health().shards_owned);
-    metrics.gauge("registrar_gossip_members", "Cluster members this node hears", () => cluster.stats().members);
-  }
-  const eventLag = metrics.histogram("registrar_event_lag_seconds", "Time from an event's commit to its in-order delivery on this node");
-  sequencer.listen((ev) => eventLag.observe(Math.max(0, Date.now() - Date.parse(ev.at)) / 1000));
-  const pool = (db as unknown as { pool: { _allConnections: { length: number }; _freeConnections: { length: number }; _connectionQueue: { length: number } } }).pool;
-  metrics.gauge("registrar_db_pool_connections", "MySQL pool connections", () => pool._allConnections.length);
-  metrics.gauge("registrar_db_pool_free", "MySQL pool idle connections", () => pool._freeConnections.length);
-  metrics.gauge("registrar_db_pool_waiting", "Queries waiting for a MySQL connection", () => pool._connectionQueue.length);
-
-  const respond = createResponder(log, metrics, corsOrigins);
-  const httpHeartbeats = metrics.heartbeats.labels("http"); // one child, not a label lookup per heartbeat
-  // Without trusted proxies a plain IPv4 peer is already canonical: skip parsing it on every request.
-  const IPV4_TEXT = /^\d{1,3}(?:\.\d{1,3}){3}$/;
-  const resolveIp = (peer: string, xff: string | undefined) =>
-    trusted.size === 0 && IPV4_TEXT.test(peer) ? peer : resolveClientIp(peer, xff, trusted);
-  const app = uWS.App();
-  const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
-  // WebSocket routes first: the HTTP router ends with a catch-all 404.
-  const webSockets = mountWebSockets(app, {
-    config, actors: api, sequencer, store: feedStore(db), log, metrics, onStoreError: storeError,
-    announceSession: (claim) => transport.publish(subj.sessions, Buffer.from(JSON.stringify(claim))),
-  });
-  // One session per domain across the cluster: a newer claim on any node closes the older session (4010).
-  const sessionSub = transport.subscribe(subj.sessions, (data) => {
-    try {
-      const claim = JSON.parse(Buffer.from(data).toString("utf8"));
-      if (typeof claim?.domain === "string" && typeof claim.sessionId === "string" && Number.isFinite(claim.identifiedMs)) {
-        webSockets.sessions.claimedElsewhere(claim);
-      }
-    } catch {
-      log.warn("malformed session claim dropped");
-    }
-  });
-  mountRoutes(
-    app,
-    [
-      ...serverRoutes({
-        directory, actors: api, schemas, registrarId: config.registrarId, offlineAfterS: config.offlineAfterMs / 1000,
-        heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: () => httpHeartbeats.inc(),
-        limits: { register: limits.register, list: limits.list },
-      }),
-      ...ratingRoutes({ directory, ratings: new RatingsRepo(db), events, registrarId: config.registrarId, limit: limits.rate }),
-      ...webhookRoutes({
-        db, listedOrigin: (domain) => directory.get(domain)?.origin,  webhooks: webhooks.repo, registrarId: config.registrarId,
-        allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks,
-      }),
-      ...healthRoutes({
-        nodeId: config.nodeId, version: VERSION, startedMs,
-        checkMysql: () => db.query("SELECT 1").then(() => true, () => false),
-        natsHealth: () => transport.health(),
-        cluster: () =>
-          cluster?.health() ?? {
-            nodes: 1, shards_owned: config.shards, shards_total: config.shards,
-            members: [{ node: config.nodeId, shards: config.shards, servers: directory.size, at: new Date().toISOString() }],
-          },
-        registry: metrics.registry,
-      }),
+  const onDrop = (kind: string, reason: string) => metrics.transportDropped.labels(kind, reason).inc();
+  const subj = subjects(config.clusterId);
+  const life = new Lifecycle(log);
+  return life.run(async () => {
+    const store = life.add("store", await openStore(config));
+    const net = life.add("transport", await connectTransport(config.natsUrl, config.nodeId, (err) => log.warn({ err }, "nats error")));
+    const cluster = config.mode === "cluster" && net.leases ? { transport: net.transport, leases: net.leases } : null;
+    const shared = (subject: string) => (cluster ? { transport: net.transport, subject, onDrop, nodeId: config.nodeId } : null);
+    const events = life.add("events", await createEventBus({ db: store.db, cluster: shared(subj.events), onGapError: onStoreError("gap_fill") }));
+    const webhooks = life.add("webhooks", createWebhooks(store.db, { ...config.webhooks, nodeId: config.nodeId, allowPrivate: config.allowPrivateWebhooks, userAgent: `zent-registrar/${VERSION} (+webhooks)` }, onStoreError("webhooks"), { onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)) }));
+    life.defer("webhook events", events.sequencer.listen(webhooks.onEvent));
+    const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits) }));
+    const directory = new Directory();
+    const registry = await createRegistry({ config, log, metrics, store, directory, events: { ...events, publish: (ev) => events.publish(ev) }, cluster, onStoreError, onDrop });
+    // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
+    const federation = registry.cluster && config.federation.enabled ? await createFederation({ config, transport: net.transport, db: store.db, directory, sequencer: events.sequencer, publish: (ev) => events.publish(ev), isLeader: () => registry.cluster!.ownership.accepts(0), log, metrics, onStoreError: onStoreError("federation") }) : null;
+    life.add("actors", registry.start());
+    if (federation) life.add("federation", federation.start());
+    webhooks.start(events.sequencer.last);
+    life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, log, onError: onStoreError("audit_prune") }));
+    life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster }));
+    const routes = [
+      ...serverRoutes({ directory, actors: registry.api, schemas: makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls }), registrarId: config.registrarId, offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: heartbeatCounter(metrics), limits }),
+      ...ratingRoutes({ directory, ratings: store.ratings, events, registrarId: config.registrarId, limit: limits.rate }),
+      ...webhookRoutes({ db: store.db, listedOrigin: (domain) => directory.get(domain)?.origin, webhooks: webhooks.repo, registrarId: config.registrarId, allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks }),
+      ...healthRoutes({ nodeId: config.nodeId, version: VERSION, startedMs, checkMysql: () => store.db.query("SELECT 1").then(() => true, () => false), natsHealth: () => net.transport.health(), cluster: () => registry.cluster?.health() ?? singleNodeHealth(config, directory), registry: metrics.registry }),
       // The web directory (contract §9.1); without it / and /server/:domain fall through to the 404 route.
-      ...(config.webUi ? webRoutes({ directory, ratings: new RatingsRepo(db), registrarId: config.registrarId, lastSeq: () => sequencer.last, limiter: limits.list }) : []),
-    ],
-    { respond, resolveIp, maxBodyBytes: config.maxBodyBytes },
-  );
+      ...(config.webUi ? webRoutes({ directory, ratings: store.ratings, registrarId: config.registrarId, lastSeq: () => events.sequencer.last, limiter: limits.list }) : []),
+    ];
+    const edge = life.add("edge", await startEdge({ uWS, config, log, metrics, routes, webSockets: { actors: registry.api, sequencer: events.sequencer, store: feedStore(store.db), onStoreError, claims: shared(subj.sessions) } }));
+    return { port: edge.port, log, directory, actors: registry.local, db: store.db, stop: once(() => stopNode(life, log)) };
+  });
+}
 
-  const listenSocket = await new Promise<import("uWebSockets.js").us_listen_socket>((resolve, reject) =>
-    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)))),
-  );
-  const port = uWS.us_socket_local_port(listenSocket);
-  log.info({ port, registrar: config.registrarId, transport: transport.kind }, "registrar listening");
+/** One child, not a label lookup per heartbeat. */
+function heartbeatCounter(metrics: ReturnType<typeof createMetrics>): () => void {
+  const child = metrics.heartbeats.labels("http");
+  return () => child.inc();
+}
 
-  let stopping: Promise<void> | null = null;
-  async function stop(): Promise<void> {
-    stopping ??= (async () => {
-      log.info("shutting down");
-      uWS.us_listen_socket_close(listenSocket);
-      // Contract §4: sessions (and feed subscribers) get 1012 so they reconnect, possibly to another node.
-      await webSockets.shutdown();
-      const deadline = Date.now() + config.shutdownTimeoutMs - 2000;
-      while (respond.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      clearInterval(sweeper);
-      clearInterval(auditPruner);
-      clearTimeout(firstPrune);
-      await federation?.stop();
-      await cluster?.stop();
-      await actors.stop();
-      await writeBehind.stop();
-      stopWebhookListener();
-      await webhooks.stop();
-      eventSub.unsubscribe();
-      limitSub.unsubscribe();
-      sessionSub.unsubscribe();
-      await transport.close();
-      await db.end();
-      log.info("stopped");
-      log.flush?.();
-    })();
-    return stopping;
-  }
+function singleNodeHealth(config: Config, directory: Directory) {
+  return {
+    nodes: 1, shards_owned: config.shards, shards_total: config.shards,
+    members: [{ node: config.nodeId, shards: config.shards, servers: directory.size, at: new Date().toISOString() }],
+  };
+}
 
-  return { port, log, directory, actors, db, stop };
+async function stopNode(life: Lifecycle, log: Logger): Promise<void> {
+  log.info("shutting down");
+  await life.stop();
+  log.info("stopped");
+  log.flush?.();
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  return () => (running ??= fn());
 }

@@ -86,8 +86,17 @@ function reason(err: unknown): string {
   return line.replace(/ \(required by [^)]*\)/, "").replace(/^.*libc\.so\.6: /, "");
 }
 
-export function loadUws(rt: Runtime = currentRuntime(), probe: UwsProbe = realProbe, builds: readonly UwsBuild[] = UWS_BUILDS): LoadedUws {
-  refuseFallbackFlag();
+/**
+ * `useFallback`: UWS_USE_FALLBACK as parsed (src/config.ts for the node); the default reads the environment for the
+ * tools that run without a config (uws-check, bench).
+ */
+export function loadUws(
+  rt: Runtime = currentRuntime(),
+  probe: UwsProbe = realProbe,
+  builds: readonly UwsBuild[] = UWS_BUILDS,
+  useFallback: boolean = isFallbackRequested(process.env.UWS_USE_FALLBACK),
+): LoadedUws {
+  refuseFallback(useFallback);
   const tried: string[] = [];
   for (const build of builds) {
     const label = `${build.pkg} ${build.uwsVersion}`;
@@ -145,9 +154,13 @@ export function whatWorks(rt: Runtime, probe: UwsProbe, builds: readonly UwsBuil
   return offers.length ? `${offers.join(", or ")} on ${rt.platform}-${rt.arch}` : `no build here for ${rt.platform}-${rt.arch}: use Linux (glibc) or macOS on x64 or arm64`;
 }
 
-function refuseFallbackFlag(): void {
-  // Only the values the old package itself obeys: UWS_USE_FALLBACK=0 or =false loads the native module as usual.
-  if (["true", "True", "TRUE", "1"].includes(process.env.UWS_USE_FALLBACK ?? "")) {
+/** Only the values the old package itself obeys: UWS_USE_FALLBACK=0 or =false loads the native module as usual. */
+export function isFallbackRequested(value: string | undefined): boolean {
+  return ["true", "True", "TRUE", "1"].includes(value ?? "");
+}
+
+function refuseFallback(useFallback: boolean): void {
+  if (useFallback) {
     throw new Error("UWS_USE_FALLBACK is set: uWebSockets.js would run on its slow JavaScript fallback; refusing to start (unset it)");
   }
 }
@@ -155,9 +168,9 @@ function refuseFallbackFlag(): void {
 let loaded: LoadedUws | null = null;
 
 /** The native uWebSockets.js for this process (loaded once), or an Error whose message is the one-line refusal. */
-export function requireNativeUws(): Uws {
-  refuseFallbackFlag();
-  loaded ??= loadUws();
+export function requireNativeUws(useFallback: boolean = isFallbackRequested(process.env.UWS_USE_FALLBACK)): Uws {
+  refuseFallback(useFallback);
+  loaded ??= loadUws(undefined, undefined, undefined, useFallback);
   return loaded.uws;
 }
 

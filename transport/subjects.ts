@@ -1,4 +1,55 @@
-// Every subject name is built here and only here. Tokens are [a-z0-9_-]; user text never appears raw.
+// Every subject name is built here and only here, each next to the versioned schema of what it carries.
+// Tokens are [a-z0-9_-]; user text never appears raw.
+import { z } from "zod";
+import { RegistryEvent } from "../src/core/events.js";
+import { CommandEnvelope, ReplyEnvelope } from "../actors/commands.js";
+import type { MessageSpec } from "./codec.js";
+
+/** Version of the cluster messages below: nodes of one cluster run one version (upgrade them together). */
+export const CLUSTER_WIRE_VERSION = 1;
+const v = z.literal(CLUSTER_WIRE_VERSION);
+const NodeId = z.string().min(1).max(63);
+const Domain = z.string().min(1).max(253);
+const KiB = 1024;
+
+/** A committed event from the node that committed it (receivers drop their own and order the rest by seq). */
+export const EventMessage = z.strictObject({ v, from: NodeId, ev: RegistryEvent });
+export type EventMessage = z.infer<typeof EventMessage>;
+
+export const MemberInfo = z.strictObject({
+  v,
+  node: NodeId,
+  shards: z.number().int().min(0),
+  servers: z.number().int().min(0),
+  leaving: z.boolean().optional(),
+  at: z.number(),
+});
+export type MemberInfo = z.infer<typeof MemberInfo>;
+
+/** Heartbeat soft state of one server: [domain, lastSeenMs, userCount, channelCount, version]. */
+export const Beat = z.tuple([Domain, z.number(), z.number().int().min(0), z.number().int().min(0), z.string().max(1000).nullable()]);
+export type Beat = z.infer<typeof Beat>;
+export const LIVENESS_BATCH = 2000;
+export const LivenessBatch = z.strictObject({ v, beats: z.array(Beat).max(LIVENESS_BATCH) });
+
+/** n: limiter name, k: key (client IP), w: window start, c: cost, from: reporting node. */
+export const RateLimitReport = z.strictObject({ v, n: z.string().max(32), k: z.string().max(64), w: z.number(), c: z.number().int().positive(), from: NodeId });
+export type RateLimitReport = z.infer<typeof RateLimitReport>;
+
+/** "This domain has a session here since identifiedMs", as one node tells the others. */
+export const SessionClaimMessage = z.strictObject({ v, domain: Domain, sessionId: z.string().min(1).max(64), identifiedMs: z.number() });
+
+/** The message kinds, their schemas and size bounds (the kind is the drop counter's `subject` label). */
+export const MESSAGES = {
+  events: { kind: "events", schema: EventMessage, maxBytes: 1024 * KiB },
+  gossip: { kind: "gossip", schema: MemberInfo, maxBytes: 4 * KiB },
+  liveness: { kind: "liveness", schema: LivenessBatch, maxBytes: 1024 * KiB },
+  rateLimits: { kind: "ratelimit", schema: RateLimitReport, maxBytes: 4 * KiB },
+  sessions: { kind: "sessions", schema: SessionClaimMessage, maxBytes: 4 * KiB },
+  shard: { kind: "shard", schema: CommandEnvelope, maxBytes: 256 * KiB },
+  shardReply: { kind: "shard_reply", schema: ReplyEnvelope, maxBytes: 256 * KiB },
+} as const satisfies Record<string, MessageSpec<unknown>>;
+
 export function subjects(clusterId: string) {
   const root = `zent.${clusterId}`;
   return {
@@ -6,7 +57,7 @@ export function subjects(clusterId: string) {
     events: `${root}.events`,
     /** Membership gossip. */
     gossip: `${root}.gossip`,
-    /** Mailbox of one shard's actors. */
+    /** Mailbox of one shard's actors (request: CommandEnvelope, reply: ReplyEnvelope). */
     shard: (shard: number) => `${root}.shard.${shard}`,
     /** Heartbeat soft state from shard owners. */
     liveness: `${root}.liveness`,
@@ -14,12 +65,15 @@ export function subjects(clusterId: string) {
     sessions: `${root}.sessions`,
     /** Rate-limit counts shared across nodes. */
     rateLimits: `${root}.ratelimit`,
+    /** JetStream KV bucket of the shard leases. */
+    leaseBucket: `zent_${clusterId.replace(/[^a-zA-Z0-9_-]/g, "_")}_shards`,
   };
 }
 
 /**
  * Subjects of one registrar's federation link (docs/federation.md), shared by every registrar that peers with it.
  * Registrar ids are `[a-z0-9.-]`, so "." becomes "_" and the token stays readable in NATS permission configs.
+ * Their messages' schemas are the federation wire (src/federation/wire.ts), versioned on their own.
  */
 export function fedSubjects(registrarId: string) {
   const root = `zent.fed.${fedToken(registrarId)}`;
@@ -39,9 +93,4 @@ export function fedSubjects(registrarId: string) {
 
 export function fedToken(registrarId: string): string {
   return registrarId.replaceAll(".", "_");
-}
-
-/** Encodes arbitrary text (domains contain dots) into a subject-safe token. */
-export function encodeToken(text: string): string {
-  return Buffer.from(text, "utf8").toString("hex");
 }

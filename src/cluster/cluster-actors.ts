@@ -1,27 +1,12 @@
-// The edge's view of the actors in cluster mode: a message for a domain runs locally when this node owns its
-// shard, else goes to the owner's mailbox subject by request/reply; while a shard has no owner the message is
+// The edge's view of the actors in cluster mode: a command for a domain runs locally when this node owns its
+// shard, else goes to the owner's mailbox subject by request/reply; while a shard has no owner the command is
 // kept and retried until the new owner takes it (so a heartbeat is acknowledged only once its owner has it).
-import type { Actor } from "../../actors/ports.js";
-import type { ServerFields, Stats } from "../../actors/server-record.js";
-import type { ActorApi, ServerActors } from "../../actors/server-actors.js";
+import { REPLIES, COMMAND_WIRE_VERSION, type ActorApi, type ReplyEnvelope, type ReplyTo, type ServerCommand } from "../../actors/commands.js";
 import { shardOf } from "../../actors/shards.js";
+import { decode, DecodeError, encode, type DropReason, type OnDrop } from "../../transport/codec.js";
+import { MESSAGES } from "../../transport/subjects.js";
 import { NoResponderError, RequestTimeoutError, type Subscription, type Transport } from "../../transport/transport.js";
-import { RegistrarError, ShardMovedError, UnavailableError, type ErrorDetail } from "../errors.js";
-
-type Op = "register" | "heartbeat" | "update" | "remove" | "rotateToken";
-type Envelope = { op: Op; domain: string; args: unknown[] };
-type WireError = { code: string; status: number; message: string; details?: ErrorDetail[]; headers?: [string, string][] };
-
-/** A contract error that happened at the owner, re-raised at the edge unchanged. */
-class RemoteError extends RegistrarError {
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { errorFromWire, errorToWire, RegistrarError, ShardMovedError, UnavailableError } from "../core/errors.js";
 
 export type ClusterActorSettings = { shards: number; requestTimeoutMs: number; retryBudgetMs: number };
 
@@ -30,43 +15,25 @@ export class ClusterActors implements ActorApi {
   readonly stats = { remote: 0, retries: 0 };
 
   constructor(
-    private readonly local: ServerActors,
+    private readonly local: ActorApi,
     private readonly owns: (shard: number) => boolean,
     private readonly transport: Transport,
     private readonly subject: (shard: number) => string,
     private readonly s: ClusterActorSettings,
-    /** When the transport is down, messages run here against MySQL directly (degraded mode). */
+    /** When the transport is down, commands run here against MySQL directly (degraded mode). */
     private readonly degraded: ActorApi,
     private readonly onMailboxLatency: (seconds: number) => void,
+    private readonly onDrop: OnDrop,
   ) {}
 
-  register(domain: string, fields: ServerFields, by: Actor) {
-    return this.route(domain, "register", [fields, by], () => this.local.register(domain, fields, by), () => this.degraded.register(domain, fields, by));
-  }
-  heartbeat(domain: string, token: string | null, stats: Stats, sessionTokenIssuedMs?: number) {
-    return this.route(
-      domain, "heartbeat", [token, stats, sessionTokenIssuedMs],
-      () => this.local.heartbeat(domain, token, stats, sessionTokenIssuedMs),
-      () => this.degraded.heartbeat(domain, token, stats, sessionTokenIssuedMs),
-    );
-  }
-  update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor) {
-    return this.route(domain, "update", [token, changed, by], () => this.local.update(domain, token, changed, by), () => this.degraded.update(domain, token, changed, by));
-  }
-  remove(domain: string, token: string | null, by: Actor) {
-    return this.route(domain, "remove", [token, by], () => this.local.remove(domain, token, by), () => this.degraded.remove(domain, token, by));
-  }
-  rotateToken(domain: string, token: string | null, by: Actor) {
-    return this.route(domain, "rotateToken", [token, by], () => this.local.rotateToken(domain, token, by), () => this.degraded.rotateToken(domain, token, by));
+  send<C extends ServerCommand>(cmd: C): Promise<ReplyTo<C>> {
+    return this.route(cmd);
   }
 
   /** Starts answering the mailbox subject of a shard this node now owns. */
   serve(shard: number): void {
     if (this.serving.has(shard)) return;
-    this.serving.set(
-      shard,
-      this.transport.serve(this.subject(shard), async (data) => Buffer.from(JSON.stringify(await this.handle(data)))),
-    );
+    this.serving.set(shard, this.transport.serve(this.subject(shard), async (data) => encode(await this.answer(data))));
   }
 
   unserve(shard: number): void {
@@ -74,40 +41,40 @@ export class ClusterActors implements ActorApi {
     this.serving.delete(shard);
   }
 
-  private async handle(data: Uint8Array): Promise<{ ok: unknown } | { error: WireError }> {
+  /** The owner's side: only a command that decodes against its schema runs; errors go back as `{code,…}`. */
+  private async answer(data: Uint8Array): Promise<ReplyEnvelope> {
+    const v = COMMAND_WIRE_VERSION;
+    let cmd: ServerCommand;
     try {
-      const env = JSON.parse(Buffer.from(data).toString("utf8")) as Envelope;
-      const fn = (this.local[env.op] as (...a: unknown[]) => Promise<unknown>).bind(this.local);
-      return { ok: (await fn(env.domain, ...env.args)) ?? null };
+      cmd = decode(MESSAGES.shard.schema, data, MESSAGES.shard.maxBytes).cmd;
     } catch (err) {
-      if (err instanceof ShardMovedError) return { error: { code: "shard_moved", status: 503, message: err.message } };
-      if (err instanceof RegistrarError) return { error: { code: err.code, status: err.status, message: err.message, details: err.details, headers: err.headers } };
+      if (!(err instanceof DecodeError)) throw err;
+      this.onDrop(MESSAGES.shard.kind, err.reason);
+      return { v, error: errorToWire(new UnavailableError("the owner could not read this command; retry shortly")) };
+    }
+    try {
+      return { v, ok: await this.local.send(cmd) };
+    } catch (err) {
+      if (err instanceof RegistrarError) return { v, error: errorToWire(err) };
       throw err;
     }
   }
 
-  private async route<T>(domain: string, op: Op, args: unknown[], local: () => Promise<T>, degraded: () => Promise<T>): Promise<T> {
+  private async route<C extends ServerCommand>(cmd: C): Promise<ReplyTo<C>> {
     const deadline = Date.now() + this.s.retryBudgetMs;
-    const payload = Buffer.from(JSON.stringify({ op, domain, args } satisfies Envelope));
+    let payload: Uint8Array | null = null;
     for (let attempt = 0; ; attempt++) {
-      const shard = shardOf(domain, this.s.shards);
+      const shard = shardOf(cmd.domain, this.s.shards);
       try {
         // Without NATS nobody hears anybody: every node serves every server from MySQL (degraded mode).
-        if (this.transport.health() === "down") return await degraded();
-        if (this.owns(shard)) return await local();
+        if (this.transport.health() === "down") return await this.degraded.send(cmd);
+        if (this.owns(shard)) return await this.local.send(cmd);
+        payload ??= encode({ v: COMMAND_WIRE_VERSION, cmd });
         const started = performance.now();
         this.stats.remote++;
-        const reply = JSON.parse(Buffer.from(await this.transport.request(this.subject(shard), payload, this.s.requestTimeoutMs)).toString("utf8"));
+        const raw = await this.transport.request(this.subject(shard), payload, this.s.requestTimeoutMs);
         this.onMailboxLatency((performance.now() - started) / 1000);
-        if (reply.error) {
-          const e = reply.error as WireError;
-          if (e.code === "shard_moved") throw new ShardMovedError(e.message);
-          const err = new RemoteError(e.code, e.status, e.message);
-          err.details = e.details;
-          err.headers = e.headers;
-          throw err;
-        }
-        return reply.ok as T;
+        return this.readReply(cmd, raw);
       } catch (err) {
         const retryable = err instanceof ShardMovedError || err instanceof NoResponderError || err instanceof RequestTimeoutError;
         if (!retryable) throw err;
@@ -116,5 +83,25 @@ export class ClusterActors implements ActorApi {
         await new Promise((r) => setTimeout(r, Math.min(25 * 2 ** Math.min(attempt, 3), 200)));
       }
     }
+  }
+
+  /** The owner's reply, checked against the command's reply schema; an error comes back as its real class. */
+  private readReply<C extends ServerCommand>(cmd: C, raw: Uint8Array): ReplyTo<C> {
+    let reply: ReplyEnvelope;
+    try {
+      reply = decode(MESSAGES.shardReply.schema, raw, MESSAGES.shardReply.maxBytes);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      throw this.unreadable(err.reason, err);
+    }
+    if ("error" in reply) throw errorFromWire(reply.error);
+    const ok = REPLIES[cmd.type].safeParse(reply.ok);
+    if (!ok.success) throw this.unreadable("invalid", ok.error);
+    return ok.data as ReplyTo<C>;
+  }
+
+  private unreadable(reason: DropReason, cause: unknown): UnavailableError {
+    this.onDrop(MESSAGES.shardReply.kind, reason);
+    return new UnavailableError("the owner's reply could not be read; retry shortly", { cause });
   }
 }

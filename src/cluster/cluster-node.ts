@@ -1,11 +1,12 @@
-// Cluster mode wiring: leases, membership, liveness gossip, replica, edge routing and shard hooks of one node.
-import type { LivenessSink } from "../../actors/ports.js";
-import type { ServerRecord } from "../../actors/server-record.js";
-import { ServerActors, SINGLE_NODE, type ActorApi, type ActorSettings } from "../../actors/server-actors.js";
-import { shardOf } from "../../actors/shards.js";
+// Cluster mode wiring: leases, membership, liveness gossip, the local actors fenced by shard ownership, the replica
+// that follows other nodes' events, degraded mode and the edge that routes commands to shard owners.
+import type { EventSink, LivenessSink } from "../../actors/ports.js";
+import { ServerActors, type ActorSettings } from "../../actors/server-actors.js";
 import { systemClock } from "../../actors/clock.js";
-import type { NatsTransport } from "../../transport/nats/nats-transport.js";
+import type { OnDrop } from "../../transport/codec.js";
+import type { LeaseProvider } from "../../transport/leases.js";
 import { subjects } from "../../transport/subjects.js";
+import type { Transport } from "../../transport/transport.js";
 import type { Config } from "../config.js";
 import type { Directory } from "../directory/directory.js";
 import type { EventSequencer } from "../events/sequencer.js";
@@ -16,11 +17,11 @@ import type { WriteBehind } from "../store/write-behind.js";
 import { ClusterActors } from "./cluster-actors.js";
 import { ShardCoordinator } from "./coordinator.js";
 import { DegradedActors } from "./degraded-actors.js";
-import { LeaseStore } from "./leases.js";
 import { LivenessGossip } from "./liveness-gossip.js";
 import { Membership } from "./membership.js";
 import { applyEvent } from "./replica.js";
-import { claimEpoch, reloadOwnerState } from "./shard-store.js";
+import { claimEpoch } from "./shard-store.js";
+import { ShardRecords } from "./shard-records.js";
 
 export const CLUSTER_DEFAULTS = {
   leaseTtlMs: 5000,
@@ -36,44 +37,30 @@ export const CLUSTER_DEFAULTS = {
 
 export type ClusterDeps = {
   config: Config;
-  transport: NatsTransport;
+  transport: Transport;
+  leases: LeaseProvider;
   db: Db;
   directory: Directory;
   sequencer: EventSequencer;
+  events: EventSink;
   repo: ServersRepo;
   writeBehind: WriteBehind;
+  settings: ActorSettings;
   log: Logger;
+  onStoreError: (op: string) => (err: unknown) => void;
   onMailboxLatency: (s: number) => void;
+  onDrop: OnDrop;
 };
 
 export async function createCluster(d: ClusterDeps) {
   const { config, transport, directory, log } = d;
   const subj = subjects(config.clusterId);
-  const leases = await LeaseStore.open(transport.nc, config.clusterId, config.nodeId, CLUSTER_DEFAULTS.leaseTtlMs);
-  let coordinator!: ShardCoordinator;
-  let local!: ServerActors;
-  let edge!: ClusterActors;
-  const membership = new Membership(transport, subj.gossip, config.nodeId, () => ({ shards: coordinator.shardsOwned, servers: directory.size }));
-  const gossip = new LivenessGossip(transport, subj.liveness, directory, (domain) => coordinator.ownsDomain(domain));
-
-  // Records grouped by shard, rebuilt at most once per burst of acquisitions (start-up takes many shards at once).
-  let buckets: { atMs: number; size: number; map: Map<number, ServerRecord[]> } | null = null;
-  const recordsOf = (shard: number): ServerRecord[] => {
-    if (!buckets || Date.now() - buckets.atMs > 1000 || buckets.size !== directory.size) {
-      const map = new Map<number, ServerRecord[]>();
-      for (const r of directory.values()) {
-        if (r.origin !== config.registrarId) continue;
-        const s = shardOf(r.domain, config.shards);
-        let list = map.get(s);
-        if (!list) map.set(s, (list = []));
-        list.push(r);
-      }
-      buckets = { atMs: Date.now(), size: directory.size, map };
-    }
-    return (buckets.map.get(shard) ?? []).filter((r) => directory.get(r.domain) === r);
-  };
-
-  coordinator = new ShardCoordinator(
+  const leases = await d.leases.openLeases(subj.leaseBucket, config.nodeId, CLUSTER_DEFAULTS.leaseTtlMs);
+  const records = new ShardRecords(directory, config.registrarId, config.shards);
+  // Hooks and callbacks below run only after start(), once every const here is initialised.
+  const membership = new Membership(transport, subj.gossip, config.nodeId, () => ({ shards: coordinator.shardsOwned, servers: directory.size }), d.onDrop);
+  const gossip = new LivenessGossip(transport, subj.liveness, directory, (domain) => coordinator.ownsDomain(domain), d.onDrop);
+  const coordinator: ShardCoordinator = new ShardCoordinator(
     { nodeId: config.nodeId, shards: config.shards, tickMs: CLUSTER_DEFAULTS.tickMs, renewMs: CLUSTER_DEFAULTS.renewMs, staleMs: CLUSTER_DEFAULTS.staleMs, leaseTtlMs: CLUSTER_DEFAULTS.leaseTtlMs },
     leases,
     membership,
@@ -82,9 +69,8 @@ export async function createCluster(d: ClusterDeps) {
         const epoch = await claimEpoch(d.db, shard, config.nodeId);
         // Every event the previous owner committed must be in our directory before we load the shard.
         await d.sequencer.catchUp();
-        buckets = null;
-        const records = recordsOf(shard);
-        const gone = await reloadOwnerState(d.db, records, config.tokenTtlDays);
+        records.invalidate();
+        const gone = await d.repo.reloadOwnerState(records.of(shard));
         for (const domain of gone) {
           const r = directory.get(domain);
           if (r) directory.remove(r);
@@ -92,7 +78,7 @@ export async function createCluster(d: ClusterDeps) {
         return epoch;
       },
       serving(shard) {
-        local.adopt(recordsOf(shard), CLUSTER_DEFAULTS.takeoverGraceMs);
+        local.adopt(records.of(shard), CLUSTER_DEFAULTS.takeoverGraceMs);
         edge.serve(shard);
       },
       async releasing(shard) {
@@ -101,14 +87,14 @@ export async function createCluster(d: ClusterDeps) {
         await local.statusSync.flush();
         await d.writeBehind.flush();
         gossip.flush();
-        local.release(recordsOf(shard));
+        local.release(records.of(shard));
       },
       lost(shard) {
         edge.unserve(shard);
-        local.release(recordsOf(shard));
+        local.release(records.of(shard));
       },
       onError(err, what) {
-        log.warn({ err: { message: (err as Error).message }, what }, "shard ownership step failed");
+        log.warn({ err, what }, "shard ownership step failed");
       },
     },
   );
@@ -119,32 +105,30 @@ export async function createCluster(d: ClusterDeps) {
       gossip.markDirty(rec);
     },
   };
-
-  let catchUpTimer: NodeJS.Timeout | null = null;
-  let stopReplica: (() => void) | null = null;
+  const local = new ServerActors(d.settings, directory, d.repo, d.events, liveness, systemClock, d.onStoreError("status"), coordinator);
+  // Degraded mode gets its own actor instance: no fence, no timers, tokens re-read from MySQL.
+  const unfenced = new ServerActors(d.settings, directory, d.repo, d.events, liveness, systemClock, d.onStoreError("degraded"));
+  const degraded = new DegradedActors(unfenced, directory, d.repo, config.registrarId);
+  const edge = new ClusterActors(
+    local,
+    (shard) => coordinator.accepts(shard),
+    transport,
+    subj.shard,
+    { shards: config.shards, requestTimeoutMs: CLUSTER_DEFAULTS.requestTimeoutMs, retryBudgetMs: CLUSTER_DEFAULTS.retryBudgetMs },
+    degraded,
+    d.onMailboxLatency,
+    d.onDrop,
+  );
 
   return {
+    /** This node's actors (timers, status sync); commands from the edge go through `api`. */
+    local,
+    api: edge,
     ownership: coordinator,
-    liveness,
-    /** Builds the edge API once the local actors exist. */
-    attach(actors: ServerActors, settings: ActorSettings, events: ConstructorParameters<typeof ServerActors>[3]): ActorApi {
-      local = actors;
-      // Degraded mode gets its own actor instance: no fence, no timers, tokens re-read from MySQL.
-      const unfenced = new ServerActors(settings, directory, d.repo, events, liveness, systemClock, (err) => log.warn({ err }, "degraded write failed"), SINGLE_NODE);
-      const degraded = new DegradedActors(unfenced, directory, d.db, d.repo, config.tokenTtlDays, config.registrarId);
-      edge = new ClusterActors(
-        actors,
-        (shard) => coordinator.accepts(shard),
-        transport,
-        subj.shard,
-        { shards: config.shards, requestTimeoutMs: CLUSTER_DEFAULTS.requestTimeoutMs, retryBudgetMs: CLUSTER_DEFAULTS.retryBudgetMs },
-        degraded,
-        d.onMailboxLatency,
-      );
-      return edge;
-    },
-    start(): void {
-      stopReplica = d.sequencer.listen((ev) =>
+    /** Joins the cluster: replica, gossip, membership, shard ownership, periodic catch-up. Stop hands shards over. */
+    start(): { stop(): Promise<void> } {
+      local.startWheel();
+      const stopReplica = d.sequencer.listen((ev) =>
         applyEvent(directory, ev, {
           ownsDomain: (domain) => coordinator.ownsDomain(domain),
           ownedAdded: (rec) => local.adopt([rec], CLUSTER_DEFAULTS.takeoverGraceMs),
@@ -155,22 +139,24 @@ export async function createCluster(d: ClusterDeps) {
       membership.start(() => coordinator.tick());
       coordinator.start();
       // Events missed while NATS was away are read back from MySQL.
-      catchUpTimer = setInterval(() => void d.sequencer.catchUp().catch(() => {}), CLUSTER_DEFAULTS.catchUpEveryMs);
+      const catchUpError = d.onStoreError("catch_up");
+      const catchUpTimer = setInterval(() => void d.sequencer.catchUp().catch(catchUpError), CLUSTER_DEFAULTS.catchUpEveryMs);
       catchUpTimer.unref();
-    },
-    /** Graceful: hands every shard over (flushing first), then leaves the membership. */
-    async stop(): Promise<void> {
-      if (catchUpTimer) clearInterval(catchUpTimer);
-      await coordinator.stop();
-      membership.stop();
-      gossip.stop();
-      stopReplica?.();
+      return {
+        async stop() {
+          clearInterval(catchUpTimer);
+          await coordinator.stop();
+          membership.stop();
+          gossip.stop();
+          stopReplica();
+        },
+      };
     },
     health() {
       const members = membership.details();
       return { nodes: members.length, shards_owned: coordinator.shardsOwned, shards_total: config.shards, members };
     },
-    stats: () => ({ moves: coordinator.moves, members: membership.members().length, remote: edge?.stats.remote ?? 0 }),
+    stats: () => ({ moves: coordinator.moves, members: membership.members().length, remote: edge.stats.remote }),
   };
 }
 

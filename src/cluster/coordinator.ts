@@ -2,9 +2,9 @@
 // them over when the membership changes, takes over leases whose holder stopped renewing, and fences writes.
 import { preferredOwner, shardOf } from "../../actors/shards.js";
 import type { Fence } from "../../actors/ports.js";
-import type { Ownership } from "../../actors/server-actors.js";
-import { ShardMovedError } from "../errors.js";
-import type { LeaseStore } from "./leases.js";
+import type { Ownership } from "../../actors/ports.js";
+import { ShardMovedError } from "../core/errors.js";
+import type { LeaseStore } from "../../transport/leases.js";
 import type { Membership } from "./membership.js";
 
 export type ShardHooks = {

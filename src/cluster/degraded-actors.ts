@@ -1,22 +1,22 @@
-// Degraded mode (NATS unreachable): a node runs any server's messages itself against MySQL, re-reading the token
+// Degraded mode (NATS unreachable): a node runs any server's commands itself against MySQL, re-reading the token
 // first (its copy may be stale), without timers: offline decisions wait until the cluster can talk again.
-import type { Actor } from "../../actors/ports.js";
-import type { ServerFields, Stats } from "../../actors/server-record.js";
-import type { ActorApi, ServerActors } from "../../actors/server-actors.js";
+import type { ActorApi, ReplyTo, ServerCommand } from "../../actors/commands.js";
 import type { Directory } from "../directory/directory.js";
-import type { Db } from "../store/db.js";
 import type { ServersRepo } from "../store/servers-repo.js";
-import { reloadOwnerState } from "./shard-store.js";
 
 export class DegradedActors implements ActorApi {
   constructor(
-    private readonly actors: ServerActors,
+    private readonly actors: ActorApi,
     private readonly directory: Directory,
-    private readonly db: Db,
     private readonly repo: ServersRepo,
-    private readonly tokenTtlDays: number,
     private readonly registrarId: string,
   ) {}
+
+  async send<C extends ServerCommand>(cmd: C): Promise<ReplyTo<C>> {
+    // A registration needs no prior state; every other command authenticates against a fresh token.
+    if (cmd.type !== "register") await this.refresh(cmd.domain);
+    return this.actors.send(cmd);
+  }
 
   // Our copy may be stale (a rotated token) or missing (registered at another node while we could not hear it).
   private async refresh(domain: string): Promise<void> {
@@ -24,31 +24,11 @@ export class DegradedActors implements ActorApi {
     // Mirrored records are not in `servers`; the actors answer 403 for them from what is listed.
     if (rec && rec.origin !== this.registrarId) return;
     if (rec) {
-      const gone = await reloadOwnerState(this.db, [rec], this.tokenTtlDays);
+      const gone = await this.repo.reloadOwnerState([rec]);
       if (gone.length > 0) this.directory.remove(rec);
       return;
     }
-    const [fresh] = await this.repo.loadByDomains([domain], { tokenTtlDays: this.tokenTtlDays });
+    const [fresh] = await this.repo.loadByDomains([domain]);
     if (fresh && !this.directory.get(domain)) this.directory.add(fresh);
-  }
-
-  register(domain: string, fields: ServerFields, by: Actor) {
-    return this.actors.register(domain, fields, by);
-  }
-  async heartbeat(domain: string, token: string | null, stats: Stats, sessionTokenIssuedMs?: number) {
-    await this.refresh(domain);
-    return this.actors.heartbeat(domain, token, stats, sessionTokenIssuedMs);
-  }
-  async update(domain: string, token: string | null, changed: Partial<ServerFields>, by: Actor) {
-    await this.refresh(domain);
-    return this.actors.update(domain, token, changed, by);
-  }
-  async remove(domain: string, token: string | null, by: Actor) {
-    await this.refresh(domain);
-    return this.actors.remove(domain, token, by);
-  }
-  async rotateToken(domain: string, token: string | null, by: Actor) {
-    await this.refresh(domain);
-    return this.actors.rotateToken(domain, token, by);
   }
 }

@@ -1,12 +1,11 @@
 // Heartbeat soft state (last_seen, counts, version) from each shard owner to every node, batched every 100 ms,
 // so listings on every node are current without a MySQL read and a new owner starts from the freshest liveness.
 import type { LivenessSink } from "../../actors/ports.js";
-import type { ServerRecord } from "../../actors/server-record.js";
+import { LIVENESS_FIELDS, type ServerRecord } from "../core/record.js";
+import { encode, listen, type OnDrop } from "../../transport/codec.js";
+import { CLUSTER_WIRE_VERSION, LIVENESS_BATCH, MESSAGES, type Beat } from "../../transport/subjects.js";
 import type { Subscription, Transport } from "../../transport/transport.js";
 import type { Directory } from "../directory/directory.js";
-
-type Beat = [domain: string, lastSeenMs: number, userCount: number, channelCount: number, version: string | null];
-const LIVENESS_FIELDS = 16 | 1 | 2;
 
 export class LivenessGossip implements LivenessSink {
   private dirty = new Set<ServerRecord>();
@@ -18,6 +17,7 @@ export class LivenessGossip implements LivenessSink {
     private readonly subject: string,
     private readonly directory: Directory,
     private readonly ownsDomain: (domain: string) => boolean,
+    private readonly onDrop: OnDrop,
     private readonly intervalMs = 100,
   ) {}
 
@@ -26,7 +26,7 @@ export class LivenessGossip implements LivenessSink {
   }
 
   start(): void {
-    this.sub = this.transport.subscribe(this.subject, (data) => this.apply(data));
+    this.sub = listen(this.transport, this.subject, MESSAGES.liveness, this.onDrop, (msg) => this.apply(msg.beats));
     this.timer = setInterval(() => this.flush(), this.intervalMs);
     this.timer.unref();
   }
@@ -43,21 +43,13 @@ export class LivenessGossip implements LivenessSink {
     const batch: Beat[] = [];
     for (const r of this.dirty) batch.push([r.domain, r.lastSeenMs, r.userCount, r.channelCount, r.version]);
     this.dirty = new Set();
-    for (let i = 0; i < batch.length; i += 2000) {
-      this.transport.publish(this.subject, Buffer.from(JSON.stringify(batch.slice(i, i + 2000))));
+    for (let i = 0; i < batch.length; i += LIVENESS_BATCH) {
+      this.transport.publish(this.subject, encode({ v: CLUSTER_WIRE_VERSION, beats: batch.slice(i, i + LIVENESS_BATCH) }));
     }
   }
 
-  private apply(data: Uint8Array): void {
-    let batch: Beat[];
-    try {
-      batch = JSON.parse(Buffer.from(data).toString("utf8"));
-    } catch {
-      return;
-    }
-    if (!Array.isArray(batch)) return;
-    for (const b of batch) {
-      if (!Array.isArray(b) || typeof b[0] !== "string") continue;
+  private apply(beats: Beat[]): void {
+    for (const b of beats) {
       const rec = this.directory.get(b[0]);
       if (!rec || this.ownsDomain(rec.domain) || b[1] <= rec.lastSeenMs) continue;
       this.directory.update(rec, LIVENESS_FIELDS, false, () => {

@@ -1,8 +1,8 @@
 // Membership gossip: every node announces itself (and its load) on the cluster subject; members are the nodes
 // heard from within the timeout. A node that stops says so, so the others do not wait for the timeout.
+import { encode, listen, type OnDrop } from "../../transport/codec.js";
+import { CLUSTER_WIRE_VERSION, MESSAGES, type MemberInfo } from "../../transport/subjects.js";
 import type { Transport, Subscription } from "../../transport/transport.js";
-
-export type MemberInfo = { node: string; shards: number; servers: number; leaving?: boolean; at: number };
 
 export class Membership {
   private readonly seen = new Map<string, MemberInfo & { heardMs: number }>();
@@ -14,19 +14,14 @@ export class Membership {
     private readonly subject: string,
     private readonly nodeId: string,
     private readonly load: () => { shards: number; servers: number },
+    private readonly onDrop: OnDrop,
     private readonly intervalMs = 500,
     private readonly timeoutMs = 2000,
   ) {}
 
   start(onChange: () => void): void {
-    this.sub = this.transport.subscribe(this.subject, (data) => {
-      let info: MemberInfo;
-      try {
-        info = JSON.parse(Buffer.from(data).toString("utf8"));
-      } catch {
-        return;
-      }
-      if (typeof info?.node !== "string" || info.node === this.nodeId) return;
+    this.sub = listen(this.transport, this.subject, MESSAGES.gossip, this.onDrop, (info) => {
+      if (info.node === this.nodeId) return;
       const known = this.seen.has(info.node);
       if (info.leaving) {
         this.seen.delete(info.node);
@@ -63,12 +58,13 @@ export class Membership {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.transport.publish(this.subject, Buffer.from(JSON.stringify({ node: this.nodeId, shards: 0, servers: 0, leaving: true, at: Date.now() })));
+    const bye: MemberInfo = { v: CLUSTER_WIRE_VERSION, node: this.nodeId, shards: 0, servers: 0, leaving: true, at: Date.now() };
+    this.transport.publish(this.subject, encode(bye));
     this.sub?.unsubscribe();
   }
 
   private announce(): void {
-    const info: MemberInfo = { node: this.nodeId, ...this.load(), at: Date.now() };
-    this.transport.publish(this.subject, Buffer.from(JSON.stringify(info)));
+    const info: MemberInfo = { v: CLUSTER_WIRE_VERSION, node: this.nodeId, ...this.load(), at: Date.now() };
+    this.transport.publish(this.subject, encode(info));
   }
 }

@@ -1,6 +1,6 @@
 // Keeps this node's copy of the directory current from the ordered event stream (cluster mode).
-import type { RegistryEvent } from "../../actors/ports.js";
-import { ServerRecord } from "../../actors/server-record.js";
+import type { RegistryEvent } from "../core/events.js";
+import { ServerRecord } from "../core/record.js";
 import type { Directory } from "../directory/directory.js";
 import { ALL_FIELDS, SORT_FIELD } from "../directory/sort-index.js";
 

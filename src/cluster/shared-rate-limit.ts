@@ -1,9 +1,9 @@
 // Cluster-wide rate limits: each node counts locally and tells the others, whose limiters add the remote counts
 // of the same wall-clock window, so a limit holds for the sum over all nodes.
 import { RateLimiter, type RateLimitDecision, type RateLimiterOptions } from "../security/rate-limit.js";
+import { encode, listen, type OnDrop } from "../../transport/codec.js";
+import { CLUSTER_WIRE_VERSION, MESSAGES, type RateLimitReport } from "../../transport/subjects.js";
 import type { Transport } from "../../transport/transport.js";
-
-type Report = { n: string; k: string; w: number; c: number; from: string };
 
 export class SharedRateLimiter extends RateLimiter {
   constructor(
@@ -19,22 +19,16 @@ export class SharedRateLimiter extends RateLimiter {
   override take(key: string, cost = 1): RateLimitDecision {
     const d = super.take(key, cost);
     if (d.allowed && cost > 0) {
-      const report: Report = { n: this.name, k: key, w: d.windowStartMs, c: cost, from: this.nodeId };
-      this.transport.publish(this.subject, Buffer.from(JSON.stringify(report)));
+      const report: RateLimitReport = { v: CLUSTER_WIRE_VERSION, n: this.name, k: key, w: d.windowStartMs, c: cost, from: this.nodeId };
+      this.transport.publish(this.subject, encode(report));
     }
     return d;
   }
 
   /** Subscribes the given limiters to the other nodes' reports. */
-  static listen(transport: Transport, subject: string, nodeId: string, limiters: Map<string, RateLimiter>): { unsubscribe(): void } {
-    return transport.subscribe(subject, (data) => {
-      let r: Report;
-      try {
-        r = JSON.parse(Buffer.from(data).toString("utf8"));
-      } catch {
-        return;
-      }
-      if (r.from === nodeId || typeof r.k !== "string" || !Number.isFinite(r.w) || !Number.isInteger(r.c)) return;
+  static listen(transport: Transport, subject: string, nodeId: string, limiters: Map<string, RateLimiter>, onDrop: OnDrop): { unsubscribe(): void } {
+    return listen(transport, subject, MESSAGES.rateLimits, onDrop, (r) => {
+      if (r.from === nodeId) return;
       limiters.get(r.n)?.addRemote(r.k, r.w, r.c);
     });
   }

@@ -1,5 +1,5 @@
 // The in-memory directory: every known server record, sorted indexes, filter counts and search, read per request.
-import type { ServerRecord, Status } from "../../actors/server-record.js";
+import type { ServerRecord, Status } from "../core/record.js";
 import { SearchCache } from "./search-cache.js";
 import { ALL_FIELDS, SORT_FIELD, SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
 import { selectPage } from "./top-k.js";

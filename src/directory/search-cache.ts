@@ -1,5 +1,5 @@
 // Match sets for `q` searches, kept current on every text change so a repeated search never rescans the directory.
-import type { ServerRecord } from "../../actors/server-record.js";
+import type { ServerRecord } from "../core/record.js";
 
 export function matchesQuery(r: ServerRecord, qLower: string): boolean {
   return (

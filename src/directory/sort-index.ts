@@ -4,7 +4,7 @@ import * as btree from "sorted-btree";
 // sorted-btree is CommonJS with a default export: under Node ESM the class sits on `.default`.
 type BTree<K, V> = import("sorted-btree").default<K, V>;
 const BTree = ((btree as unknown as { default: { default?: unknown } }).default.default ?? btree.default) as typeof import("sorted-btree").default;
-import type { ServerRecord } from "../../actors/server-record.js";
+import type { ServerRecord } from "../core/record.js";
 
 export type SortKey = "users" | "channels" | "name" | "created" | "last_seen" | "rating";
 export type SortOrder = "asc" | "desc";

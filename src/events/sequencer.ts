@@ -1,6 +1,6 @@
 // Delivers committed events in seq order: buffers out-of-order arrivals and fills gaps from MySQL, so every node
 // hands its listeners (feed, directory) the same sequence.
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 
 export type Listener = (ev: RegistryEvent) => void;
 export type GapReader = (afterSeq: number, uptoSeq: number) => Promise<RegistryEvent[]>;

@@ -8,7 +8,7 @@ import type { Incoming } from "./mirror-store.js";
 import { refusal, type TrustPolicy } from "./trust.js";
 import {
   decode, DigestReply, DigestRequest, encode, EntriesReply, EntriesRequest, ErrorReply, GROUP_SIZE, GROUPS, MAX_BUCKETS_PER_REQUEST,
-  MAX_KEYS_PER_REQUEST, RecordsReply, RecordsRequest, WIRE_VERSION, WireError, type Entry, type FedChange,
+  MAX_KEYS_PER_REQUEST, RecordsReply, RecordsRequest, WIRE_VERSION, DecodeError, type Entry, type FedChange,
 } from "./wire.js";
 import type { z } from "zod";
 
@@ -44,7 +44,7 @@ export function serveSync(d: SyncServerDeps): Subscription[] {
         try {
           reply = encode(await answer(decode(schema, data, d.maxBytes)));
         } catch (err) {
-          if (!(err instanceof WireError)) throw err;
+          if (!(err instanceof DecodeError)) throw err;
           d.onBadRequest(subject, err.reason);
           reply = encode({ v: WIRE_VERSION, error: err.reason } satisfies z.infer<typeof ErrorReply>);
         } finally {
@@ -75,7 +75,7 @@ function entriesReply(h: Holdings, q: EntriesRequest, maxBytes: number): Entries
     const e = h.entries(b);
     const size = JSON.stringify(e).length + 16;
     if (bytes + size > maxBytes) {
-      if (buckets.length === 0) throw new WireError("too_large", `bucket ${b} does not fit in one reply`);
+      if (buckets.length === 0) throw new DecodeError("too_large", `bucket ${b} does not fit in one reply`);
       break;
     }
     bytes += size;
@@ -144,7 +144,7 @@ export async function syncWith(peer: string, d: SyncClientDeps): Promise<RoundRe
     const reply = await d.transport.request(subject, data, d.timeoutMs);
     d.onBytes("received", reply.byteLength);
     bytes += data.byteLength + reply.byteLength;
-    const refused = reply.byteLength < 512 ? errorOf(reply) : null;
+    const refused = reply.byteLength < 512 ? errorOf(reply, 512) : null;
     if (refused) throw new Error(`${peer} refused the request: ${refused}`);
     return decode(schema, reply, d.maxBytes);
   };
@@ -154,7 +154,7 @@ export async function syncWith(peer: string, d: SyncClientDeps): Promise<RoundRe
 
   const top = await ask(s.digest, { v: WIRE_VERSION, root: d.holdings.root() }, DigestReply);
   if (top.same || top.root === d.holdings.root()) return result(true);
-  if (!top.groups) throw new WireError("invalid", "digest reply without groups");
+  if (!top.groups) throw new DecodeError("invalid", "digest reply without groups");
   const theirGroups = Buffer.from(top.groups, "base64");
   const ourGroups = d.holdings.groupHashes();
   const groups: number[] = [];
@@ -176,7 +176,7 @@ export async function syncWith(peer: string, d: SyncClientDeps): Promise<RoundRe
   while (pending.length > 0) {
     const ask1 = pending.slice(0, MAX_BUCKETS_PER_REQUEST);
     const reply = await ask(s.entries, { v: WIRE_VERSION, buckets: ask1 }, EntriesReply);
-    if (reply.buckets.length === 0) throw new WireError("invalid", "entries reply answered no bucket");
+    if (reply.buckets.length === 0) throw new DecodeError("invalid", "entries reply answered no bucket");
     const answered = new Set(reply.buckets.map((b) => b.b));
     for (let i = pending.length - 1; i >= 0; i--) if (answered.has(pending[i])) pending.splice(i, 1);
     const { need, purge } = compare(peer, reply, d);
@@ -244,11 +244,11 @@ async function fetchRecords(
 }
 
 /** The reason of an error reply ({"v":1,"error":…}), else null. */
-function errorOf(reply: Uint8Array): string | null {
+function errorOf(reply: Uint8Array, maxBytes: number): string | null {
   try {
-    const parsed = ErrorReply.safeParse(JSON.parse(Buffer.from(reply).toString("utf8")));
-    return parsed.success ? parsed.data.error : null;
-  } catch {
-    return null;
+    return decode(ErrorReply, reply, maxBytes).error;
+  } catch (err) {
+    if (err instanceof DecodeError) return null;
+    throw err;
   }
 }

@@ -1,7 +1,7 @@
 // Peer-registrar mirroring for one node (issue 5, docs/federation.md): every node lists mirrored records and applies
 // their events; the node that owns shard 0 also publishes, receives and runs anti-entropy (FederationLeader).
-import type { RegistryEvent } from "../../actors/ports.js";
-import type { ServerRecord } from "../../actors/server-record.js";
+import type { RegistryEvent } from "../core/events.js";
+import type { ServerRecord } from "../core/record.js";
 import type { Transport } from "../../transport/transport.js";
 import { onForeignEvents } from "../cluster/replica.js";
 import type { Config } from "../config.js";
@@ -79,19 +79,22 @@ export async function createFederation(d: FederationDeps) {
       } else if (!want && leader.isActive) await leader.end();
     });
   };
+  /** Stops publishing before the cluster hands its shards over. */
+  const stop = async (): Promise<void> => {
+    if (timer) clearInterval(timer);
+    await step;
+    await leader.end();
+  };
   return {
     view,
     leader,
-    start(): void {
+    /** Starts following leadership (shard 0); the returned stop ends it. */
+    start(): { stop(): Promise<void> } {
       timer = setInterval(check, LEADER_CHECK_MS);
       timer.unref();
       check();
+      return { stop };
     },
-    /** Stops publishing before the cluster hands its shards over. */
-    async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      await step;
-      await leader.end();
-    },
+    stop,
   };
 }

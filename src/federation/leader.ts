@@ -1,6 +1,6 @@
 // The federation work of the one node that publishes for this registrar: own changes out, peers' changes in
 // through the apply queue, anti-entropy as requester (per peer, periodic and on demand) and as responder.
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import type { Subscription, Transport } from "../../transport/transport.js";
 import type { EventSequencer } from "../events/sequencer.js";
 import type { Logger } from "../log.js";

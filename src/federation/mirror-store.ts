@@ -1,8 +1,8 @@
 // MySQL side of federation: this registrar's id for the version trigger, mirrored rows (load, apply with their
 // events and conflict audit in one transaction under the event lock), snapshots for peers, tombstone pruning.
 import type { RowDataPacket } from "mysql2/promise";
-import type { RegistryEvent } from "../../actors/ports.js";
-import type { ServerRecord } from "../../actors/server-record.js";
+import type { RegistryEvent } from "../core/events.js";
+import type { ServerRecord } from "../core/record.js";
 import { inTransaction, type Conn, type Db } from "../store/db.js";
 import { appendEvents, lockEvents, type NewEvent } from "../store/events-repo.js";
 import { supersedes, type Holdings } from "./holdings.js";

@@ -4,7 +4,7 @@ import { fedSubjects } from "../../transport/subjects.js";
 import type { Subscription, Transport } from "../../transport/transport.js";
 import type { Incoming } from "./mirror-store.js";
 import { refusal, type TrustPolicy } from "./trust.js";
-import { ChangesMessage, decode, WireError } from "./wire.js";
+import { ChangesMessage, decode, DecodeError } from "./wire.js";
 
 export type ReceiverDeps = {
   transport: Transport;
@@ -57,7 +57,7 @@ export class LiveReceiver {
     try {
       msg = decode(ChangesMessage, data, this.d.maxBytes);
     } catch (err) {
-      if (!(err instanceof WireError)) throw err;
+      if (!(err instanceof DecodeError)) throw err;
       this.d.dropped(err.reason, peer, err.message, 1);
       return;
     }

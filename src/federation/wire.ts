@@ -154,32 +154,5 @@ export type RecordsReply = z.infer<typeof RecordsReply>;
 
 export const ErrorReply = z.strictObject({ v: z.literal(WIRE_VERSION), error: z.string().max(200) });
 
-export class WireError extends Error {
-  constructor(
-    readonly reason: "too_large" | "not_json" | "invalid",
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Size check before parsing, then JSON, then the schema; throws WireError with a reason for the drop counter. */
-export function decode<T>(schema: z.ZodType<T>, data: Uint8Array, maxBytes: number): T {
-  if (data.byteLength > maxBytes) throw new WireError("too_large", `message of ${data.byteLength} bytes exceeds ${maxBytes}`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"));
-  } catch {
-    throw new WireError("not_json", "message is not JSON");
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new WireError("invalid", `${issue.path.join(".") || "message"}: ${issue.message}`.slice(0, 200));
-  }
-  return parsed.data;
-}
-
-export function encode(message: unknown): Uint8Array {
-  return Buffer.from(JSON.stringify(message), "utf8");
-}
+// Decoding (size, JSON, schema, drop reason) is the shared transport codec: transport/codec.ts.
+export { decode, encode, DecodeError } from "../../transport/codec.js";

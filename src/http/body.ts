@@ -1,5 +1,5 @@
 // Reads a JSON request body while counting bytes: 413 the moment the limit is passed, never buffer-then-check.
-import { InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
+import { InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../core/errors.js";
 import type { RequestContext } from "./context.js";
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;.*)?$/i;

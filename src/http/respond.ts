@@ -1,7 +1,8 @@
 // Writes responses: corked, skipped when aborted, with request id, CORS, deprecation headers and one log line.
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import { errorBody, isStoreUnavailable, RegistrarError, UnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
+import { errorBody, RegistrarError, UnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../core/errors.js";
+import { isStoreUnavailable } from "../store/unavailable.js";
 import { corsHeaders } from "../security/cors.js";
 import type { RequestContext } from "./context.js";
 

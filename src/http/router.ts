@@ -1,6 +1,6 @@
 // Route table → uWebSockets.js: each /v1 route plus its legacy alias, 405 with Allow, CORS preflight, 404 fallback.
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
-import { MethodNotAllowedError, NotFoundError, RateLimitedError } from "../errors.js";
+import { MethodNotAllowedError, NotFoundError, RateLimitedError } from "../core/errors.js";
 import type { RateLimiter } from "../security/rate-limit.js";
 import { readJsonBody } from "./body.js";
 import { readContext, type RequestContext } from "./context.js";

@@ -46,10 +46,35 @@ export async function openDb(url: string, opts: { connectionLimit?: number; stat
     // Fail fast instead of queueing forever when MySQL is gone: callers answer 503.
     queueLimit: 1000,
     multipleStatements: false,
-  }).on("connection", (c) => {
-    c.query("SET time_zone = '+00:00'");
+    // Idle connections are closed with QUIT (an 'end' event the counters see) rather than destroyed silently.
+    gracefulEnd: true,
   });
-  return guardStatements(pool, opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
+  const stats: PoolStats = { connections: 0, inUse: 0, waiting: 0 };
+  pool.on("connection", (c) => {
+    c.query("SET time_zone = '+00:00'");
+    stats.connections++;
+    // The same two events on which mysql2 drops a connection from its pool (lib/pool_connection.js).
+    let open = true;
+    const gone = () => {
+      if (open) stats.connections--;
+      open = false;
+    };
+    c.once("end", gone);
+    c.once("error", gone);
+    closers.set(c, gone);
+  });
+  POOL_STATS.set(pool, stats);
+  return guardStatements(pool, stats, opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
+}
+
+/** Pool counters kept by this module (never mysql2's private fields): open connections, checked out, waiting. */
+export type PoolStats = { connections: number; inUse: number; waiting: number };
+const POOL_STATS = new WeakMap<Db, PoolStats>();
+/** Per core connection: marks it closed when this module destroys it (mysql2 emits nothing then). */
+const closers = new WeakMap<object, () => void>();
+
+export function poolStats(db: Db): Readonly<PoolStats> {
+  return POOL_STATS.get(db) ?? { connections: 0, inUse: 0, waiting: 0 };
 }
 
 const GUARDED = ["query", "execute", "beginTransaction", "commit", "rollback", "ping"] as const;
@@ -61,9 +86,23 @@ const GUARDED = ["query", "execute", "beginTransaction", "commit", "rollback", "
  * Past the deadline the connection is destroyed (a late answer could never be matched to a later statement) and
  * the caller gets a store-unavailable error, which the HTTP edge answers as 503 (issue 2).
  */
-function guardStatements(pool: Db, ms: number): Db {
+function guardStatements(pool: Db, stats: PoolStats, ms: number): Db {
   const getConnection = pool.getConnection.bind(pool);
-  pool.getConnection = async () => guardConnection(await getConnection(), ms);
+  pool.getConnection = async () => {
+    stats.waiting++;
+    let conn: Conn;
+    try {
+      conn = await getConnection();
+    } catch (err) {
+      // mysql2 gives this one no code; name it so isStoreUnavailable can stay a check of codes.
+      if ((err as Error).message === "Pool is closed.") Object.assign(err as Error, { code: "POOL_CLOSED" });
+      throw err;
+    } finally {
+      stats.waiting--;
+    }
+    stats.inUse++;
+    return guardConnection(conn, stats, ms);
+  };
   // The pool's own query/execute bypass getConnection: route them through a guarded connection.
   for (const name of ["query", "execute"] as const) {
     (pool as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
@@ -78,11 +117,28 @@ function guardStatements(pool: Db, ms: number): Db {
   return pool;
 }
 
-function guardConnection(conn: Conn, ms: number): Conn {
+function guardConnection(conn: Conn, stats: PoolStats, ms: number): Conn {
+  const core: object = conn.connection;
+  let checkedOut = true;
+  const checkIn = () => {
+    if (checkedOut) stats.inUse--;
+    checkedOut = false;
+  };
+  const release = conn.release.bind(conn);
+  const destroy = conn.destroy.bind(conn);
+  conn.release = () => {
+    checkIn();
+    release();
+  };
+  conn.destroy = () => {
+    checkIn();
+    closers.get(core)?.();
+    destroy();
+  };
   const kill = () => {
     conn.destroy();
     // destroy() only half-closes the socket; nobody is listening on the other side.
-    (conn as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+    (core as { stream?: { destroy?: () => void } }).stream?.destroy?.();
   };
   for (const name of GUARDED) {
     const raw = (conn[name] as (...a: unknown[]) => Promise<unknown>).bind(conn);

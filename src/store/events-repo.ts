@@ -1,6 +1,6 @@
 // The events table: append under the event lock (so seq order is commit order), read ranges for replay and gaps.
 import type { RowDataPacket, ResultSetHeader } from "mysql2/promise";
-import type { EventType, RegistryEvent } from "../../actors/ports.js";
+import type { EventType, RegistryEvent } from "../core/events.js";
 import type { Conn, Db } from "./db.js";
 
 export type NewEvent = { type: EventType; domain: string; origin: string; atMs: number; data: Record<string, unknown> };

@@ -1,7 +1,7 @@
 // The ratings table: one rating per (server, user), written with its rating.created event; newest-first pages.
 import type { RowDataPacket } from "mysql2/promise";
-import type { Actor, RegistryEvent } from "../../actors/ports.js";
-import { NotFoundError } from "../errors.js";
+import type { Initiator, RegistryEvent } from "../core/events.js";
+import { NotFoundError } from "../core/errors.js";
 import { audit } from "./audit-repo.js";
 import { inTransaction, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
@@ -12,7 +12,7 @@ export type RatingWrite = { created: boolean; rating: Rating; count: number; sum
 export class RatingsRepo {
   constructor(private readonly db: Db) {}
 
-  async rate(domain: string, input: { user_id: string; rating: number; comment?: string }, by: Actor): Promise<RatingWrite> {
+  async rate(domain: string, input: { user_id: string; rating: number; comment?: string }, by: Initiator): Promise<RatingWrite> {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
       const [srv] = await conn.query<RowDataPacket[]>("SELECT origin FROM servers WHERE domain = ? LOCK IN SHARE MODE", [domain]);

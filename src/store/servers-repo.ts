@@ -1,8 +1,10 @@
 // The servers table: the MySQL implementation of the actors' ServerStore port, start-up load and liveness flush.
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { Actor, Fence, RegistryEvent, ServerStore, StatusChange } from "../../actors/ports.js";
-import { ServerRecord, type ServerFields } from "../../actors/server-record.js";
-import { DomainTakenError, ShardMovedError } from "../errors.js";
+import type { Initiator, RegistryEvent } from "../core/events.js";
+import type { Fence, ServerStore, StatusChange } from "../../actors/ports.js";
+import { ServerRecord, type ServerFields } from "../core/record.js";
+import { DomainTakenError, ShardMovedError } from "../core/errors.js";
+import { activityFromExpiresMs, tokenExpiresMs, type TokenPolicy } from "../core/tokens.js";
 import { audit } from "./audit-repo.js";
 import { inTransaction, type Conn, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
@@ -28,10 +30,10 @@ export type Liveness = { domain: string; lastSeenMs: number; userCount: number; 
 export class ServersRepo implements ServerStore {
   constructor(
     private readonly db: Db,
-    private readonly tokenExpiresMs: (rec: ServerRecord) => number,
+    private readonly tokens: TokenPolicy,
   ) {}
 
-  async insertServer(rec: ServerRecord, by: Actor, fence?: Fence): Promise<RegistryEvent> {
+  async insertServer(rec: ServerRecord, by: Initiator, fence?: Fence): Promise<RegistryEvent> {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
       await checkFence(conn, fence);
@@ -45,7 +47,7 @@ export class ServersRepo implements ServerStore {
             rec.domain, rec.origin, rec.name, rec.description, rec.icon, rec.apiUrl, rec.wsUrl, rec.voiceUrl, rec.voiceProvider,
             rec.cdnUrl, JSON.stringify(rec.protocols), JSON.stringify(rec.capabilities), rec.version, rec.userCount,
             rec.channelCount, rec.verified ? 1 : 0, rec.status, new Date(rec.lastSeenMs), new Date(rec.createdAtMs),
-            new Date(rec.createdAtMs), rec.recordVersion, rec.tokenHash, new Date(rec.tokenIssuedMs), new Date(this.tokenExpiresMs(rec)),
+            new Date(rec.createdAtMs), rec.recordVersion, rec.tokenHash, new Date(rec.tokenIssuedMs), new Date(tokenExpiresMs(rec, this.tokens)),
           ],
         );
       } catch (err) {
@@ -58,7 +60,7 @@ export class ServersRepo implements ServerStore {
     });
   }
 
-  async updateServer(rec: ServerRecord, changed: Partial<ServerFields>, by: Actor, fence?: Fence): Promise<RegistryEvent | null> {
+  async updateServer(rec: ServerRecord, changed: Partial<ServerFields>, by: Initiator, fence?: Fence): Promise<RegistryEvent | null> {
     const keys = Object.keys(changed) as (keyof ServerFields)[];
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
@@ -67,7 +69,7 @@ export class ServersRepo implements ServerStore {
       const [res] = await conn.query<ResultSetHeader>(
         `UPDATE servers SET ${keys.map((k) => `${COLUMN[k]} = ?`).join(", ")}, updated_at = ?, record_version = ?, token_expires_at = ?
          WHERE domain = ?`,
-        [...keys.map((k) => columnValue(k, changed[k])), new Date(now), rec.recordVersion, new Date(this.tokenExpiresMs(rec)), rec.domain],
+        [...keys.map((k) => columnValue(k, changed[k])), new Date(now), rec.recordVersion, new Date(tokenExpiresMs(rec, this.tokens)), rec.domain],
       );
       if (res.affectedRows === 0) return null;
       await audit(conn, by, "server.update", rec.domain, { fields: keys });
@@ -77,7 +79,7 @@ export class ServersRepo implements ServerStore {
     });
   }
 
-  async deleteServer(domain: string, by: Actor, fence?: Fence): Promise<RegistryEvent | null> {
+  async deleteServer(domain: string, by: Initiator, fence?: Fence): Promise<RegistryEvent | null> {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
       await checkFence(conn, fence);
@@ -90,7 +92,7 @@ export class ServersRepo implements ServerStore {
     });
   }
 
-  async rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Actor, fence?: Fence): Promise<boolean> {
+  async rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Initiator, fence?: Fence): Promise<boolean> {
     return inTransaction(this.db, async (conn) => {
       if (fence) {
         await lockEvents(conn);
@@ -173,8 +175,45 @@ export class ServersRepo implements ServerStore {
     }
   }
 
+  /**
+   * Refreshes what only an owner needs (token, persisted status) from MySQL, keeping the freshest liveness: the
+   * in-memory copy (kept by liveness gossip) may be newer than the last write-behind flush. Returns the domains
+   * that are gone from MySQL.
+   */
+  async reloadOwnerState(records: ServerRecord[]): Promise<string[]> {
+    const gone: string[] = [];
+    for (let i = 0; i < records.length; i += 1000) {
+      const part = records.slice(i, i + 1000);
+      const [rows] = await this.db.query<RowDataPacket[]>(
+        `SELECT domain, status, last_seen, user_count, channel_count, HEX(token_hash) AS token_hash, token_issued_at, token_expires_at
+         FROM servers WHERE domain IN (?)`,
+        [part.map((r) => r.domain)],
+      );
+      const byDomain = new Map(rows.map((r) => [r.domain as string, r]));
+      for (const rec of part) {
+        const row = byDomain.get(rec.domain);
+        if (!row) {
+          gone.push(rec.domain);
+          continue;
+        }
+        readTokenColumns(rec, row, this.tokens);
+        rec.persistedStatus = row.status;
+        const dbSeen = (row.last_seen as Date).getTime();
+        if (dbSeen > rec.lastSeenMs) {
+          rec.lastSeenMs = dbSeen;
+          rec.userCount = Number(row.user_count);
+          rec.channelCount = Number(row.channel_count);
+        }
+        // The persisted status is the truth a new owner starts from; its timers decide what happens next.
+        rec.status = row.status;
+        rec.json = null;
+      }
+    }
+    return gone;
+  }
+
   /** Loads the named servers (a node that missed their registration, e.g. while NATS was away). */
-  async loadByDomains(domains: string[], settings: { tokenTtlDays: number }): Promise<ServerRecord[]> {
+  async loadByDomains(domains: string[]): Promise<ServerRecord[]> {
     if (domains.length === 0) return [];
     const [rows] = await this.db.query<RowDataPacket[]>(
       `SELECT ${RECORD_COLUMNS} FROM servers s LEFT JOIN (SELECT domain, COUNT(*) AS n, SUM(rating) AS total FROM ratings
@@ -182,11 +221,11 @@ export class ServersRepo implements ServerStore {
       [domains, domains],
     );
     const interned = new Map<string, readonly string[]>();
-    return rows.map((row) => toRecord(row, settings.tokenTtlDays, interned));
+    return rows.map((row) => toRecord(row, this.tokens, interned));
   }
 
   /** Loads every server into records, streaming so a million rows do not sit in one result array. */
-  async loadAll(settings: { tokenTtlDays: number }, onRecord: (r: ServerRecord) => void): Promise<number> {
+  async loadAll(onRecord: (r: ServerRecord) => void): Promise<number> {
     const conn = await this.db.getConnection();
     try {
       // The callback-style core connection streams rows; the promise wrapper would buffer them all.
@@ -201,7 +240,7 @@ export class ServersRepo implements ServerStore {
       let n = 0;
       const interned = new Map<string, readonly string[]>();
       for await (const row of rows) {
-        onRecord(toRecord(row, settings.tokenTtlDays, interned));
+        onRecord(toRecord(row, this.tokens, interned));
         n++;
       }
       return n;
@@ -211,14 +250,12 @@ export class ServersRepo implements ServerStore {
   }
 }
 
-const DAY_MS = 86_400_000;
-
 const RECORD_COLUMNS = `s.domain, s.origin, s.name, s.description, s.icon, s.api_url, s.ws_url, s.voice_url, s.voice_provider,
   s.cdn_url, s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.status, s.last_seen,
   s.created_at, s.record_version, HEX(s.token_hash) AS token_hash, s.token_issued_at, s.token_expires_at,
   COALESCE(r.n, 0) AS rating_count, COALESCE(r.total, 0) AS rating_sum`;
 
-function toRecord(row: RowDataPacket, ttlDays: number, interned: Map<string, readonly string[]>): ServerRecord {
+function toRecord(row: RowDataPacket, tokens: TokenPolicy, interned: Map<string, readonly string[]>): ServerRecord {
   const r = new ServerRecord(row.domain, row.origin);
   r.name = row.name;
   r.nameKey = r.name.toLowerCase();
@@ -241,9 +278,7 @@ function toRecord(row: RowDataPacket, ttlDays: number, interned: Map<string, rea
   r.lastSeenMs = (row.last_seen as Date).getTime();
   r.createdAtMs = (row.created_at as Date).getTime();
   r.recordVersion = Number(row.record_version);
-  r.tokenHash = row.token_hash ? String(row.token_hash).toLowerCase() : null;
-  r.tokenIssuedMs = row.token_issued_at ? (row.token_issued_at as Date).getTime() : 0;
-  r.tokenActivityMs = row.token_expires_at ? (row.token_expires_at as Date).getTime() - ttlDays * DAY_MS : 0;
+  readTokenColumns(r, row, tokens);
   r.ratingCount = Number(row.rating_count);
   r.ratingSum = Number(row.rating_sum);
   return r;
@@ -256,4 +291,11 @@ function intern(cache: Map<string, readonly string[]>, json: string): readonly s
     if (cache.size < 10_000) cache.set(json, v);
   }
   return v;
+}
+
+/** The owner-only token state of a `servers` row (token_hash as HEX(), issued and sliding-expiry instants). */
+export function readTokenColumns(r: ServerRecord, row: RowDataPacket, tokens: TokenPolicy): void {
+  r.tokenHash = row.token_hash ? String(row.token_hash).toLowerCase() : null;
+  r.tokenIssuedMs = row.token_issued_at ? (row.token_issued_at as Date).getTime() : 0;
+  r.tokenActivityMs = row.token_expires_at ? activityFromExpiresMs((row.token_expires_at as Date).getTime(), tokens) : 0;
 }

@@ -1,7 +1,8 @@
 // Write-behind for heartbeat soft state: dirty records are flushed in batches every flush interval, at most one
 // row write per server per flush, retried while MySQL is away, and flushed once more on shutdown.
 import type { LivenessSink } from "../../actors/ports.js";
-import type { ServerRecord } from "../../actors/server-record.js";
+import type { ServerRecord } from "../core/record.js";
+import { tokenExpiresMs, type TokenPolicy } from "../core/tokens.js";
 import type { Liveness, ServersRepo } from "./servers-repo.js";
 
 export type FlushStats = { rows: number; ms: number };
@@ -14,7 +15,7 @@ export class WriteBehind implements LivenessSink {
 
   constructor(
     private readonly repo: ServersRepo,
-    private readonly tokenExpiresMs: (rec: ServerRecord) => number,
+    private readonly tokens: TokenPolicy,
     private readonly intervalMs: number,
     private readonly onFlush: (s: FlushStats) => void,
     private readonly onError: (err: unknown) => void,
@@ -54,7 +55,7 @@ export class WriteBehind implements LivenessSink {
     const batch: Liveness[] = [];
     for (const r of records) {
       r.dirty = false;
-      batch.push({ domain: r.domain, lastSeenMs: r.lastSeenMs, userCount: r.userCount, channelCount: r.channelCount, version: r.version, tokenExpiresMs: this.tokenExpiresMs(r) });
+      batch.push({ domain: r.domain, lastSeenMs: r.lastSeenMs, userCount: r.userCount, channelCount: r.channelCount, version: r.version, tokenExpiresMs: tokenExpiresMs(r, this.tokens) });
     }
     const started = performance.now();
     try {

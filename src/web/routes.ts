@@ -1,7 +1,8 @@
 // The web directory's routes (§9.1, WEB_UI): `/`, `/server/:domain` and `/assets/:file`, rendered from the in-memory
 // directory and served from a page cache; rendering (a cache miss) counts against the listing rate limit.
 import type { Directory } from "../directory/directory.js";
-import { isStoreUnavailable, NotFoundError } from "../errors.js";
+import { isStoreUnavailable } from "../store/unavailable.js";
+import { NotFoundError } from "../core/errors.js";
 import type { RequestContext } from "../http/context.js";
 import { pathDomain } from "../http/routes/params.js";
 import type { Reply, RouteSpec } from "../http/router.js";

@@ -1,8 +1,8 @@
 // Bearer authentication for the webhook routes, checked against MySQL so it holds on every node of a cluster
 // (a token rotated through another node stops working here at once, contract §3).
 import type { RowDataPacket } from "mysql2/promise";
-import { NotOwnerError, TokenExpiredError, UnauthorizedError } from "../errors.js";
-import { tokensMatch } from "../security/tokens.js";
+import { NotOwnerError, TokenExpiredError, UnauthorizedError } from "../core/errors.js";
+import { tokensMatch } from "../core/tokens.js";
 import type { Db } from "../store/db.js";
 
 /**

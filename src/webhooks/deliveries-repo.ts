@@ -2,7 +2,7 @@
 // lease so one node delivers each attempt, record outcomes, and the cursor of events already turned into rows.
 import { randomBytes } from "node:crypto";
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import { inTransaction, type Db } from "../store/db.js";
 
 export type ClaimedDelivery = {

@@ -1,6 +1,6 @@
 // Turns committed events into pending deliveries: fed by the sequencer (in seq order), written in small batches,
 // and caught up from the events table at start-up for events a crashed node committed but never enqueued.
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import type { DeliveriesRepo } from "./deliveries-repo.js";
 
 export type EnqueuerOptions = {

@@ -1,6 +1,6 @@
 // Webhooks of one node, wired: repositories, the enqueuer listening to the sequencer, the delivery worker.
 // node.ts creates it, mounts webhookRoutes with `repo`, calls start() once the node is up and stop() before db.end.
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import type { Db } from "../store/db.js";
 import { DeliveriesRepo } from "./deliveries-repo.js";
 import { ENQUEUER_DEFAULTS, WebhookEnqueuer } from "./enqueuer.js";

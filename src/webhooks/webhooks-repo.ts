@@ -2,8 +2,8 @@
 // the recent deliveries of one webhook with their attempts.
 import { randomBytes } from "node:crypto";
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { EventType } from "../../actors/ports.js";
-import { NotFoundError, ValidationError } from "../errors.js";
+import type { EventType } from "../core/events.js";
+import { NotFoundError, ValidationError } from "../core/errors.js";
 import { inTransaction, type Db } from "../store/db.js";
 import { SecretBox } from "./secrets.js";
 

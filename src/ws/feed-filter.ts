@@ -1,5 +1,5 @@
 // A feed subscription's filter (contract §5): which events match, and the uWS topics that deliver exactly those.
-import type { EventType, RegistryEvent } from "../../actors/ports.js";
+import type { EventType, RegistryEvent } from "../core/events.js";
 
 export type FeedFilter = {
   types: ReadonlySet<EventType> | null;

@@ -2,7 +2,7 @@
 // the live stream with no gap and no duplicate, reset past retention, slow consumers closed with 1013.
 import type { TemplatedApp, WebSocket, WebSocketBehavior } from "uWebSockets.js";
 import { UWS_COMPRESSION_DISABLED } from "../uws.js";
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import type { Logger } from "../log.js";
 import { CloseCode, CloseError, closeCodeForError } from "./close-codes.js";
 import { closeConnection, decodeMessage, newConnectionState, SEND_DROPPED, sendFrame, type ConnectionState, type InboundLimits } from "./connection.js";

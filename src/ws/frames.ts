@@ -1,5 +1,5 @@
 // Frames the registrar sends on its WebSockets (contract §4, §5), serialised once and reused where possible.
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import { PROTOCOLS } from "./ws-messages.js";
 
 export function sessionHelloFrame(heartbeatIntervalMs: number, identifyTimeoutMs: number): string {

@@ -1,7 +1,10 @@
 // Mounts the registrar's WebSocket endpoints on the uWS app and routes committed events to them (contract §4, §5).
 import type { TemplatedApp } from "uWebSockets.js";
 import client from "prom-client";
-import { ServerSessions, type HeartbeatPort, type SessionClaim } from "./server-sessions.js";
+import { encode, listen, type OnDrop } from "../../transport/codec.js";
+import { CLUSTER_WIRE_VERSION, MESSAGES } from "../../transport/subjects.js";
+import type { Transport } from "../../transport/transport.js";
+import { ServerSessions, type HeartbeatPort } from "./server-sessions.js";
 import { Feed, type FeedOptions, type FeedStore } from "./feed.js";
 import { startRetention } from "./feed-retention.js";
 import { EventFrameCache } from "./frames.js";
@@ -10,14 +13,11 @@ import type { Config } from "../config.js";
 import type { EventSequencer } from "../events/sequencer.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import { parseRateLimit } from "../security/rate-limit.js";
 
 export const WS_PATHS = { session: "/v1/ws/server", feed: "/v1/feed" } as const;
 
-const DAY_MS = 86_400_000;
-
 export type WebSocketDeps = {
-  config: Pick<Config, "heartbeatIntervalS" | "wsIdentifyTimeoutMs" | "wsHeartbeatTimeoutMs" | "wsRateLimit" | "feedRetentionDays">;
+  config: Pick<Config, "heartbeatIntervalS" | "wsIdentifyTimeoutMs" | "wsHeartbeatTimeoutMs" | "wsRateLimit" | "feedRetentionMs">;
   actors: HeartbeatPort;
   sequencer: Pick<EventSequencer, "last" | "listen">;
   store: FeedStore & { pruneEvents(olderThanMs: number): Promise<number> };
@@ -25,8 +25,11 @@ export type WebSocketDeps = {
   metrics: Metrics;
   onStoreError: (op: string) => (err: unknown) => void;
   feedOptions?: Partial<FeedOptions>;
-  /** Cluster: publish a session claim to the other nodes; they pass theirs to `sessions.claimedElsewhere`. */
-  announceSession?: (claim: SessionClaim) => void;
+  /**
+   * Cluster mode: one session per domain across the cluster. Each identify is announced on this subject; a newer
+   * claim from any node closes the older session here (4010).
+   */
+  claims?: { transport: Transport; subject: string; onDrop: OnDrop } | null;
 };
 
 export type WebSocketEndpoints = {
@@ -38,8 +41,9 @@ export type WebSocketEndpoints = {
 
 /** Registers /v1/ws/server and /v1/feed; call before the HTTP routes so the catch-all 404 does not shadow them. */
 export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketEndpoints {
-  const limits = { maxMessageBytes: INBOUND_DEFAULTS.maxMessageBytes, rate: parseRateLimit(d.config.wsRateLimit, d.config.wsRateLimit) };
-  const retentionMs = d.config.feedRetentionDays * DAY_MS;
+  const limits = { maxMessageBytes: INBOUND_DEFAULTS.maxMessageBytes, rate: d.config.wsRateLimit };
+  const retentionMs = d.config.feedRetentionMs;
+  const claims = d.claims ?? null;
   const closes = new client.Counter({
     name: "registrar_ws_closed_total", help: "WebSocket connections closed, by endpoint and close code",
     labelNames: ["endpoint", "code"] as const, registers: [d.metrics.registry],
@@ -56,7 +60,7 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
     limits,
     onHeartbeat: () => wsHeartbeats.inc(),
     onClose: (code) => closes.labels("session", String(code)).inc(),
-    announce: d.announceSession,
+    announce: claims ? (claim) => claims.transport.publish(claims.subject, encode({ v: CLUSTER_WIRE_VERSION, ...claim })) : undefined,
     log: d.log,
   });
   const feed = new Feed({
@@ -70,6 +74,11 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
     log: d.log,
     options: d.feedOptions,
   });
+  const claimSub = claims
+    ? listen(claims.transport, claims.subject, MESSAGES.sessions, claims.onDrop, ({ domain, sessionId, identifiedMs }) =>
+        sessions.claimedElsewhere({ domain, sessionId, identifiedMs }),
+      )
+    : null;
   app.ws(WS_PATHS.session, sessions.behavior());
   app.ws(WS_PATHS.feed, feed.behavior());
 
@@ -97,6 +106,7 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
     shutdown: () =>
       (stopping ??= (async () => {
         unlisten();
+        claimSub?.unsubscribe();
         sessions.shutdown();
         feed.shutdown();
         await retention.stop();

@@ -3,9 +3,11 @@
 import { randomUUID } from "node:crypto";
 import type { WebSocket, WebSocketBehavior } from "uWebSockets.js";
 import { UWS_COMPRESSION_DISABLED } from "../uws.js";
-import type { RegistryEvent } from "../../actors/ports.js";
-import type { HeartbeatReply } from "../../actors/server-actors.js";
-import type { Stats } from "../../actors/server-record.js";
+import type { HeartbeatCommand, HeartbeatReply } from "../../actors/commands.js";
+import type { RegistryEvent } from "../core/events.js";
+import type { ErrorCode } from "../core/errors.js";
+import type { Stats } from "../core/record.js";
+import { tokenHashOf } from "../core/tokens.js";
 import { normalizeDomain } from "../domain/domain-name.js";
 import type { Logger } from "../log.js";
 import { CloseCode, CloseError, closeCodeForError } from "./close-codes.js";
@@ -22,8 +24,9 @@ export const SESSION_DEFAULTS = {
   maxSweepIntervalMs: 1000,
 } as const;
 
+/** The one command a session sends to its server's actor. */
 export type HeartbeatPort = {
-  heartbeat(domain: string, token: string | null, stats: Stats, sessionTokenIssuedMs?: number): Promise<HeartbeatReply>;
+  send(cmd: HeartbeatCommand): Promise<HeartbeatReply>;
 };
 
 export type ServerSessionDeps = {
@@ -54,10 +57,11 @@ type SessionState = ConnectionState & {
   sessionId: string;
   domain: string;
   /**
-   * When the token the session identified with was issued: later heartbeats are authenticated by it (valid until
-   * that token is rotated or expires), so the session keeps no token and hashes nothing per heartbeat.
+   * The SHA-256 of the token the session identified with, hashed once at identify: later heartbeats present it
+   * (the owner compares it with the current hash in constant time, so a rotation ends the session with 4001),
+   * the session keeps no token and hashes nothing per heartbeat.
    */
-  tokenIssuedMs: number;
+  tokenHash: string | null;
   /** Identify deadline while awaiting identify, heartbeat deadline once ready (checked by one sweep). */
   deadlineMs: number;
   identifiedMs: number;
@@ -162,7 +166,7 @@ export class ServerSessions {
       phase: "awaiting_identify",
       sessionId: randomUUID(),
       domain: "",
-      tokenIssuedMs: 0,
+      tokenHash: null,
       deadlineMs: Number.POSITIVE_INFINITY,
       identifiedMs: 0,
       identified: null,
@@ -197,10 +201,10 @@ export class ServerSessions {
     s.phase = "identifying";
     s.deadlineMs = Number.POSITIVE_INFINITY;
     // Identify counts as a heartbeat (contract §4): it takes the same actor path as POST .../heartbeat.
-    s.identified = this.d.actors.heartbeat(domain, msg.token, NO_STATS).then(
-      (reply) => {
-        // Later heartbeats prove the session by this, not by hashing the token again (a rotation ends it: 4001).
-        s.tokenIssuedMs = reply.tokenIssuedMs;
+    const tokenHash = tokenHashOf(msg.token);
+    s.identified = this.d.actors.send({ type: "heartbeat", domain, tokenHash, stats: NO_STATS }).then(
+      () => {
+        s.tokenHash = tokenHash;
         this.d.onHeartbeat();
         if (s.closed) return;
         s.phase = "ready";
@@ -222,7 +226,7 @@ export class ServerSessions {
   private heartbeat(ws: Session, s: SessionState, msg: HeartbeatMessage): void {
     if (s.closed || s.phase !== "ready") return;
     s.deadlineMs = this.now() + this.d.heartbeatTimeoutMs;
-    this.d.actors.heartbeat(s.domain, null, msg.stats ?? NO_STATS, s.tokenIssuedMs).then(
+    this.d.actors.send({ type: "heartbeat", domain: s.domain, tokenHash: s.tokenHash, stats: msg.stats ?? NO_STATS }).then(
       () => {
         this.d.onHeartbeat();
         if (!s.closed) sendFrame(ws, heartbeatAckFrame(msg.seq), SESSION_DEFAULTS.maxBufferedBytes);
@@ -259,7 +263,7 @@ export class ServerSessions {
 }
 
 function authReason(err: unknown): string {
-  const code = (err as { code?: string }).code;
+  const code = (err as { code?: ErrorCode }).code;
   if (code === "token_expired") return "token expired";
   if (code === "not_owner") return "record belongs to another registrar";
   return "authentication failed";

@@ -1,6 +1,6 @@
 // Messages clients send on /v1/ws/server and /v1/feed (contract §4, §5), as zod schemas; a type shares its schema's name.
 import { z } from "zod";
-import { EVENT_TYPES } from "../../actors/ports.js";
+import { EVENT_TYPES } from "../core/events.js";
 import { Heartbeat } from "../domain/schemas.js";
 import { DomainName } from "../domain/server-schemas.js";
 

@@ -2,15 +2,15 @@
 // view deciding what the directory lists.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { RegistryEvent } from "../../actors/ports.js";
-import { ServerRecord } from "../../actors/server-record.js";
+import type { RegistryEvent } from "../../src/core/events.js";
+import { ServerRecord } from "../../src/core/record.js";
 import type { ReplicaHooks } from "../../src/cluster/replica.js";
 import { Directory } from "../../src/directory/directory.js";
 import { Holdings } from "../../src/federation/holdings.js";
 import { MirrorView } from "../../src/federation/mirror-view.js";
 import { refusal, relayPath } from "../../src/federation/trust.js";
 import { compareCandidates, pickWinner } from "../../src/federation/winner.js";
-import { ChangesMessage, decode, FedChange, WireError } from "../../src/federation/wire.js";
+import { ChangesMessage, decode, FedChange, DecodeError } from "../../src/federation/wire.js";
 
 const cand = (origin: string, createdAtMs: number, verified = false) => ({ origin, createdAtMs, verified });
 
@@ -141,7 +141,7 @@ describe("the wire schema", () => {
     ["a path not starting at the origin", { ...good, path: ["reg.c.example", "reg.b.example"] }],
     ["a fractional version", { ...good, version: 1.5 }],
   ])("refuses %s", (_title, change) => {
-    expect(() => decode(ChangesMessage, msg([change]), 262_144)).toThrow(WireError);
+    expect(() => decode(ChangesMessage, msg([change]), 262_144)).toThrow(DecodeError);
   });
 
   it("refuses a message over the byte bound before parsing it", () => {
@@ -149,7 +149,7 @@ describe("the wire schema", () => {
       decode(ChangesMessage, new Uint8Array(300_000), 262_144);
       expect.unreachable();
     } catch (err) {
-      expect((err as WireError).reason).toBe("too_large");
+      expect((err as DecodeError).reason).toBe("too_large");
     }
   });
 });

@@ -2,10 +2,12 @@
 // hand-cranked clock: ordering per domain, offline timers, status persistence under store failure, token expiry.
 import { describe, expect, it, vi } from "vitest";
 import type { Clock } from "../../actors/clock.js";
-import type { Actor, EventSink, LivenessSink, RegistryEvent, ServerStore, StatusChange } from "../../actors/ports.js";
-import { ServerActors, type ActorSettings, type DirectoryPort } from "../../actors/server-actors.js";
-import { ServerRecord, type ServerFields } from "../../actors/server-record.js";
-import { DomainTakenError, TokenExpiredError, UnauthorizedError } from "../../src/errors.js";
+import type { Initiator, RegistryEvent } from "../../src/core/events.js";
+import type { DirectoryPort, EventSink, LivenessSink, ServerStore, StatusChange } from "../../actors/ports.js";
+import { ServerActors, type ActorSettings } from "../../actors/server-actors.js";
+import { actorCalls } from "../support/actor-calls.js";
+import { ServerRecord, type ServerFields } from "../../src/core/record.js";
+import { DomainTakenError, TokenExpiredError, UnauthorizedError } from "../../src/core/errors.js";
 
 const DAY_MS = 86_400_000;
 const T0 = Date.UTC(2026, 10, 22, 13, 0, 0);
@@ -68,13 +70,13 @@ class FakeStore implements ServerStore {
   private check() {
     if (this.down) throw storeDown();
   }
-  async insertServer(rec: ServerRecord, _by: Actor) {
+  async insertServer(rec: ServerRecord, _by: Initiator) {
     this.check();
     if (this.rows.has(rec.domain)) throw new DomainTakenError(rec.domain);
     this.rows.set(rec.domain, { status: rec.status, lastSeenMs: rec.lastSeenMs, name: rec.name, tokenHash: rec.tokenHash });
     return this.event("server.registered", rec.domain);
   }
-  async updateServer(rec: ServerRecord, _changed: Partial<ServerFields>, _by: Actor) {
+  async updateServer(rec: ServerRecord, _changed: Partial<ServerFields>, _by: Initiator) {
     if (this.updateGate) await this.updateGate;
     this.check();
     const row = this.rows.get(rec.domain);
@@ -118,13 +120,15 @@ function setup(overrides: Partial<ActorSettings> = {}) {
   const dirty: string[] = [];
   const liveness: LivenessSink = { markDirty: (r) => void dirty.push(r.domain) };
   const storeErrors: unknown[] = [];
-  const actors = new ServerActors(settings, directory, store, events, liveness, clock, (e) => void storeErrors.push(e));
-  actors.start();
+  const raw = new ServerActors(settings, directory, store, events, liveness, clock, (e) => void storeErrors.push(e));
+  raw.start();
+  // The edge's part of each call (token generated and hashed there) is done by actorCalls.
+  const actors = Object.assign(actorCalls(raw), { statusSync: raw.statusSync, wheel: raw.wheel });
   const statusEvents = (domain?: string) => published.filter((e) => e.type === "server.status" && (!domain || e.domain === domain));
   return { settings, clock, directory, store, published, statusEvents, dirty, storeErrors, actors };
 }
 
-const by: Actor = { kind: "ip", id: "127.0.0.1" };
+const by: Initiator = { kind: "ip", id: "127.0.0.1" };
 const fields = (domain: string): ServerFields => ({ name: `Server ${domain}`, api_url: `https://${domain}/api` });
 
 /** Lets every queued microtask and mailbox step run (no timers involved). */

@@ -1,6 +1,6 @@
 // The listing page cache: reused only while nothing a page shows could have changed (except last_seen, ≤ 50 ms).
 import { describe, expect, it } from "vitest";
-import { ServerRecord } from "../../actors/server-record.js";
+import { ServerRecord } from "../../src/core/record.js";
 import { Directory } from "../../src/directory/directory.js";
 import { PageCache } from "../../src/directory/page-cache.js";
 import { SORT_FIELD } from "../../src/directory/sort-index.js";

@@ -1,14 +1,8 @@
 // Token generation, hashing, constant-time matching, Bearer parsing and expiry (contract §3 "Auth and tokens").
 
 import { describe, expect, it } from "vitest";
-import {
-  generateToken,
-  hashToken,
-  isTokenExpired,
-  parseBearer,
-  tokenExpiry,
-  tokensMatch,
-} from "../../src/security/tokens.js";
+import { generateToken, hashToken, isTokenExpired, tokenExpiry, tokensMatch } from "../../src/core/tokens.js";
+import { parseBearer } from "../../src/security/tokens.js";
 
 const DAY_MS = 86_400_000;
 

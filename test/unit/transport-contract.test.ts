@@ -79,7 +79,7 @@ describe.each(transports)("the %s transport", (_name, make) => {
 });
 
 async function flush(t: Transport) {
-  if (t instanceof NatsTransport) await t.nc.flush();
+  if (t instanceof NatsTransport) await t.flush();
   else await new Promise((r) => setTimeout(r, 0));
 }
 

@@ -1,7 +1,7 @@
 // The web pages' view model and query (src/web/view-model.ts, query.ts, components.ts): fields that do not exist
 // yet render nothing, fields that land render by themselves, bad query values fall back without a 400.
 import { describe, expect, it } from "vitest";
-import { ServerRecord } from "../../actors/server-record.js";
+import { ServerRecord } from "../../src/core/record.js";
 import { facts } from "../../src/web/components.js";
 import { directoryHref, parseWebQuery, webQueryKey, type ListingFeatures } from "../../src/web/query.js";
 import { toKeyView, toRatingView, toServerView } from "../../src/web/view-model.js";

@@ -1,7 +1,7 @@
 // WebhookEnqueuer with an in-memory repository: batching, retry while MySQL fails, cursor, start-up catch-up and
 // the bounded queue that falls back to re-reading the events table.
 import { describe, expect, it, vi } from "vitest";
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../../src/core/events.js";
 import type { DeliveriesRepo } from "../../src/webhooks/deliveries-repo.js";
 import { WebhookEnqueuer } from "../../src/webhooks/enqueuer.js";
 

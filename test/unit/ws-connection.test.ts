@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { CloseCode, CloseError, closeCodeForError, closeReason } from "../../src/ws/close-codes.js";
 import { decodeMessage, newConnectionState } from "../../src/ws/connection.js";
-import { TokenExpiredError, UnauthorizedError, NotOwnerError, UnavailableError } from "../../src/errors.js";
+import { TokenExpiredError, UnauthorizedError, NotOwnerError, UnavailableError } from "../../src/core/errors.js";
 
 const OPS = ["identify", "heartbeat"] as const;
 const limits = { maxMessageBytes: 16 * 1024, rate: { limit: 3, windowS: 10 } };

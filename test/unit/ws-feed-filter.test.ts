@@ -1,7 +1,7 @@
 // Feed filters and their uWS topics: a subscriber's topics catch exactly the events its filter matches, once.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EVENT_TYPES, type RegistryEvent } from "../../actors/ports.js";
+import { EVENT_TYPES, type RegistryEvent } from "../../src/core/events.js";
 import { matches, topicsFor, topicsOf, type FeedFilter } from "../../src/ws/feed-filter.js";
 
 const DOMAINS = ["a.example.com", "b.example.com", "c.example.org"];

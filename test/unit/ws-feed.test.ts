@@ -1,7 +1,7 @@
 // The Feed's replay/live logic against fake uWS sockets and a fake events table: the seam, reset by age, the
 // waiting mode of a node behind the client, pending overflow and the live backpressure sweep.
 import { afterEach, describe, expect, it } from "vitest";
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../../src/core/events.js";
 import { Feed, type FeedOptions } from "../../src/ws/feed.js";
 import { eventFrame } from "../../src/ws/frames.js";
 import pino from "pino";

@@ -2,7 +2,8 @@
 // sweep, replacement on this node and by a claim from another node.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import pino from "pino";
-import { UnauthorizedError } from "../../src/errors.js";
+import { UnauthorizedError } from "../../src/core/errors.js";
+import { hashToken } from "../../src/core/tokens.js";
 import { ServerSessions, type SessionClaim } from "../../src/ws/server-sessions.js";
 
 class FakeWs {
@@ -23,7 +24,7 @@ class FakeWs {
 }
 
 const TOKEN = "a".repeat(64);
-const ISSUED_MS = 1_700_000_000_000;
+const TOKEN_HASH = hashToken(TOKEN).toString("hex");
 let clock = 1_000_000;
 const all: ServerSessions[] = [];
 afterEach(() => {
@@ -36,11 +37,11 @@ function setup(extra: { announce?: (c: SessionClaim) => void } = {}) {
   const heartbeats: { domain: string; token: string | null; stats: unknown }[] = [];
   const sessions = new ServerSessions({
     actors: {
-      // Identify proves TOKEN (issued at ISSUED_MS); later heartbeats present that proof instead of the token.
-      heartbeat: async (domain, token, stats, sessionTokenIssuedMs) => {
-        if (token !== TOKEN && !(token === null && sessionTokenIssuedMs === ISSUED_MS)) throw new UnauthorizedError("bad");
-        heartbeats.push({ domain, token: token ?? TOKEN, stats });
-        return { status: "online", lastSeenMs: clock, tokenExpiresMs: clock + 1e9, tokenIssuedMs: ISSUED_MS };
+      // Identify and every later heartbeat present TOKEN's hash (hashed once at identify, kept by the session).
+      send: async ({ domain, tokenHash, stats }) => {
+        if (tokenHash !== TOKEN_HASH) throw new UnauthorizedError("bad");
+        heartbeats.push({ domain, token: TOKEN, stats });
+        return { status: "online", lastSeenMs: clock, tokenExpiresMs: clock + 1e9 };
       },
     },
     heartbeatIntervalMs: 30_000, identifyTimeoutMs: 10_000, heartbeatTimeoutMs: 90_000,

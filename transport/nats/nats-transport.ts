@@ -1,15 +1,18 @@
-// NATS transport (nats.js v3): subjects for events, gossip and shard mailboxes; reconnects forever, reports health.
-import { connect, type NatsConnection, type Subscription as NatsSub } from "@nats-io/transport-node";
+// NATS transport (nats.js v3): subjects for events, gossip and shard mailboxes, KV leases; reconnects forever,
+// reports health. The only module (with kv-leases.ts) that knows NATS.
+import { connect, NoRespondersError, RequestError, TimeoutError, type NatsConnection, type Subscription as NatsSub } from "@nats-io/transport-node";
+import type { LeaseProvider, LeaseStore } from "../leases.js";
 import { NoResponderError, RequestTimeoutError, type Handler, type Responder, type Subscription, type Transport } from "../transport.js";
+import { KvLeaseStore } from "./kv-leases.js";
 
 export type NatsOptions = { servers: string; name: string; onError?: (err: unknown) => void };
 
-export class NatsTransport implements Transport {
+export class NatsTransport implements Transport, LeaseProvider {
   readonly kind = "nats" as const;
   private connected = true;
 
   private constructor(
-    readonly nc: NatsConnection,
+    private readonly nc: NatsConnection,
     private readonly onError: (err: unknown) => void,
   ) {
     void this.watchStatus();
@@ -50,9 +53,13 @@ export class NatsTransport implements Transport {
       const m = await this.nc.request(subject, data, { timeout: timeoutMs });
       return m.data;
     } catch (err) {
-      const e = err as { name?: string; message?: string; code?: string };
-      if (/no responders/i.test(`${e.name} ${e.message} ${e.code}`)) throw new NoResponderError(`no responder for ${subject}`, { cause: err });
-      if (/timeout/i.test(`${e.name} ${e.message} ${e.code}`)) throw new RequestTimeoutError(`request to ${subject} timed out`, { cause: err });
+      // nats.js v3 reports "no responders" as a RequestError caused by NoRespondersError, a timeout as TimeoutError.
+      if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
+        throw new NoResponderError(`no responder for ${subject}`, { cause: err });
+      }
+      if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
+        throw new RequestTimeoutError(`request to ${subject} timed out`, { cause: err });
+      }
       throw err;
     }
   }
@@ -69,6 +76,15 @@ export class NatsTransport implements Transport {
       );
     });
     return { unsubscribe: () => sub.unsubscribe() };
+  }
+
+  openLeases(bucket: string, nodeId: string, ttlMs: number): Promise<LeaseStore> {
+    return KvLeaseStore.open(this.nc, bucket, nodeId, ttlMs);
+  }
+
+  /** Resolves once the server has processed everything published so far (tests use it as a barrier). */
+  async flush(): Promise<void> {
+    await this.nc.flush();
   }
 
   health(): "ok" | "down" {

@@ -2,7 +2,7 @@
 import type { z } from "zod";
 import { normalizeDomain } from "../../domain/domain-name.js";
 import { zodIssuesToDetails } from "../../domain/schemas.js";
-import { ValidationError } from "../../errors.js";
+import { ValidationError } from "../../core/errors.js";
 
 /** The :domain path parameter, percent-decoded and normalised (case, IDN); null when it cannot be a domain. */
 export function pathDomain(raw: string): string | null {

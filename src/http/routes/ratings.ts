@@ -3,7 +3,7 @@ import type { EventSink } from "../../../actors/ports.js";
 import type { Directory } from "../../directory/directory.js";
 import { SORT_FIELD } from "../../directory/sort-index.js";
 import { PageQuery, RateServer } from "../../domain/schemas.js";
-import { NotFoundError, NotOwnerError } from "../../errors.js";
+import { NotFoundError, NotOwnerError } from "../../core/errors.js";
 import type { RateLimiter } from "../../security/rate-limit.js";
 import type { RatingsRepo } from "../../store/ratings-repo.js";
 import type { RouteSpec } from "../router.js";

@@ -1,9 +1,10 @@
 // /v1/servers routes: listing, registration, details, update, removal, heartbeat, token rotation, public health.
-import type { ActorApi } from "../../../actors/server-actors.js";
-import type { ServerFields } from "../../../actors/server-record.js";
+import type { ActorApi } from "../../../actors/commands.js";
+import type { ServerFields } from "../../core/record.js";
+import { generateToken, hashToken, tokenHashOf } from "../../core/tokens.js";
 import type { Directory } from "../../directory/directory.js";
 import { Heartbeat, ListQuery, type ServerSchemas } from "../../domain/schemas.js";
-import { NotFoundError, UnauthorizedError, ValidationError } from "../../errors.js";
+import { NotFoundError, UnauthorizedError, ValidationError } from "../../core/errors.js";
 import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
@@ -26,12 +27,23 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const LIST_HEAD = Buffer.from('{"servers":[');
 const COMMA = Buffer.from(",");
 
-function authDomain(ctx: RequestContext): { domain: string; token: string } {
+/**
+ * The domain and the presented token's SHA-256: hashed here at the edge, so the command that may cross to the shard
+ * owner carries no token (security review H5). A bearer that is not a registrar token hashes to null and fails at
+ * the actor like a wrong one.
+ */
+function authDomain(ctx: RequestContext): { domain: string; tokenHash: string | null } {
   const token = parseBearer(ctx.authorization);
   const domain = pathDomain(ctx.params[0]);
   // Same answer for a bad token and an unknown domain (contract §1: existence is not leaked through auth routes).
   if (!token || !domain) throw new UnauthorizedError("missing, malformed or wrong bearer token");
-  return { domain, token };
+  return { domain, tokenHash: tokenHashOf(token) };
+}
+
+/** A new token for registration or rotation: generated here, only its hash goes to the actor. */
+function newToken(): { token: string; hash: string } {
+  const token = generateToken();
+  return { token, hash: hashToken(token).toString("hex") };
 }
 
 function knownDomain(ctx: RequestContext, d: ServerRouteDeps) {
@@ -76,10 +88,11 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
           handler: async (ctx, body) => {
             const input = parseOrThrow(d.schemas.RegisterServer, body);
             const { domain, ...fields } = input;
-            const reply = await d.actors.register(domain, fields as ServerFields, { kind: "ip", id: ctx.ip });
+            const { token, hash } = newToken();
+            const reply = await d.actors.send({ type: "register", domain, fields: fields as ServerFields, tokenHash: hash, by: { kind: "ip", id: ctx.ip } });
             return {
               status: 201,
-              raw: `{"server":${reply.recordJson},"token":"${reply.token}","token_expires_at":"${iso(reply.tokenExpiresMs)}"}`,
+              raw: `{"server":${reply.recordJson},"token":"${token}","token_expires_at":"${iso(reply.tokenExpiresMs)}"}`,
             };
           },
         },
@@ -93,17 +106,18 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         PUT: {
           body: true,
           handler: async (ctx, body) => {
-            const { domain, token } = authDomain(ctx);
+            const { domain, tokenHash } = authDomain(ctx);
             const input = parseOrThrow(d.schemas.UpdateServer(domain), body) as Record<string, unknown>;
             delete input.domain;
-            const reply = await d.actors.update(domain, token, input as Partial<ServerFields>, { kind: "domain", id: domain });
+            const changed = input as Partial<ServerFields>;
+            const reply = await d.actors.send({ type: "update", domain, tokenHash, changed, by: { kind: "domain", id: domain } });
             return { status: 200, raw: `{"server":${reply.recordJson}}` };
           },
         },
         DELETE: {
           handler: async (ctx) => {
-            const { domain, token } = authDomain(ctx);
-            await d.actors.remove(domain, token, { kind: "domain", id: domain });
+            const { domain, tokenHash } = authDomain(ctx);
+            await d.actors.send({ type: "remove", domain, tokenHash, by: { kind: "domain", id: domain } });
             return { status: 204 };
           },
         },
@@ -116,9 +130,9 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           handler: async (ctx, body) => {
-            const { domain, token } = authDomain(ctx);
+            const { domain, tokenHash } = authDomain(ctx);
             const stats = body === undefined ? {} : parseOrThrow(Heartbeat, body);
-            const r = await d.actors.heartbeat(domain, token, stats);
+            const r = await d.actors.send({ type: "heartbeat", domain, tokenHash, stats });
             d.onHeartbeat();
             return {
               status: 200,
@@ -135,12 +149,13 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           handler: async (ctx, body) => {
-            const { domain, token } = authDomain(ctx);
+            const { domain, tokenHash } = authDomain(ctx);
             if (body !== undefined && (typeof body !== "object" || body === null || Object.keys(body).length > 0)) {
               throw new ValidationError("token rotation takes no body fields", [{ path: "", message: "expected no body or {}" }]);
             }
-            const r = await d.actors.rotateToken(domain, token, { kind: "domain", id: domain });
-            return { status: 200, raw: `{"token":"${r.token}","token_expires_at":"${iso(r.tokenExpiresMs)}"}` };
+            const fresh = newToken();
+            const r = await d.actors.send({ type: "rotate_token", domain, tokenHash, newTokenHash: fresh.hash, by: { kind: "domain", id: domain } });
+            return { status: 200, raw: `{"token":"${fresh.token}","token_expires_at":"${iso(r.tokenExpiresMs)}"}` };
           },
         },
       },

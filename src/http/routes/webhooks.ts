@@ -1,6 +1,6 @@
 // Webhook routes (issue 4): a server registers, lists and deletes its webhooks and reads their recent deliveries.
 import { PageQuery } from "../../domain/schemas.js";
-import { NotOwnerError, ValidationError } from "../../errors.js";
+import { NotOwnerError, ValidationError } from "../../core/errors.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { Db } from "../../store/db.js";
 import { authenticateOwner } from "../../webhooks/auth.js";

@@ -1,13 +1,13 @@
-// Shard leases in a JetStream KV bucket with a TTL: create = acquire, compare-and-set update = renew/steal,
+// The LeaseStore port on a JetStream KV bucket with a TTL: create = acquire, compare-and-set update = renew/steal,
 // revision = fencing epoch. A watch keeps every node's view of who holds which shard current.
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-
-export type Lease = { node: string; revision: number };
+import type { Lease, LeaseStore } from "../leases.js";
 
 const key = (shard: number) => `s${shard}`;
 
-export class LeaseStore {
+export class KvLeaseStore implements LeaseStore {
   /** shard → current holder, from the watch (expired leases vanish only when someone overwrites them). */
   readonly view = new Map<number, Lease>();
   private watching = false;
@@ -17,9 +17,8 @@ export class LeaseStore {
     private readonly nodeId: string,
   ) {}
 
-  static async open(nc: NatsConnection, clusterId: string, nodeId: string, ttlMs: number): Promise<LeaseStore> {
+  static async open(nc: NatsConnection, name: string, nodeId: string, ttlMs: number): Promise<KvLeaseStore> {
     const kvm = new Kvm(nc);
-    const name = `zent_${clusterId.replace(/[^a-zA-Z0-9_-]/g, "_")}_shards`;
     // Three replicas on a clustered NATS so that losing one NATS server loses no lease. A JetStream cluster that
     // is still electing its leader refuses for a moment: retry rather than settle for one replica.
     const clustered = Boolean((nc.info as { cluster?: string } | undefined)?.cluster);
@@ -36,7 +35,7 @@ export class LeaseStore {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-    const store = new LeaseStore(kv, nodeId);
+    const store = new KvLeaseStore(kv, nodeId);
     await store.watch();
     return store;
   }
@@ -58,7 +57,6 @@ export class LeaseStore {
     return this.watching;
   }
 
-  /** Takes a free shard; returns the revision (epoch) or null when someone else holds it. */
   async acquire(shard: number): Promise<number | null> {
     try {
       return await this.kv.create(key(shard), this.nodeId);
@@ -68,7 +66,6 @@ export class LeaseStore {
     }
   }
 
-  /** Replaces a lease only if it is still at `revision` (its holder stopped renewing). */
   async steal(shard: number, revision: number): Promise<number | null> {
     try {
       return await this.kv.update(key(shard), this.nodeId, revision);
@@ -90,8 +87,7 @@ export class LeaseStore {
     }
   }
 
-  /** Renews a held lease; null means it was taken (or expired and re-taken): ownership is lost. */
-  async renewHeld(shard: number, revision: number): Promise<number | null> {
+  async renew(shard: number, revision: number): Promise<number | null> {
     try {
       return await this.kv.update(key(shard), this.nodeId, revision);
     } catch (err) {
@@ -100,11 +96,6 @@ export class LeaseStore {
     }
   }
 
-  async renew(shard: number, revision: number): Promise<number | null> {
-    return this.renewHeld(shard, revision);
-  }
-
-  /** Gives a shard up; only deletes it while it is still ours. */
   async release(shard: number, revision: number): Promise<void> {
     try {
       await this.kv.delete(key(shard), { previousSeq: revision });
@@ -128,6 +119,8 @@ export class LeaseStore {
   }
 }
 
+/** A compare-and-set that lost: JetStream's "wrong last sequence" API error (by class and code, not by text). */
 function isCasFailure(err: unknown): boolean {
-  return /wrong last sequence|key exists/i.test((err as Error)?.message ?? "");
+  if (!(err instanceof JetStreamApiError)) return false;
+  return err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown;
 }

@@ -1,22 +1,59 @@
-// One registered server's in-memory state: the directory's record and its actor's state in one compact object.
+// One registered server's in-memory state (the directory's record and its actor's state in one compact object),
+// its client-set fields and stats as schemas, and the masks that name which sort keys a change may move.
+import { z } from "zod";
+
 export type Status = "online" | "offline";
 
-/** Fields a client may set at registration or update (contract §2), in API spelling. */
-export type ServerFields = {
-  name: string;
-  description?: string | null;
-  icon?: string | null;
-  api_url: string;
-  ws_url?: string | null;
-  voice_url?: string | null;
-  voice_provider?: string | null;
-  cdn_url?: string | null;
-  protocols?: string[];
-  capabilities?: string[];
-  version?: string | null;
-};
+const text = z.string().max(10_000);
+const optionalText = text.nullable().optional();
+const list = z.array(z.string().max(1000)).max(1000).optional();
 
-export type Stats = { user_count?: number; channel_count?: number; version?: string };
+/**
+ * Fields a client may set at registration or update (contract §2), in API spelling. This is the structural shape
+ * (what a command may carry between nodes); the contract's field rules are checked at the edge (src/domain).
+ */
+export const ServerFields = z.strictObject({
+  name: text,
+  description: optionalText,
+  icon: optionalText,
+  api_url: text,
+  ws_url: optionalText,
+  voice_url: optionalText,
+  voice_provider: optionalText,
+  cdn_url: optionalText,
+  protocols: list,
+  capabilities: list,
+  version: optionalText,
+});
+export type ServerFields = z.infer<typeof ServerFields>;
+
+export const Stats = z.strictObject({
+  user_count: z.number().int().min(0).optional(),
+  channel_count: z.number().int().min(0).optional(),
+  version: z.string().max(1000).optional(),
+});
+export type Stats = z.infer<typeof Stats>;
+
+/**
+ * The sort keys a change may move, one bit each: Directory.update re-indexes a record only in the sorts whose bit
+ * is set, so a wrong mask corrupts an index silently. Callers pass these names, never numbers.
+ */
+export const SORT_FIELD = {
+  users: 1,
+  channels: 2,
+  name: 4,
+  created: 8,
+  last_seen: 16,
+  rating: 32,
+} as const;
+export type FieldMask = number;
+/** A change that moves no sort key (a status flip: status is a filter, not a sort). */
+export const NO_SORT_FIELD: FieldMask = 0;
+/** What a heartbeat (or liveness gossip) may move: last_seen, user and channel counts. */
+export const LIVENESS_FIELDS: FieldMask = SORT_FIELD.last_seen | SORT_FIELD.users | SORT_FIELD.channels;
+/** What a client update may move: the name (the other client fields are no sort key). */
+export const CLIENT_FIELDS: FieldMask = SORT_FIELD.name;
+export const ALL_FIELDS: FieldMask = Object.values(SORT_FIELD).reduce((a, b) => a | b, 0);
 
 const EMPTY: readonly string[] = Object.freeze([]);
 

@@ -1,0 +1,93 @@
+// Messages to a server's actor as data: one zod schema per command, tagged by `type`, with a typed reply each, and
+// the versioned envelope they travel in between nodes. A node runs only these commands, never an arbitrary method.
+import { z } from "zod";
+import { Initiator } from "../src/core/events.js";
+import { ServerFields, Stats } from "../src/core/record.js";
+import { WireError } from "../src/core/errors.js";
+
+const Domain = z.string().min(1).max(253);
+/** The hex SHA-256 of a token: the edge hashes the bearer token, no raw token crosses the cluster (security H5). */
+const TokenHash = z.string().regex(/^[0-9a-f]{64}$/);
+/** The presented token's hash; null when the bearer was not a registrar token at all (fails like a wrong one). */
+const PresentedHash = TokenHash.nullable();
+
+export const RegisterCommand = z.strictObject({
+  type: z.literal("register"),
+  domain: Domain,
+  fields: ServerFields,
+  /** Hash of the token the edge generated: the reply never carries a token. */
+  tokenHash: TokenHash,
+  by: Initiator,
+});
+export const HeartbeatCommand = z.strictObject({
+  type: z.literal("heartbeat"),
+  domain: Domain,
+  /** HTTP: hashed per request; a WebSocket session sends the hash it kept from identify (no hashing per beat). */
+  tokenHash: PresentedHash,
+  stats: Stats,
+});
+export const UpdateCommand = z.strictObject({
+  type: z.literal("update"),
+  domain: Domain,
+  tokenHash: PresentedHash,
+  changed: ServerFields.partial(),
+  by: Initiator,
+});
+export const RemoveCommand = z.strictObject({
+  type: z.literal("remove"),
+  domain: Domain,
+  tokenHash: PresentedHash,
+  by: Initiator,
+});
+export const RotateTokenCommand = z.strictObject({
+  type: z.literal("rotate_token"),
+  domain: Domain,
+  tokenHash: PresentedHash,
+  /** Hash of the new token, generated at the edge. */
+  newTokenHash: TokenHash,
+  by: Initiator,
+});
+
+/** Adding a command: one schema above, one entry here and in REPLIES, one case in ServerActors.handle. */
+export const ServerCommand = z.discriminatedUnion("type", [RegisterCommand, HeartbeatCommand, UpdateCommand, RemoveCommand, RotateTokenCommand]);
+export type ServerCommand = z.infer<typeof ServerCommand>;
+export type CommandType = ServerCommand["type"];
+export type CommandOf<T extends CommandType> = Extract<ServerCommand, { type: T }>;
+export type RegisterCommand = CommandOf<"register">;
+export type HeartbeatCommand = CommandOf<"heartbeat">;
+export type UpdateCommand = CommandOf<"update">;
+export type RemoveCommand = CommandOf<"remove">;
+export type RotateTokenCommand = CommandOf<"rotate_token">;
+
+const Ms = z.number().int();
+/** Replies carry the record as JSON so they cross the network unchanged; seq lets the edge wait for its directory. */
+export const REPLIES = {
+  register: z.strictObject({ recordJson: z.string(), tokenExpiresMs: Ms, seq: z.number().int() }),
+  heartbeat: z.strictObject({ status: z.literal("online"), lastSeenMs: Ms, tokenExpiresMs: Ms }),
+  update: z.strictObject({ recordJson: z.string(), seq: z.number().int() }),
+  remove: z.strictObject({ seq: z.number().int() }),
+  rotate_token: z.strictObject({ tokenExpiresMs: Ms }),
+} as const satisfies Record<CommandType, z.ZodType>;
+export type Replies = { [K in CommandType]: z.infer<(typeof REPLIES)[K]> };
+export type ReplyTo<C extends ServerCommand> = Replies[C["type"]];
+export type RegisterReply = Replies["register"];
+export type HeartbeatReply = Replies["heartbeat"];
+export type UpdateReply = Replies["update"];
+export type RemoveReply = Replies["remove"];
+export type RotateReply = Replies["rotate_token"];
+
+/** What the edge (HTTP, WebSocket) asks of a server's actor, wherever that actor lives. */
+export interface ActorApi {
+  send<C extends ServerCommand>(cmd: C): Promise<ReplyTo<C>>;
+}
+
+/** Version of the shard mailbox envelope; a message of another version is dropped and counted, never run. */
+export const COMMAND_WIRE_VERSION = 1;
+export const CommandEnvelope = z.strictObject({ v: z.literal(COMMAND_WIRE_VERSION), cmd: ServerCommand });
+export type CommandEnvelope = z.infer<typeof CommandEnvelope>;
+/** The owner's answer: the command's reply (checked against REPLIES at the edge), or a contract error `{code,…}`. */
+export const ReplyEnvelope = z.union([
+  z.strictObject({ v: z.literal(COMMAND_WIRE_VERSION), ok: z.unknown() }),
+  z.strictObject({ v: z.literal(COMMAND_WIRE_VERSION), error: WireError }),
+]);
+export type ReplyEnvelope = z.infer<typeof ReplyEnvelope>;

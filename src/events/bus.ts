@@ -1,0 +1,40 @@
+// The node's event bus: committed events go to the local sequencer at once and, in cluster mode, to the other nodes;
+// events from the other nodes join the same sequencer. A node never receives its own events back (no round trip).
+import type { RegistryEvent } from "../core/events.js";
+import { encode, listen, type OnDrop } from "../../transport/codec.js";
+import { CLUSTER_WIRE_VERSION, MESSAGES } from "../../transport/subjects.js";
+import type { Transport } from "../../transport/transport.js";
+import type { Db } from "../store/db.js";
+import { lastSeq, readEvents } from "../store/events-repo.js";
+import { EventSequencer } from "./sequencer.js";
+
+export type EventBus = {
+  sequencer: EventSequencer;
+  publish(ev: RegistryEvent): void;
+  stop(): void;
+};
+
+export type EventBusDeps = {
+  db: Db;
+  /** Cluster mode: the transport and subject events are shared on, and this node's id (to drop its own). */
+  cluster: { transport: Transport; subject: string; nodeId: string; onDrop: OnDrop } | null;
+  onGapError: (err: unknown) => void;
+};
+
+export async function createEventBus(d: EventBusDeps): Promise<EventBus> {
+  const sequencer = new EventSequencer(await lastSeq(d.db), (after, upto) => readEvents(d.db, after, upto - after, upto), d.onGapError);
+  const c = d.cluster;
+  if (!c) return { sequencer, publish: (ev) => sequencer.offer(ev), stop() {} };
+  // NATS echoes a node's own publications back to it: those are dropped by sender before they reach the sequencer.
+  const sub = listen(c.transport, c.subject, MESSAGES.events, c.onDrop, (m) => {
+    if (m.from !== c.nodeId) sequencer.offer(m.ev);
+  });
+  return {
+    sequencer,
+    publish(ev) {
+      sequencer.offer(ev);
+      c.transport.publish(c.subject, encode({ v: CLUSTER_WIRE_VERSION, from: c.nodeId, ev }));
+    },
+    stop: () => sub.unsubscribe(),
+  };
+}

@@ -1,0 +1,53 @@
+// The public edge of a node: WebSocket endpoints and the HTTP route groups on one uWS app, listening. Its stop
+// closes the listen socket, ends sessions with 1012 (contract §4) and waits for requests in flight.
+import type uWSModule from "uWebSockets.js";
+import type { HeartbeatPort } from "../ws/server-sessions.js";
+import { mountWebSockets, type WebSocketDeps } from "../ws/index.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import { resolveClientIp } from "../security/client-ip.js";
+import { createResponder } from "./respond.js";
+import { mountRoutes, type RouteSpec } from "./router.js";
+
+/** The in-flight requests of a stopping node get this much less than SHUTDOWN_TIMEOUT to finish. */
+const SHUTDOWN_MARGIN_MS = 2000;
+// Without trusted proxies a plain IPv4 peer is already canonical: skip parsing it on every request.
+const IPV4_TEXT = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+export type EdgeDeps = {
+  uWS: typeof uWSModule;
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  /** Route groups, mounted after the WebSocket endpoints (the router ends with a catch-all 404). */
+  routes: RouteSpec[];
+  webSockets: Omit<WebSocketDeps, "config" | "log" | "metrics" | "actors"> & { actors: HeartbeatPort };
+};
+
+export type Edge = { port: number; stop(): Promise<void> };
+
+export async function startEdge(d: EdgeDeps): Promise<Edge> {
+  const { uWS, config, log } = d;
+  const trusted = config.trustedProxies;
+  const resolveIp = (peer: string, xff: string | undefined) =>
+    trusted.size === 0 && IPV4_TEXT.test(peer) ? peer : resolveClientIp(peer, xff, trusted);
+  const respond = createResponder(log, d.metrics, config.corsOrigins);
+  const app = uWS.App();
+  const webSockets = mountWebSockets(app, { ...d.webSockets, config, log, metrics: d.metrics });
+  mountRoutes(app, d.routes, { respond, resolveIp, maxBodyBytes: config.maxBodyBytes });
+  const listenSocket = await new Promise<uWSModule.us_listen_socket>((resolve, reject) =>
+    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)))),
+  );
+  const port = uWS.us_socket_local_port(listenSocket);
+  log.info({ port, registrar: config.registrarId, mode: config.mode }, "registrar listening");
+  return {
+    port,
+    async stop() {
+      uWS.us_listen_socket_close(listenSocket);
+      await webSockets.shutdown();
+      const deadline = Date.now() + config.shutdownTimeoutMs - SHUTDOWN_MARGIN_MS;
+      while (respond.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    },
+  };
+}

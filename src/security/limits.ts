@@ -1,0 +1,44 @@
+// The node's per-IP rate limiters (register, rate, list): local on one node, shared over the transport in a
+// cluster so a limit holds for the sum over all nodes; swept every 30 s.
+import type { OnDrop } from "../../transport/codec.js";
+import type { Transport } from "../../transport/transport.js";
+import { SharedRateLimiter } from "../cluster/shared-rate-limit.js";
+import type { Config } from "../config.js";
+import { RateLimiter, type RateLimit } from "./rate-limit.js";
+
+const SWEEP_MS = 30_000;
+
+export type Limits = {
+  register: RateLimiter | null;
+  rate: RateLimiter | null;
+  list: RateLimiter | null;
+  stop(): void;
+};
+
+export type LimitDeps = {
+  config: Pick<Config, "rateLimits" | "nodeId">;
+  /** Cluster mode: share counts on this subject. */
+  shared: { transport: Transport; subject: string; onDrop: OnDrop } | null;
+};
+
+export function createLimits(d: LimitDeps): Limits {
+  const make = (name: string, spec: RateLimit | null): RateLimiter | null => {
+    if (!spec) return null;
+    return d.shared ? new SharedRateLimiter(spec, name, d.config.nodeId, d.shared.transport, d.shared.subject) : new RateLimiter(spec);
+  };
+  const { rateLimits } = d.config;
+  const limiters = { register: make("register", rateLimits.register), rate: make("rate", rateLimits.rate), list: make("list", rateLimits.list) };
+  const active = new Map(Object.entries(limiters).filter((e): e is [string, RateLimiter] => e[1] !== null));
+  const sub = d.shared ? SharedRateLimiter.listen(d.shared.transport, d.shared.subject, d.config.nodeId, active, d.shared.onDrop) : null;
+  const sweeper = setInterval(() => {
+    for (const l of active.values()) l.sweep();
+  }, SWEEP_MS);
+  sweeper.unref();
+  return {
+    ...limiters,
+    stop() {
+      clearInterval(sweeper);
+      sub?.unsubscribe();
+    },
+  };
+}

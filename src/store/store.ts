@@ -1,0 +1,27 @@
+// The store feature: migrations, the MySQL pool (with its own counters) and the repositories the node shares.
+import type { Config } from "../config.js";
+import { openDb, poolStats, type Db } from "./db.js";
+import { migrate } from "./migrate.js";
+import { RatingsRepo } from "./ratings-repo.js";
+import { ServersRepo } from "./servers-repo.js";
+
+export type Store = {
+  db: Db;
+  servers: ServersRepo;
+  ratings: RatingsRepo;
+  pool: ReturnType<typeof poolStats>;
+  stop(): Promise<void>;
+};
+
+/** Applies pending migrations, then opens the pool; stop closes it (last, after every feature that writes). */
+export async function openStore(config: Pick<Config, "databaseUrl" | "tokens">): Promise<Store> {
+  await migrate(config.databaseUrl);
+  const db = await openDb(config.databaseUrl);
+  return {
+    db,
+    servers: new ServersRepo(db, config.tokens),
+    ratings: new RatingsRepo(db),
+    pool: poolStats(db),
+    stop: () => db.end(),
+  };
+}
