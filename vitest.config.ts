@@ -1,13 +1,23 @@
+// Test projects by layer: `unit` needs no service at all (no MariaDB, NATS or Docker: no global setup);
+// `integration`, `cluster`, `federation` and `browser` (headless Chromium) find MariaDB and NATS through
+// test/support/global-setup.ts.
 import { defineConfig } from "vitest/config";
+
+const services = ["test/support/global-setup.ts"];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ["default"],
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"], globalSetup: services } },
+      { extends: true, test: { name: "cluster", include: ["test/cluster/**/*.test.ts"], globalSetup: services } },
+      { extends: true, test: { name: "federation", include: ["test/federation/**/*.test.ts"], globalSetup: services } },
+      { extends: true, test: { name: "browser", include: ["test/browser/**/*.test.ts"], globalSetup: services } },
+    ],
   },
 });

@@ -1,8 +1,7 @@
 // Keeps this node's copy of the directory current from the ordered event stream (cluster mode).
 import type { RegistryEvent } from "../core/events.js";
-import { ServerRecord } from "../core/record.js";
+import { ALL_FIELDS, SORT_FIELD, ServerRecord } from "../core/record.js";
 import type { Directory } from "../directory/directory.js";
-import { ALL_FIELDS, SORT_FIELD } from "../directory/sort-index.js";
 
 export type ReplicaHooks = {
   ownsDomain(domain: string): boolean;

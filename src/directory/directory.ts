@@ -1,7 +1,8 @@
 // The in-memory directory: every known server record, sorted indexes, filter counts and search, read per request.
 import type { ServerRecord, Status } from "../core/record.js";
 import { SearchCache } from "./search-cache.js";
-import { ALL_FIELDS, SORT_FIELD, SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
+import { LIVENESS_FIELDS, type FieldMask } from "../core/record.js";
+import { SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
 import { selectPage } from "./top-k.js";
 
 export type ListFilter = {
@@ -18,9 +19,8 @@ export type ListFilter = {
 
 export type ListPage = { records: ServerRecord[]; total: number };
 
-// Sort fields that heartbeats set; unless a count really changed, a heartbeat does not bump the directory version
-// (only last_seen moved: a cached page may show it up to PageCache's softTtlMs old).
-const LIVENESS_FIELDS = SORT_FIELD.last_seen | SORT_FIELD.users | SORT_FIELD.channels;
+// Heartbeats move only LIVENESS_FIELDS; unless a count really changed, a heartbeat does not bump the directory
+// version (only last_seen moved: a cached page may show it up to PageCache's softTtlMs old).
 
 // Dense q matches are cheaper to find by walking the sort index; sparse ones by selecting from the match set.
 const WALK_WHEN_MATCH_FRACTION_ABOVE = 0.05;
@@ -78,10 +78,10 @@ export class Directory {
   }
 
   /**
-   * Mutates a record while keeping indexes and counts right. `fields` is the SORT_FIELD mask of what may change;
-   * `text` says whether searchable text (name, description) may change.
+   * Mutates a record while keeping indexes and counts right. `fields` is the mask (src/core/record.ts) of the sort
+   * keys that may change; `text` says whether searchable text (name, description) may change.
    */
-  update(r: ServerRecord, fields: number, text: boolean, mutate: () => void): void {
+  update(r: ServerRecord, fields: FieldMask, text: boolean, mutate: () => void): void {
     if (this.records.get(r.domain) !== r) {
       mutate();
       return;
@@ -189,8 +189,6 @@ export class Directory {
     return idx;
   }
 }
-
-export { ALL_FIELDS };
 
 function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
   const { status, verified, origin } = f;

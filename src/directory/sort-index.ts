@@ -4,21 +4,12 @@ import * as btree from "sorted-btree";
 // sorted-btree is CommonJS with a default export: under Node ESM the class sits on `.default`.
 type BTree<K, V> = import("sorted-btree").default<K, V>;
 const BTree = ((btree as unknown as { default: { default?: unknown } }).default.default ?? btree.default) as typeof import("sorted-btree").default;
-import type { ServerRecord } from "../core/record.js";
+import { SORT_FIELD, type ServerRecord } from "../core/record.js";
 
-export type SortKey = "users" | "channels" | "name" | "created" | "last_seen" | "rating";
+/** The sorts of contract §3; each reads the record fields named by its bit in SORT_FIELD (src/core/record.ts). */
+export type SortKey = keyof typeof SORT_FIELD;
 export type SortOrder = "asc" | "desc";
-
-/** Which record fields each sort reads; the directory re-indexes a record when one of them changes. */
-export const SORT_FIELD = {
-  users: 1,
-  channels: 2,
-  name: 4,
-  created: 8,
-  last_seen: 16,
-  rating: 32,
-} as const satisfies Record<SortKey, number>;
-export const ALL_FIELDS = 63;
+export const SORT_KEYS = Object.keys(SORT_FIELD) as SortKey[];
 
 type Cmp = (a: ServerRecord, b: ServerRecord) => number;
 

@@ -1,10 +1,9 @@
 // Every node's view of contested and mirrored records: which record of a domain the directory lists (winner.ts),
 // the others kept aside, and the events about mirrored records applied in seq order (replacing replica.ts for them).
 import type { RegistryEvent } from "../core/events.js";
-import { ServerRecord } from "../core/record.js";
+import { ALL_FIELDS, SORT_FIELD, ServerRecord } from "../core/record.js";
 import type { ReplicaHooks } from "../cluster/replica.js";
 import type { Directory } from "../directory/directory.js";
-import { ALL_FIELDS, SORT_FIELD } from "../directory/sort-index.js";
 import { compareCandidates, pickWinner } from "./winner.js";
 
 /** Builds or refreshes a record from a public record (contract §2) exactly as its origin serves it. */

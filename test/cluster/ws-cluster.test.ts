@@ -4,7 +4,7 @@ import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startCluster, waitForShards, type TestCluster } from "../support/cluster.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { TestSocket } from "../integration/ws-test-client.js";
+import { TestSocket } from "../support/ws-test-client.js";
 
 describe("WebSockets on a 3-node cluster", () => {
   const dbUrl = freshDatabaseUrl("wscluster");

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { listing, metric, natsClient, rootDigest, sleep, startPeers, type TestPeer } from "./support.js";
+import { listing, metric, natsClient, rootDigest, sleep, startPeers, type TestPeer } from "../support/federation.js";
 
 const A = "reg.a.chain";
 const B = "reg.b.chain";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { waitForShards } from "../support/cluster.js";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { metric, startPeer, startPeerCluster, type TestPeer, type TestPeerCluster } from "./support.js";
+import { metric, startPeer, startPeerCluster, type TestPeer, type TestPeerCluster } from "../support/federation.js";
 
 const A = "reg.a.clu";
 const B = "reg.b.clu";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ROOT } from "../support/registrar.js";
 import { api, newServer } from "../support/http.js";
 import { freePort, NatsServer } from "../support/nats-server.js";
-import { metric, natsClient, publishJson, sleep, startPeer, type TestPeer } from "./support.js";
+import { metric, natsClient, publishJson, sleep, startPeer, type TestPeer } from "../support/federation.js";
 
 const DEPLOY = path.join(ROOT, "deploy/nats-federation");
 

@@ -4,7 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { metric, natsClient, publishJson, rootDigest, startPeer, type TestPeer } from "./support.js";
+import { metric, natsClient, publishJson, rootDigest, startPeer, type TestPeer } from "../support/federation.js";
 
 const A = "reg.a.mal";
 const B = "reg.b.mal"; // played by the test: a bare NATS client

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
-import { listing, metric, natsClient, rootDigest, sleep, startLinkedNats, startPeers, waitForLink, type LinkedNats, type TestPeer } from "./support.js";
+import { listing, metric, natsClient, rootDigest, sleep, startLinkedNats, startPeers, waitForLink, type LinkedNats, type TestPeer } from "../support/federation.js";
 
 const A = "reg.a.part";
 const B = "reg.b.part";

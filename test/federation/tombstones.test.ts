@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { metric, natsClient, publishJson, rootDigest, sleep, startPeers, type TestPeer } from "./support.js";
+import { metric, natsClient, publishJson, rootDigest, sleep, startPeers, type TestPeer } from "../support/federation.js";
 
 const A = "reg.a.tomb";
 const B = "reg.b.tomb";

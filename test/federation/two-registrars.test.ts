@@ -1,10 +1,10 @@
 // Issue 5: two peered registrars mirror each other's records within 1 s, and mirrored records are read-only.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { TestSocket } from "../integration/ws-test-client.js";
+import { TestSocket } from "../support/ws-test-client.js";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { metric, natsClient, rootDigest, startPeers, type TestPeer } from "./support.js";
+import { metric, natsClient, rootDigest, startPeers, type TestPeer } from "../support/federation.js";
 
 const A = "reg.a.test";
 const B = "reg.b.test";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
-import { TestSocket } from "./ws-test-client.js";
+import { TestSocket } from "../support/ws-test-client.js";
 
 // 0.00003 days = 2.592 s of retention; pruning then runs every second.
 const RETENTION_MS = 0.00003 * 86_400_000;

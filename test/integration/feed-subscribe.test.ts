@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
-import { TestSocket } from "./ws-test-client.js";
+import { TestSocket } from "../support/ws-test-client.js";
 
 describe("/v1/feed", () => {
   const dbUrl = freshDatabaseUrl("feedsub");

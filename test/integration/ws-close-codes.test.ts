@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
-import { identified, TestSocket } from "./ws-test-client.js";
+import { identified, TestSocket } from "../support/ws-test-client.js";
 
 const PATH = "/v1/ws/server";
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
-import { identified, TestSocket } from "./ws-test-client.js";
+import { identified, TestSocket } from "../support/ws-test-client.js";
 
 describe("/v1/ws/server sessions", () => {
   const dbUrl = freshDatabaseUrl("wssession");

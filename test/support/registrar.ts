@@ -2,13 +2,12 @@
 // (for kill -9, SIGTERM and cluster tests). Both listen on a free loopback port.
 import { spawn, type ChildProcess } from "node:child_process";
 import { Writable } from "node:stream";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config.js";
 import { startNode, type RegistrarNode } from "../../src/node.js";
 import { freePort } from "./nats-server.js";
+import { ROOT } from "./paths.js";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export { ROOT };
 
 export type LogLine = Record<string, unknown>;
 

@@ -1,9 +1,8 @@
 // The listing page cache: reused only while nothing a page shows could have changed (except last_seen, ≤ 50 ms).
 import { describe, expect, it } from "vitest";
-import { ServerRecord } from "../../src/core/record.js";
+import { LIVENESS_FIELDS, NO_SORT_FIELD, SORT_FIELD, ServerRecord } from "../../src/core/record.js";
 import { Directory } from "../../src/directory/directory.js";
 import { PageCache } from "../../src/directory/page-cache.js";
-import { SORT_FIELD } from "../../src/directory/sort-index.js";
 
 function record(domain: string, users = 0): ServerRecord {
   const r = new ServerRecord(domain, "local");
@@ -12,7 +11,7 @@ function record(domain: string, users = 0): ServerRecord {
   return r;
 }
 
-const HEARTBEAT_FIELDS = SORT_FIELD.last_seen | SORT_FIELD.users | SORT_FIELD.channels;
+const HEARTBEAT_FIELDS = LIVENESS_FIELDS;
 
 describe("the directory version", () => {
   it("moves on registration, removal, field changes, status changes and count changes", () => {
@@ -28,7 +27,7 @@ describe("the directory version", () => {
     d.update(a, HEARTBEAT_FIELDS, false, () => (a.userCount = 5));
     expect(d.version).toBeGreaterThan(v);
     v = d.version;
-    d.update(a, 0, false, () => (a.status = "offline"));
+    d.update(a, NO_SORT_FIELD, false, () => (a.status = "offline"));
     expect(d.version).toBeGreaterThan(v);
     v = d.version;
     d.remove(a);

@@ -1,7 +1,7 @@
 // Rating routes: submit or replace one rating per (server, user_id), and list ratings newest first.
 import type { EventSink } from "../../../actors/ports.js";
 import type { Directory } from "../../directory/directory.js";
-import { SORT_FIELD } from "../../directory/sort-index.js";
+import { SORT_FIELD } from "../../core/record.js";
 import { PageQuery, RateServer } from "../../domain/schemas.js";
 import { NotFoundError, NotOwnerError } from "../../core/errors.js";
 import type { RateLimiter } from "../../security/rate-limit.js";

@@ -5,10 +5,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
-import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
-import { freePort, NatsServer } from "../support/nats-server.js";
-import { spawnRegistrar, type ChildRegistrar } from "../support/registrar.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { dropDatabase, freshDatabaseUrl } from "./db.js";
+import { freePort, NatsServer } from "./nats-server.js";
+import { spawnRegistrar, type ChildRegistrar } from "./registrar.js";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 export type PeerSpec = { id: string; peers: string[]; natsUrl: string; env?: Record<string, string> };
 
