@@ -1,6 +1,6 @@
 // The server actors of this node: one logical actor per registered domain, its messages run in order through a
 // mailbox; it authenticates, keeps soft state, owns the offline deadline and decides status transitions.
-import { DomainTakenError, NotFoundError, NotOwnerError, ShardMovedError, TokenExpiredError, UnauthorizedError } from "../src/core/errors.js";
+import { AUTH_MESSAGES, DomainTakenError, NotFoundError, NotOwnerError, ShardMovedError, TokenExpiredError, UnauthorizedError } from "../src/core/errors.js";
 import { CLIENT_FIELDS, LIVENESS_FIELDS, NO_SORT_FIELD, ServerRecord } from "../src/core/record.js";
 import { hashesMatch, tokenExpiresMs, tokenPolicy, type TokenPolicy } from "../src/core/tokens.js";
 import type { Clock } from "./clock.js";
@@ -228,8 +228,8 @@ export class ServerActors implements ActorApi {
     const rec = this.directory.get(domain);
     if (rec && rec.origin !== this.settings.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${rec.origin}`);
     // Unknown domain and wrong token look the same, so auth routes do not reveal which domains exist.
-    if (!rec || !hashesMatch(tokenHash, rec.tokenHash)) throw new UnauthorizedError("missing, malformed or wrong bearer token");
-    if (this.clock.now() >= this.tokenExpiresMs(rec)) throw new TokenExpiredError("token expired: rotate tokens before they expire (the registrar operator can reissue one)");
+    if (!rec || !hashesMatch(tokenHash, rec.tokenHash)) throw new UnauthorizedError(AUTH_MESSAGES.unauthorized);
+    if (this.clock.now() >= this.tokenExpiresMs(rec)) throw new TokenExpiredError(AUTH_MESSAGES.tokenExpired);
     return rec;
   }
 

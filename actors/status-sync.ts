@@ -12,7 +12,6 @@ export class StatusSync {
   private readonly pending = new Set<ServerRecord>();
   private running = false;
   private failures = 0;
-  private stopped = false;
 
   constructor(
     private readonly store: ServerStore,
@@ -41,16 +40,12 @@ export class StatusSync {
     if (this.pending.size > 0) await this.run();
   }
 
-  stop(): void {
-    this.stopped = true;
-  }
-
   private waiters: (() => void)[] = [];
 
   private async run(): Promise<void> {
     this.running = true;
     try {
-      while (this.pending.size > 0 && !this.stopped) {
+      while (this.pending.size > 0) {
         const batch: ServerRecord[] = [];
         for (const rec of this.pending) {
           batch.push(rec);

@@ -18,7 +18,7 @@ import { serverRoutes } from "./http/routes/servers.js";
 import { webhookRoutes } from "./http/routes/webhooks.js";
 import { Lifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./log.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, type Metrics } from "./metrics.js";
 import { registerNodeMetrics } from "./node-metrics.js";
 import { PROJECT_ROOT } from "./paths.js";
 import { createRegistry } from "./registry.js";
@@ -26,7 +26,7 @@ import { createLimits } from "./security/limits.js";
 import type { Db } from "./store/db.js";
 import { openStore } from "./store/store.js";
 import { requireNativeUws } from "./uws.js";
-import { createWebhooks } from "./webhooks/service.js";
+import { createWebhooks, type WebhookMetrics, type WebhookSettings } from "./webhooks/service.js";
 import { webRoutes } from "./web/routes.js";
 import { feedStore } from "./ws/index.js";
 
@@ -45,6 +45,7 @@ export type RegistrarNode = {
 export async function startNode(config: Config, opts: { logDestination?: DestinationStream } = {}): Promise<RegistrarNode> {
   const uWS = requireNativeUws(config.uwsUseFallback);
   const log = createLogger(config.logLevel, config.nodeId, opts.logDestination);
+  const part = (component: string) => log.child({ component });
   const metrics = createMetrics();
   const startedMs = Date.now();
   const onStoreError = (op: string) => (err: unknown) => {
@@ -58,35 +59,59 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     const store = life.add("store", await openStore(config));
     const net = life.add("transport", await connectTransport(config.natsUrl, config.nodeId, (err) => log.warn({ err }, "nats error")));
     const cluster = config.mode === "cluster" && net.leases ? { transport: net.transport, leases: net.leases } : null;
+    /** A subject shared with the other nodes (cluster mode); null on a single node. */
     const shared = (subject: string) => (cluster ? { transport: net.transport, subject, onDrop, nodeId: config.nodeId } : null);
     const events = life.add("events", await createEventBus({ db: store.db, cluster: shared(subj.events), onGapError: onStoreError("gap_fill") }));
-    const webhooks = life.add("webhooks", createWebhooks(store.db, { ...config.webhooks, nodeId: config.nodeId, allowPrivate: config.allowPrivateWebhooks, userAgent: `zent-registrar/${VERSION} (+webhooks)` }, onStoreError("webhooks"), { onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)) }));
+    const webhooks = life.add("webhooks", createWebhooks(store.db, webhookSettings(config), onStoreError("webhooks"), webhookMetrics(metrics)));
     life.defer("webhook events", events.sequencer.listen(webhooks.onEvent));
     const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits) }));
     const directory = new Directory();
-    const registry = await createRegistry({ config, log, metrics, store, directory, events: { ...events, publish: (ev) => events.publish(ev) }, cluster, onStoreError, onDrop });
+    const registry = await createRegistry({ config, log: part("actors"), metrics, store, directory, events, cluster, onStoreError, onDrop });
     // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
-    const federation = registry.cluster && config.federation.enabled ? await createFederation({ config, transport: net.transport, db: store.db, directory, sequencer: events.sequencer, publish: (ev) => events.publish(ev), isLeader: () => registry.cluster!.ownership.accepts(0), log, metrics, onStoreError: onStoreError("federation") }) : null;
+    const federation = registry.cluster && config.federation.enabled
+      ? await createFederation({
+          config, transport: net.transport, db: store.db, directory, sequencer: events.sequencer, publish: events.publish,
+          isLeader: () => registry.cluster!.ownership.accepts(0), log: part("federation"), metrics, onStoreError: onStoreError("federation"),
+        })
+      : null;
     life.add("actors", registry.start());
     if (federation) life.add("federation", federation.start());
     webhooks.start(events.sequencer.last);
     life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, log, onError: onStoreError("audit_prune") }));
     life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster }));
     const routes = [
-      ...serverRoutes({ directory, actors: registry.api, schemas: makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls }), registrarId: config.registrarId, offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: heartbeatCounter(metrics), limits }),
+      ...serverRoutes({
+        directory, actors: registry.api, schemas: makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls }), registrarId: config.registrarId,
+        offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: heartbeatCounter(metrics), limits,
+      }),
       ...ratingRoutes({ directory, ratings: store.ratings, events, registrarId: config.registrarId, limit: limits.rate }),
-      ...webhookRoutes({ db: store.db, listedOrigin: (domain) => directory.get(domain)?.origin, webhooks: webhooks.repo, registrarId: config.registrarId, allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks }),
-      ...healthRoutes({ nodeId: config.nodeId, version: VERSION, startedMs, checkMysql: () => store.db.query("SELECT 1").then(() => true, () => false), natsHealth: () => net.transport.health(), cluster: () => registry.cluster?.health() ?? singleNodeHealth(config, directory), registry: metrics.registry }),
+      ...webhookRoutes({
+        db: store.db, listedOrigin: (domain) => directory.get(domain)?.origin, webhooks: webhooks.repo, registrarId: config.registrarId,
+        allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks,
+      }),
+      ...healthRoutes({
+        nodeId: config.nodeId, version: VERSION, startedMs, checkMysql: () => store.db.query("SELECT 1").then(() => true, () => false),
+        natsHealth: () => net.transport.health(), cluster: () => registry.cluster?.health() ?? singleNodeHealth(config, directory), registry: metrics.registry,
+      }),
       // The web directory (contract §9.1); without it / and /server/:domain fall through to the 404 route.
       ...(config.webUi ? webRoutes({ directory, ratings: store.ratings, registrarId: config.registrarId, lastSeq: () => events.sequencer.last, limiter: limits.list }) : []),
     ];
-    const edge = life.add("edge", await startEdge({ uWS, config, log, metrics, routes, webSockets: { actors: registry.api, sequencer: events.sequencer, store: feedStore(store.db), onStoreError, claims: shared(subj.sessions) } }));
+    const webSockets = { actors: registry.api, sequencer: events.sequencer, store: feedStore(store.db), onStoreError, claims: shared(subj.sessions) };
+    const edge = life.add("edge", await startEdge({ uWS, config, log: part("edge"), metrics, routes, webSockets }));
     return { port: edge.port, log, directory, actors: registry.local, db: store.db, stop: once(() => stopNode(life, log)) };
   });
 }
 
+function webhookSettings(config: Config): WebhookSettings {
+  return { ...config.webhooks, nodeId: config.nodeId, allowPrivate: config.allowPrivateWebhooks, userAgent: `zent-registrar/${VERSION} (+webhooks)` };
+}
+
+function webhookMetrics(metrics: Metrics): WebhookMetrics {
+  return { onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)) };
+}
+
 /** One child, not a label lookup per heartbeat. */
-function heartbeatCounter(metrics: ReturnType<typeof createMetrics>): () => void {
+function heartbeatCounter(metrics: Metrics): () => void {
   const child = metrics.heartbeats.labels("http");
   return () => child.inc();
 }

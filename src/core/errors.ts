@@ -24,6 +24,13 @@ export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
 export type ErrorDetail = { path: string; message: string };
 
+/** The token checks' answers, one wording wherever a token is checked (actors, webhook routes). */
+export const AUTH_MESSAGES = {
+  /** Unknown domain, wrong or malformed token: the same words, so existence is not leaked (contract §1). */
+  unauthorized: "missing, malformed or wrong bearer token",
+  tokenExpired: "token expired: rotate tokens before they expire (the registrar operator can reissue one)",
+} as const;
+
 export abstract class RegistrarError extends Error {
   abstract readonly code: ErrorCode;
   details?: ErrorDetail[];

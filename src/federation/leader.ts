@@ -241,7 +241,7 @@ export class FederationLeader {
       m.rounds.labels("failed").inc();
       st.failures++;
       const log = st.failures === 1 ? this.d.log.warn.bind(this.d.log) : this.d.log.debug.bind(this.d.log);
-      log({ peer, err: { message: (err as Error).message }, failures: st.failures }, "anti-entropy round failed");
+      log({ peer, err, failures: st.failures }, "anti-entropy round failed");
     } finally {
       st.running = false;
       if (st.failures > 0) {

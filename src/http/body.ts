@@ -4,8 +4,6 @@ import type { RequestContext } from "./context.js";
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;.*)?$/i;
 
-export class BodyAbortedError extends Error {}
-
 // fatal: invalid UTF-8 throws; ignoreBOM: a BOM stays in the text, so JSON.parse refuses it as before.
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

@@ -67,7 +67,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
     }
     if (isStoreUnavailable(err)) {
       metrics.storeErrors.labels(ctx.route).inc();
-      log.warn({ req_id: ctx.requestId, err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "store unavailable");
+      log.warn({ req_id: ctx.requestId, err }, "store unavailable");
       send(ctx, 503, errorBody(new UnavailableError("the directory store cannot take writes right now; retry shortly")), [["Retry-After", "1"]]);
       return;
     }

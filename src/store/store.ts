@@ -17,6 +17,13 @@ export type Store = {
 export async function openStore(config: Pick<Config, "databaseUrl" | "tokens">): Promise<Store> {
   await migrate(config.databaseUrl);
   const db = await openDb(config.databaseUrl);
+  try {
+    // The pool itself must work before anything is built on it (and the first request finds a warm connection).
+    await db.query("SELECT 1");
+  } catch (err) {
+    await db.end();
+    throw err;
+  }
   return {
     db,
     servers: new ServersRepo(db, config.tokens),

@@ -215,7 +215,7 @@ export class Feed {
       }
     } catch (err) {
       if (s.closed) return;
-      this.d.log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "feed replay failed");
+      this.d.log.warn({ err }, "feed replay failed");
       closeConnection(ws, CloseCode.internalError, "event store unavailable; reconnect and resume");
     }
   }

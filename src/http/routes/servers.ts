@@ -4,7 +4,7 @@ import type { ServerFields } from "../../core/record.js";
 import { generateToken, hashToken, tokenHashOf } from "../../core/tokens.js";
 import type { Directory } from "../../directory/directory.js";
 import { Heartbeat, ListQuery, type ServerSchemas } from "../../domain/schemas.js";
-import { NotFoundError, UnauthorizedError, ValidationError } from "../../core/errors.js";
+import { AUTH_MESSAGES, NotFoundError, UnauthorizedError, ValidationError } from "../../core/errors.js";
 import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
@@ -36,7 +36,7 @@ function authDomain(ctx: RequestContext): { domain: string; tokenHash: string | 
   const token = parseBearer(ctx.authorization);
   const domain = pathDomain(ctx.params[0]);
   // Same answer for a bad token and an unknown domain (contract §1: existence is not leaked through auth routes).
-  if (!token || !domain) throw new UnauthorizedError("missing, malformed or wrong bearer token");
+  if (!token || !domain) throw new UnauthorizedError(AUTH_MESSAGES.unauthorized);
   return { domain, tokenHash: tokenHashOf(token) };
 }
 
