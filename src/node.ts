@@ -22,7 +22,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { registerNodeMetrics } from "./node-metrics.js";
 import { PROJECT_ROOT } from "./paths.js";
 import { createRegistry } from "./registry.js";
-import { createLimits } from "./security/limits.js";
+import { createLimits } from "./http/limits.js";
 import type { Db } from "./store/db.js";
 import { openStore } from "./store/store.js";
 import { requireNativeUws } from "./uws.js";

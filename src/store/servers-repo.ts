@@ -4,10 +4,11 @@ import type { Initiator, RegistryEvent } from "../core/events.js";
 import type { Fence, ServerStore, StatusChange } from "../../actors/ports.js";
 import { ServerRecord, type ServerFields } from "../core/record.js";
 import { DomainTakenError, ShardMovedError } from "../core/errors.js";
-import { activityFromExpiresMs, tokenExpiresMs, type TokenPolicy } from "../core/tokens.js";
+import { tokenExpiresMs, type TokenPolicy } from "../core/tokens.js";
 import { audit } from "./audit-repo.js";
 import { inTransaction, type Conn, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
+import { RECORD_COLUMNS, readTokenColumns, toRecord } from "./server-rows.js";
 
 const COLUMN: Record<keyof ServerFields, string> = {
   name: "name", description: "description", icon: "icon", api_url: "api_url", ws_url: "ws_url", voice_url: "voice_url",
@@ -248,54 +249,4 @@ export class ServersRepo implements ServerStore {
       conn.release();
     }
   }
-}
-
-const RECORD_COLUMNS = `s.domain, s.origin, s.name, s.description, s.icon, s.api_url, s.ws_url, s.voice_url, s.voice_provider,
-  s.cdn_url, s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.status, s.last_seen,
-  s.created_at, s.record_version, HEX(s.token_hash) AS token_hash, s.token_issued_at, s.token_expires_at,
-  COALESCE(r.n, 0) AS rating_count, COALESCE(r.total, 0) AS rating_sum`;
-
-function toRecord(row: RowDataPacket, tokens: TokenPolicy, interned: Map<string, readonly string[]>): ServerRecord {
-  const r = new ServerRecord(row.domain, row.origin);
-  r.name = row.name;
-  r.nameKey = r.name.toLowerCase();
-  r.description = row.description;
-  r.icon = row.icon;
-  r.apiUrl = row.api_url;
-  r.wsUrl = row.ws_url;
-  r.voiceUrl = row.voice_url;
-  r.voiceProvider = row.voice_provider;
-  r.cdnUrl = row.cdn_url;
-  // Most servers share the same few protocol/capability lists: keep one frozen copy of each.
-  r.protocols = intern(interned, row.protocols);
-  r.capabilities = intern(interned, row.capabilities);
-  r.version = row.version;
-  r.userCount = Number(row.user_count);
-  r.channelCount = Number(row.channel_count);
-  r.verified = row.verified === 1;
-  r.status = row.status;
-  r.persistedStatus = row.status;
-  r.lastSeenMs = (row.last_seen as Date).getTime();
-  r.createdAtMs = (row.created_at as Date).getTime();
-  r.recordVersion = Number(row.record_version);
-  readTokenColumns(r, row, tokens);
-  r.ratingCount = Number(row.rating_count);
-  r.ratingSum = Number(row.rating_sum);
-  return r;
-}
-
-function intern(cache: Map<string, readonly string[]>, json: string): readonly string[] {
-  let v = cache.get(json);
-  if (!v) {
-    v = Object.freeze(JSON.parse(json) as string[]);
-    if (cache.size < 10_000) cache.set(json, v);
-  }
-  return v;
-}
-
-/** The owner-only token state of a `servers` row (token_hash as HEX(), issued and sliding-expiry instants). */
-export function readTokenColumns(r: ServerRecord, row: RowDataPacket, tokens: TokenPolicy): void {
-  r.tokenHash = row.token_hash ? String(row.token_hash).toLowerCase() : null;
-  r.tokenIssuedMs = row.token_issued_at ? (row.token_issued_at as Date).getTime() : 0;
-  r.tokenActivityMs = row.token_expires_at ? activityFromExpiresMs((row.token_expires_at as Date).getTime(), tokens) : 0;
 }

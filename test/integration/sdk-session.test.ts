@@ -67,7 +67,8 @@ describe("ServerSession on one node", () => {
     next = ready();
     session.setToken(rotated.token);
     await next;
-    await new Promise((r) => setTimeout(r, 1500)); // a heartbeat or more on the new token
+    // A heartbeat acknowledged on the new token.
+    await new Promise<void>((resolve) => { const off = session.on("heartbeatAck", () => { off(); resolve(); }); });
     expect(session.status).toBe("online");
     expect(t.errors).toEqual([]);
     await session.stop();
@@ -112,6 +113,7 @@ describe("ServerSession across a node shutdown", () => {
     const portB = await freePort();
     const a = await startRegistrar(env);
     nodes.push(a);
+    const db = a.node.db;
     const urlB = `http://127.0.0.1:${portB}`;
     const reg1 = await new RegistrarClient(a.url).registerServer(newServer());
     const domain = reg1.server.domain;
@@ -119,7 +121,12 @@ describe("ServerSession across a node shutdown", () => {
     const t = track(session);
     session.start();
     await vi.waitFor(() => expect(session.status).toBe("online"));
-    await new Promise((r) => setTimeout(r, 1200)); // heartbeats on A reach MySQL through the write-behind
+    // Heartbeats on A reach MySQL through the write-behind (FLUSH_INTERVAL_MS=50): wait until last_seen moved there.
+    const registeredSeen = reg1.server.last_seen;
+    await vi.waitFor(async () => {
+      const [[row]] = (await db.query("SELECT last_seen FROM servers WHERE domain = ?", [domain])) as any;
+      expect((row.last_seen as Date).toISOString()).not.toBe(registeredSeen);
+    }, { timeout: 5_000, interval: 50 });
     // B starts from what MySQL holds, like a node that was already running would after catching up.
     const b = await startRegistrar({ ...env, PORT: String(portB) });
     nodes.push(b);

@@ -4,7 +4,7 @@ import type { OnDrop } from "../../transport/codec.js";
 import type { Transport } from "../../transport/transport.js";
 import { SharedRateLimiter } from "../cluster/shared-rate-limit.js";
 import type { Config } from "../config.js";
-import { RateLimiter, type RateLimit } from "./rate-limit.js";
+import { RateLimiter, type RateLimit } from "../security/rate-limit.js";
 
 const SWEEP_MS = 30_000;
 
