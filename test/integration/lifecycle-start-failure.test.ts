@@ -26,6 +26,18 @@ async function handlesSettleTo(expected: Record<string, number>, timeoutMs: numb
   return now;
 }
 
+/** The handles once two readings a poll apart agree (what the test's own set-up opened has closed). */
+async function settledHandles(): Promise<Record<string, number>> {
+  let last = handles();
+  for (let i = 0; i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = handles();
+    if (JSON.stringify(now) === JSON.stringify(last) && !now.TCPServerWrap) return now;
+    last = now;
+  }
+  return last;
+}
+
 describe("a node whose start fails after MySQL opened", () => {
   const url = freshDatabaseUrl("startfail");
   afterAll(async () => {
@@ -35,8 +47,7 @@ describe("a node whose start fails after MySQL opened", () => {
   it("closes its pool and leaves no handle when NATS_URL does not answer", async () => {
     const natsPort = await freePort(); // nobody listens there
     // The baseline once freePort's probe server (and anything else of the set-up) has closed.
-    await new Promise((r) => setTimeout(r, 100));
-    const before = handles();
+    const before = await settledHandles();
     await expect(startRegistrar({ DATABASE_URL: url, NATS_URL: `nats://127.0.0.1:${natsPort}`, LOG_LEVEL: "silent" })).rejects.toThrow();
     // Every socket and timer the failed start opened is gone (the pool's connections, NATS's attempt).
     expect(await handlesSettleTo(before, 5_000)).toEqual(before);
