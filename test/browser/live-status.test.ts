@@ -6,7 +6,7 @@ import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api } from "../support/http.js";
 import { freePort } from "../support/nats-server.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
-import { TestSocket } from "../integration/ws-test-client.js";
+import { TestSocket } from "../support/ws-test-client.js";
 import { launchBrowser, loopbackContext, seed, type Seeded } from "./support.js";
 
 const UPDATE_WITHIN_MS = 2000;
