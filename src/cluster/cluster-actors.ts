@@ -6,6 +6,7 @@ import { shardOf } from "../../actors/shards.js";
 import { decode, DecodeError, encode, type DropReason, type OnDrop } from "../../transport/codec.js";
 import { MESSAGES } from "../../transport/subjects.js";
 import { NoResponderError, RequestTimeoutError, type Subscription, type Transport } from "../../transport/transport.js";
+import { isStoreUnavailable } from "../store/unavailable.js";
 import { errorFromWire, errorToWire, RegistrarError, ShardMovedError, UnavailableError } from "../core/errors.js";
 
 export type ClusterActorSettings = { shards: number; requestTimeoutMs: number; retryBudgetMs: number };
@@ -56,6 +57,8 @@ export class ClusterActors implements ActorApi {
       return { v, ok: await this.local.send(cmd) };
     } catch (err) {
       if (err instanceof RegistrarError) return { v, error: errorToWire(err) };
+      // The owner's store cannot take the write: the edge answers 503 like a local outage (contract §1).
+      if (isStoreUnavailable(err)) return { v, error: errorToWire(new UnavailableError("the directory store cannot take writes right now; retry shortly", { cause: err })) };
       throw err;
     }
   }
