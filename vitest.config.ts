@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
 const services = ["test/support/global-setup.ts"];
 
 export default defineConfig({
+  // Vite's default server conditions plus `zent-source`, under which the SDK's `#websocket-fallback` subpath import
+  // resolves to its .ts source (client/package.json "imports"): tests run the SDK without building client/dist.
+  ssr: { resolve: { conditions: ["zent-source", "module", "node", "development|production"] } },
   test: {
     pool: "forks",
     maxWorkers: 2,

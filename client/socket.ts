@@ -1,4 +1,7 @@
 // The WebSocket the SDK uses: the platform's (browsers) or the `ws` package (Node 20); URL building.
+// `#websocket-fallback` is a package.json subpath import: `ws` on Node, an explanatory error in browsers, so
+// bundlers never see `import("ws")` (client/package.json "imports").
+import { loadFallbackWebSocket } from "#websocket-fallback";
 
 /** The part of the standard WebSocket API the SDK needs; browsers' WebSocket and `ws` both provide it. */
 export interface WebSocketLike {
@@ -22,7 +25,7 @@ export function resolveWebSocket(given?: WebSocketConstructor): Promise<WebSocke
   if (given) return Promise.resolve(given);
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global) return Promise.resolve(global);
-  return (cached ??= import("ws").then((m) => (m.default ?? m) as unknown as WebSocketConstructor));
+  return (cached ??= loadFallbackWebSocket());
 }
 
 /** `https://reg.example.com` → `wss://reg.example.com/v1/feed`; a ws(s) URL that already names the path is kept. */
