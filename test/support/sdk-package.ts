@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { ROOT } from "./registrar.js";
+import { ROOT } from "./paths.js";
 
 const exec = promisify(execFile);
 
