@@ -8,6 +8,7 @@ import { parseTrustedProxies } from "./security/client-ip.js";
 import { parseCorsOrigins } from "./security/cors.js";
 import { parseRateLimit } from "./security/rate-limit.js";
 import { isFallbackRequested } from "./uws.js";
+import { checkTlsFiles, parseDatabaseUrl, redactUrl } from "./store/mysql-url.js";
 
 export const DEFAULTS = {
   port: 5000,
@@ -54,12 +55,8 @@ const idToken = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "expected 1-63 c
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULTS.port),
   HOST: z.string().min(1).default(DEFAULTS.host),
-  DATABASE_URL: z
-    .string()
-    .url()
-    .refine((u) => u.startsWith("mysql://"), "must be a mysql:// URL")
-    .refine((u) => /^\/[A-Za-z0-9_$]{1,64}$|^\/?$/.test(new URL(u).pathname), "database name must be 1-64 chars of A-Z a-z 0-9 _ $")
-    .default(DEFAULTS.databaseUrl),
+  // Parsed, with its TLS options, by src/store/mysql-url.ts (below).
+  DATABASE_URL: z.string().default(DEFAULTS.databaseUrl),
   NATS_URL: z.string().min(1).optional(),
   // A NATS subject token: no dots (they would split the subject).
   CLUSTER_ID: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "expected 1-63 chars of a-z 0-9 _ - (no dots)").default(DEFAULTS.clusterId),
@@ -120,8 +117,20 @@ function parsed<T>(env: Record<string, string | undefined>, name: string, parse:
     return parse();
   } catch (err) {
     const why = (err as Error).message.replace(new RegExp(`^${name}: `), "").replace(/\s*\n\s*/g, " ");
-    throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${why}`, { cause: err });
+    throw new ConfigError(`invalid ${name}=${shown(env[name])}: ${why}`, { cause: err });
   }
+}
+
+/** A value as an error shows it: a password in a URL's user part (DATABASE_URL, NATS_URL) becomes `***`. */
+function shown(value: string | undefined): string {
+  return JSON.stringify(redactUrl(value ?? ""));
+}
+
+/** DATABASE_URL with its TLS options; the PEM files it names are read and checked now (issue 13). */
+function parseDatabase(url: string) {
+  const target = parseDatabaseUrl(url);
+  if (target.tls) checkTlsFiles(target.tls);
+  return Object.freeze(target);
 }
 
 /** PEERS: distinct registrar ids (the REGISTRAR_ID syntax), never this registrar itself. */
@@ -141,7 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue.path[0] ?? "environment");
-    throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
+    throw new ConfigError(`invalid ${name}=${shown(env[name])}: ${issue.message}`);
   }
   const e = result.data;
   const peers = parsed(env, "PEERS", () => parsePeers(e.PEERS, e.REGISTRAR_ID));
@@ -157,6 +166,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    /** DATABASE_URL parsed (host, user, database, TLS): what every MySQL connection is opened from. */
+    database: parsed(env, "DATABASE_URL", () => parseDatabase(e.DATABASE_URL)),
     natsUrl: e.NATS_URL,
     /** Cluster mode (NATS, shards, shared limits) or one node on its own: decided here, once. */
     mode: (e.NATS_URL ? "cluster" : "single") as "cluster" | "single",

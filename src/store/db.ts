@@ -1,30 +1,25 @@
 // MySQL connection pool (mysql2/promise): creates the database if missing, UTC everywhere.
 import mysql from "mysql2/promise";
+import { connectionOptions, parseDatabaseUrl, type DatabaseTarget } from "./mysql-url.js";
 
 export type Db = mysql.Pool;
 export type Conn = mysql.PoolConnection;
 
-export function parseDatabaseUrl(url: string): { options: mysql.PoolOptions; database: string } {
-  const u = new URL(url);
-  const database = decodeURIComponent(u.pathname.replace(/^\//, "")) || "zent_registrar";
-  if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) throw new Error(`invalid database name ${database}`);
-  return {
-    database,
-    options: {
-      host: u.hostname,
-      port: u.port ? Number(u.port) : 3306,
-      user: decodeURIComponent(u.username || "root"),
-      password: decodeURIComponent(u.password || ""),
-    },
-  };
+/** A DATABASE_URL or its parsed form (src/store/mysql-url.ts); either way its TLS options apply. */
+export type DatabaseUrl = string | DatabaseTarget;
+
+export function databaseTarget(url: DatabaseUrl): DatabaseTarget {
+  return typeof url === "string" ? parseDatabaseUrl(url) : url;
 }
 
 /** Longest one statement may wait for MySQL's answer before its connection is presumed dead. */
 export const STATEMENT_TIMEOUT_MS = 5_000;
 
 /** Creates the database when it does not exist yet, then returns a pool on it. */
-export async function openDb(url: string, opts: { connectionLimit?: number; statementTimeoutMs?: number } = {}): Promise<Db> {
-  const { options, database } = parseDatabaseUrl(url);
+export async function openDb(url: DatabaseUrl, opts: { connectionLimit?: number; statementTimeoutMs?: number } = {}): Promise<Db> {
+  const target = databaseTarget(url);
+  const { database } = target;
+  const options = connectionOptions(target);
   const admin = await mysql.createConnection({ ...options, connectTimeout: 5000 });
   try {
     await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);

@@ -4,7 +4,8 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import mysql from "mysql2/promise";
 import { PROJECT_ROOT } from "../paths.js";
-import { parseDatabaseUrl } from "./db.js";
+import { databaseTarget, type DatabaseUrl } from "./db.js";
+import { connectionOptions } from "./mysql-url.js";
 
 export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, "migrations");
 const LOCK_NAME = "zent_registrar_migrations";
@@ -22,9 +23,10 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 }
 
 /** Applies pending migrations; safe to run twice and from several nodes at once. Returns the names applied. */
-export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const { options, database } = parseDatabaseUrl(databaseUrl);
-  const conn = await mysql.createConnection({ ...options, multipleStatements: true, connectTimeout: 5000 });
+export async function migrate(databaseUrl: DatabaseUrl, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const target = databaseTarget(databaseUrl);
+  const { database } = target;
+  const conn = await mysql.createConnection({ ...connectionOptions(target), multipleStatements: true, connectTimeout: 5000 });
   try {
     await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     await conn.query(`USE \`${database}\``);
