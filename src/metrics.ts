@@ -1,5 +1,7 @@
-// Prometheus metrics (prom-client): one registry per node, read by GET /metrics.
+// Prometheus metrics (prom-client): one registry per node, read by GET /metrics. Names follow Prometheus
+// conventions: counters end in _total, units are seconds and bytes, cumulative counts are counters (issue 13).
 import client from "prom-client";
+import { EVENT_TYPES } from "./core/events.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -12,10 +14,27 @@ export function createMetrics() {
       name: "registrar_http_request_duration_seconds",
       help: "HTTP request latency by route pattern, method and status",
       labelNames: ["route", "method", "status"] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      // Up to 10 s: a request waiting on MySQL can take the 5 s statement timeout (src/store/db.ts) and more.
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10],
       registers: [registry],
     }),
     heartbeats: new client.Counter({ name: "registrar_heartbeats_total", help: "Heartbeats accepted", labelNames: ["via"] as const, registers: [registry] }),
+    registrations: new client.Counter({
+      name: "registrar_registrations_total", help: "Registrations by result: created, or the contract error code of the refusal",
+      labelNames: ["result"] as const, registers: [registry],
+    }),
+    rateLimited: new client.Counter({
+      name: "registrar_rate_limited_total", help: "Requests refused with 429 by a per-IP limit (register, rate, list)",
+      labelNames: ["limit"] as const, registers: [registry],
+    }),
+    authFailures: new client.Counter({
+      name: "registrar_auth_failures_total", help: "Requests and server sessions refused for their token (unauthorized, token_expired)",
+      labelNames: ["reason"] as const, registers: [registry],
+    }),
+    events: new client.Counter({
+      name: "registrar_events_total", help: "Events committed by this node, by type (summed over nodes: the cluster's events)",
+      labelNames: ["type"] as const, registers: [registry],
+    }),
     transportDropped: new client.Counter({
       name: "registrar_transport_dropped_total", help: "Messages between nodes dropped unread (too large, not JSON, not the schema)",
       labelNames: ["subject", "reason"] as const, registers: [registry],
@@ -39,6 +58,15 @@ export function createMetrics() {
     }),
     histogram: (name: string, help: string, buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]) =>
       new client.Histogram({ name, help, buckets, registers: [registry] }),
+    /** An unlabelled counter read from a cumulative count kept elsewhere, at scrape time. */
+    counterFrom: (name: string, help: string, read: () => number) =>
+      new client.Counter({
+        name, help, registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      }),
     /** A counter whose value is read from a count kept elsewhere, at scrape time (prom-client's collect callback). */
     countersFrom: (name: string, help: string, label: string, read: () => Record<string, number>) =>
       new client.Counter({
@@ -56,5 +84,10 @@ export function createMetrics() {
         },
       }),
   };
+  // Known label values start at 0, so rate() and absent() see the series before the first increment.
+  for (const type of EVENT_TYPES) m.events.labels(type).inc(0);
+  for (const limit of ["register", "rate", "list"]) m.rateLimited.labels(limit).inc(0);
+  for (const reason of ["unauthorized", "token_expired"]) m.authFailures.labels(reason).inc(0);
+  m.registrations.labels("created").inc(0);
   return m;
 }

@@ -19,7 +19,7 @@ import { webhookRoutes } from "./http/routes/webhooks.js";
 import { Lifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { registerNodeMetrics } from "./node-metrics.js";
+import { eventCounter, rateLimitCounter, registerNodeMetrics, registrationCounter } from "./node-metrics.js";
 import { PROJECT_ROOT } from "./paths.js";
 import { createRegistry } from "./registry.js";
 import { createLimits } from "./http/limits.js";
@@ -61,10 +61,10 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     const cluster = config.mode === "cluster" && net.leases ? { transport: net.transport, leases: net.leases } : null;
     /** A subject shared with the other nodes (cluster mode); null on a single node. */
     const shared = (subject: string) => (cluster ? { transport: net.transport, subject, onDrop, nodeId: config.nodeId } : null);
-    const events = life.add("events", await createEventBus({ db: store.db, cluster: shared(subj.events), onGapError: onStoreError("gap_fill") }));
+    const events = life.add("events", await createEventBus({ db: store.db, cluster: shared(subj.events), onGapError: onStoreError("gap_fill"), onPublish: eventCounter(metrics) }));
     const webhooks = life.add("webhooks", createWebhooks(store.db, webhookSettings(config), onStoreError("webhooks"), webhookMetrics(metrics)));
     life.defer("webhook events", events.sequencer.listen(webhooks.onEvent));
-    const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits) }));
+    const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits), onRefused: rateLimitCounter(metrics) }));
     const directory = new Directory();
     const registry = await createRegistry({ config, log: part("actors"), metrics, store, directory, events, cluster, onStoreError, onDrop });
     // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
@@ -78,11 +78,13 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     if (federation) life.add("federation", federation.start());
     webhooks.start(events.sequencer.last);
     life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, log, onError: onStoreError("audit_prune") }));
-    life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster }));
+    life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster,
+      build: { version: VERSION, nodeId: config.nodeId, registrarId: config.registrarId } }));
     const routes = [
       ...serverRoutes({
         directory, actors: registry.api, schemas: makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls }), registrarId: config.registrarId,
         offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: heartbeatCounter(metrics), limits,
+        registrations: registrationCounter(metrics),
       }),
       ...ratingRoutes({ directory, ratings: store.ratings, events, registrarId: config.registrarId, limit: limits.rate }),
       ...webhookRoutes({

@@ -49,12 +49,13 @@ line(4, 4, [
   stat("Online", "short", `max(${q("registrar_servers_online")})`),
   stat("Nodes up", "short", `sum(up{job="zent-registrar", ${INSTANCE}})`),
   stat("Heartbeats/s", "reqps", `sum(rate(${q("registrar_heartbeats_total")}[$__rate_interval]))`),
-  stat("Events/s", "short", `max(rate(${q("registrar_event_seq")}[$__rate_interval]))`),
+  stat("Events/s", "short", `sum(rate(${q("registrar_events_total")}[$__rate_interval]))`),
   stat("Live sessions", "short", `sum(${q("registrar_ws_sessions_identified")})`),
 ]);
-line(12, 8, [
+line(8, 8, [
   ts("Servers online / listed", "short", [[`max(${q("registrar_servers_online")})`, "online"], [`max(${q("registrar_servers")})`, "listed"]]),
   ts("Heartbeats by transport", "reqps", [[`sum by (via) (rate(${q("registrar_heartbeats_total")}[$__rate_interval]))`, "{{via}}"]]),
+  ts("Events by type", "ops", [[`sum by (type) (rate(${q("registrar_events_total")}[$__rate_interval]))`, "{{type}}"]]),
 ]);
 
 row("HTTP");
@@ -65,6 +66,11 @@ line(8, 8, [
     `sum(rate(registrar_http_request_duration_seconds_count{status=~"5..", ${INSTANCE}}[$__rate_interval])) / sum(rate(${q("registrar_http_request_duration_seconds_count")}[$__rate_interval]))`,
     "5xx",
   ]]),
+]);
+line(8, 8, [
+  ts("Registrations by result", "ops", [[`sum by (result) (rate(${q("registrar_registrations_total")}[$__rate_interval]))`, "{{result}}"]]),
+  ts("Refused by rate limit", "reqps", [[`sum by (limit) (rate(${q("registrar_rate_limited_total")}[$__rate_interval]))`, "{{limit}}"]]),
+  ts("Token refusals", "ops", [[`sum by (reason) (rate(${q("registrar_auth_failures_total")}[$__rate_interval]))`, "{{reason}}"]]),
 ]);
 
 row("MySQL and write-behind");
@@ -105,8 +111,9 @@ line(6, 8, [
 ]);
 
 row("Cluster (NATS_URL set)");
-line(8, 8, [
+line(6, 8, [
   ts("Shards owned", "short", [[q("registrar_shards_owned"), "{{instance}}"], [`sum(${q("registrar_shards_owned")})`, "total"]]),
+  ts("Shard moves", "short", [[`increase(${q("registrar_shard_moves_total")}[$__rate_interval])`, "{{instance}}"]]),
   ts("Members heard", "short", [[q("registrar_gossip_members"), "{{instance}}"]]),
   ts("Shard-owner requests p99", "s", [[p99("registrar_mailbox_request_seconds"), "{{instance}}"]]),
 ]);

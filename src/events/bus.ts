@@ -19,12 +19,24 @@ export type EventBusDeps = {
   /** Cluster mode: the transport and subject events are shared on, and this node's id (to drop its own). */
   cluster: { transport: Transport; subject: string; nodeId: string; onDrop: OnDrop } | null;
   onGapError: (err: unknown) => void;
+  /** Called once per event this node committed (not for events that reach it from other nodes). */
+  onPublish?: (ev: RegistryEvent) => void;
 };
 
 export async function createEventBus(d: EventBusDeps): Promise<EventBus> {
   const sequencer = new EventSequencer(await lastSeq(d.db), (after, upto) => readEvents(d.db, after, upto - after, upto), d.onGapError);
   const c = d.cluster;
-  if (!c) return { sequencer, publish: (ev) => sequencer.offer(ev), stop() {} };
+  const counted = d.onPublish ?? (() => {});
+  if (!c) {
+    return {
+      sequencer,
+      publish(ev) {
+        counted(ev);
+        sequencer.offer(ev);
+      },
+      stop() {},
+    };
+  }
   // NATS echoes a node's own publications back to it: those are dropped by sender before they reach the sequencer.
   const sub = listen(c.transport, c.subject, MESSAGES.events, c.onDrop, (m) => {
     if (m.from !== c.nodeId) sequencer.offer(m.ev);
@@ -32,6 +44,7 @@ export async function createEventBus(d: EventBusDeps): Promise<EventBus> {
   return {
     sequencer,
     publish(ev) {
+      counted(ev);
       sequencer.offer(ev);
       c.transport.publish(c.subject, encode({ v: CLUSTER_WIRE_VERSION, from: c.nodeId, ev }));
     },

@@ -19,12 +19,15 @@ export type LimitDeps = {
   config: Pick<Config, "rateLimits" | "nodeId">;
   /** Cluster mode: share counts on this subject. */
   shared: { transport: Transport; subject: string; onDrop: OnDrop } | null;
+  /** What a refusal by the limit `name` calls (registrar_rate_limited_total{limit}). */
+  onRefused?: (name: string) => () => void;
 };
 
 export function createLimits(d: LimitDeps): Limits {
   const make = (name: string, spec: RateLimit | null): RateLimiter | null => {
     if (!spec) return null;
-    return d.shared ? new SharedRateLimiter(spec, name, d.config.nodeId, d.shared.transport, d.shared.subject) : new RateLimiter(spec);
+    const opts = { ...spec, onRefused: d.onRefused?.(name) };
+    return d.shared ? new SharedRateLimiter(opts, name, d.config.nodeId, d.shared.transport, d.shared.subject) : new RateLimiter(opts);
   };
   const { rateLimits } = d.config;
   const limiters = { register: make("register", rateLimits.register), rate: make("rate", rateLimits.rate), list: make("list", rateLimits.list) };

@@ -24,6 +24,8 @@ export type Responder = {
 export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<string>): Responder {
   // prom-client hashes the label set on every labels() call; keep each child (bounded: routes × methods × statuses).
   const children = new Map<string, ReturnType<Metrics["httpDuration"]["labels"]>>();
+  // Token refusals on any route (registrar_auth_failures_total); server sessions count theirs in src/ws.
+  const authFailures = { unauthorized: metrics.authFailures.labels("unauthorized"), token_expired: metrics.authFailures.labels("token_expired") };
   const histogramFor = (route: string, method: string, status: number) => {
     const key = `${route} ${method} ${status}`;
     let child = children.get(key);
@@ -62,6 +64,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
     if (err instanceof RegistrarError) {
       // A body we refused mid-stream leaves unread bytes on the socket: close it rather than parse garbage.
       const close = err instanceof PayloadTooLargeError || err instanceof UnsupportedMediaTypeError;
+      if (err.code === "unauthorized" || err.code === "token_expired") authFailures[err.code].inc();
       send(ctx, err.status, errorBody(err), err.headers, close);
       return;
     }

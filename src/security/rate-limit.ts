@@ -29,6 +29,8 @@ export interface RateLimiterOptions {
   maxKeys?: number;
   /** Wall-clock milliseconds; injectable for tests. Must be wall-clock so nodes share windows. */
   now?: () => number;
+  /** Called on each refusal (metrics); the one place every limited route passes through. */
+  onRefused?: () => void;
 }
 
 export const RATE_LIMIT_DEFAULTS = Object.freeze({ maxKeys: 100_000 });
@@ -96,12 +98,13 @@ export class RateLimiter {
   readonly #windowMs: number;
   readonly #maxKeys: number;
   readonly #now: () => number;
+  readonly #onRefused: (() => void) | undefined;
   readonly #windows = new Map<string, Window>();
   #oldest: Window | null = null;
   #newest: Window | null = null;
 
   constructor(opts: RateLimiterOptions) {
-    const { limit, windowS, maxKeys = RATE_LIMIT_DEFAULTS.maxKeys, now = Date.now } = opts;
+    const { limit, windowS, maxKeys = RATE_LIMIT_DEFAULTS.maxKeys, now = Date.now, onRefused } = opts;
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new RangeError(`limit must be a positive integer, got ${limit}`);
     }
@@ -117,6 +120,7 @@ export class RateLimiter {
     this.#windowMs = windowMs;
     this.#maxKeys = maxKeys;
     this.#now = now;
+    this.#onRefused = onRefused;
   }
 
   /** Counts `cost` requests for `key` if they fit in the current window; a refusal counts nothing. */
@@ -137,6 +141,7 @@ export class RateLimiter {
       return { allowed: true, limit: this.limit, remaining, resetS, retryAfterS: 0, windowStartMs };
     }
     const remaining = Math.max(0, this.limit - used);
+    this.#onRefused?.();
     return { allowed: false, limit: this.limit, remaining, resetS, retryAfterS: resetS, windowStartMs };
   }
 

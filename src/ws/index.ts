@@ -60,6 +60,7 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
     limits,
     onHeartbeat: () => wsHeartbeats.inc(),
     onClose: (code) => closes.labels("session", String(code)).inc(),
+    onAuthFailure: (reason) => d.metrics.authFailures.labels(reason).inc(),
     announce: claims ? (claim) => claims.transport.publish(claims.subject, encode({ v: CLUSTER_WIRE_VERSION, ...claim })) : undefined,
     log: d.log,
   });

@@ -38,6 +38,8 @@ export type ServerSessionDeps = {
   /** Called once per accepted heartbeat (identify included), like the HTTP route's counter. */
   onHeartbeat: () => void;
   onClose: (code: number) => void;
+  /** An identify or heartbeat refused for its token (registrar_auth_failures_total). */
+  onAuthFailure?: (reason: "unauthorized" | "token_expired") => void;
   /**
    * Tells the other nodes that `domain` identified here, so they close their own older session for it (4010).
    * Wired to the cluster transport; absent on a single node.
@@ -242,6 +244,11 @@ export class ServerSessions {
       this.d.log.error({ err }, "server session failed");
       closeConnection(ws, CloseCode.internalError, "internal error");
       return;
+    }
+    if (code === CloseCode.authenticationFailed) {
+      const errorCode = (err as { code?: unknown }).code;
+      if (errorCode === "token_expired") this.d.onAuthFailure?.("token_expired");
+      else if (errorCode === "unauthorized" || err instanceof CloseError) this.d.onAuthFailure?.("unauthorized");
     }
     // Unknown domain and wrong token read the same (contract §1: existence is not leaked through auth).
     const reason = code === CloseCode.authenticationFailed && !(err instanceof CloseError) ? authReason(err) : (err as Error).message;

@@ -94,6 +94,29 @@ function missing(uses: Use[], series: Map<string, Set<string>>): string[] {
   return problems;
 }
 
+type DocRow = { file: string; name: string; labels: string[] | null; type: string };
+
+/** The metric tables of the README and docs/federation.md: `| \`name{labels}\`, … | type | what |`. */
+function documentedMetrics(): DocRow[] {
+  const rows: DocRow[] = [];
+  for (const file of ["README.md", "docs/federation.md"]) {
+    for (const line of readFileSync(path.join(ROOT, file), "utf8").split("\n")) {
+      const cells = line.split("|").map((c) => c.trim());
+      if (cells.length < 4 || !cells[1].includes("`registrar_")) continue;
+      for (const m of cells[1].matchAll(/`(registrar_[a-z_]+)(?:\{([a-z_,]*)\})?`/g)) {
+        rows.push({ file, name: m[1], labels: m[2] === undefined ? null : m[2].split(","), type: cells[2] });
+      }
+    }
+  }
+  return rows;
+}
+
+/** `# TYPE` of every registrar_* family a scrape has. */
+async function exposedTypes(url: string): Promise<Map<string, string>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return new Map([...text.matchAll(/^# TYPE (registrar_\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+}
+
 describe("the operations files name only metrics a registrar exposes", () => {
   const uses = [...ruleUses(), ...dashboardUses()];
   const dbs = [freshDatabaseUrl("opsm1"), freshDatabaseUrl("opsm2")];
@@ -135,6 +158,21 @@ describe("the operations files name only metrics a registrar exposes", () => {
 
   it("finds everything, cluster and federation metrics included, on a cluster node with peer mirroring", async () => {
     expect(missing(uses, await exposed(clustered.url))).toEqual([]);
+  });
+
+  // The README table drifted before (issue 13): every registrar_* metric of a cluster node with peer mirroring has
+  // exactly one row, with its type and label names; no row names a metric that does not exist.
+  it("documents every registrar_* metric once, with the type and labels it has", async () => {
+    const rows = documentedMetrics();
+    const types = await exposedTypes(clustered.url);
+    const samples = await exposed(clustered.url);
+    expect(rows.map((r) => r.name).sort()).toEqual([...types.keys()].sort());
+    for (const r of rows) {
+      expect(r.type, `${r.file}: ${r.name}`).toBe(types.get(r.name));
+      const seen = [...(samples.get(r.type === "histogram" ? `${r.name}_count` : r.name) ?? [])].filter((l) => !TARGET_LABELS.has(l));
+      // A labelled counter nothing incremented yet has no samples to read its labels from.
+      if (seen.length > 0) expect((r.labels ?? []).sort(), `${r.file}: ${r.name}`).toEqual(seen.sort());
+    }
   });
 
   it("would notice a metric that does not exist", async () => {

@@ -20,6 +20,8 @@ export type ServerRouteDeps = {
   offlineAfterS: number;
   heartbeatIntervalS: number;
   onHeartbeat: () => void;
+  /** registrar_registrations_total{result}. */
+  registrations: { created(): void; refused(err: unknown): void };
   limits: { register: RateLimiter | null; list: RateLimiter | null };
 };
 
@@ -51,6 +53,17 @@ function knownDomain(ctx: RequestContext, d: ServerRouteDeps) {
   const rec = domain ? d.directory.get(domain) : undefined;
   if (!rec) throw new NotFoundError(`${domain ?? "that domain"} is not registered`);
   return rec;
+}
+
+async function register(ctx: RequestContext, body: unknown, d: ServerRouteDeps) {
+  const input = parseOrThrow(d.schemas.RegisterServer, body);
+  const { domain, ...fields } = input;
+  const { token, hash } = newToken();
+  const reply = await d.actors.send({ type: "register", domain, fields: fields as ServerFields, tokenHash: hash, by: { kind: "ip", id: ctx.ip } });
+  return {
+    status: 201,
+    raw: `{"server":${reply.recordJson},"token":"${token}","token_expires_at":"${iso(reply.tokenExpiresMs)}"}`,
+  };
 }
 
 export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
@@ -85,16 +98,14 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           limiter: d.limits.register,
-          handler: async (ctx, body) => {
-            const input = parseOrThrow(d.schemas.RegisterServer, body);
-            const { domain, ...fields } = input;
-            const { token, hash } = newToken();
-            const reply = await d.actors.send({ type: "register", domain, fields: fields as ServerFields, tokenHash: hash, by: { kind: "ip", id: ctx.ip } });
-            return {
-              status: 201,
-              raw: `{"server":${reply.recordJson},"token":"${token}","token_expires_at":"${iso(reply.tokenExpiresMs)}"}`,
-            };
-          },
+          handler: (ctx, body) =>
+            register(ctx, body, d).then(
+              (reply) => (d.registrations.created(), reply),
+              (err) => {
+                d.registrations.refused(err);
+                throw err;
+              },
+            ),
         },
       },
     },
