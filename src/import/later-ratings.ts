@@ -15,7 +15,9 @@ export async function copyLaterRatings(db: Db, domains: string[], ratings: Conve
   const newest = [...ratings.byDomain.values()].flat().filter((r) => wanted.has(r.domain));
   const older = ratings.superseded.filter((r) => wanted.has(r.domain));
   if (newest.length + older.length === 0) return { copied: 0, olderThanHere: 0, events: [] };
-  if (dryRun) return plan(db, newest, older).then((p) => ({ copied: p.copy.length, olderThanHere: p.olderThanHere, events: [] }));
+  // Planned first without the event lock: on a run that finds nothing new (the usual second run), no lock is taken.
+  const draft = await plan(db, newest, older);
+  if (dryRun || (draft.copy.length === 0 && draft.handled.length === 0)) return { copied: draft.copy.length, olderThanHere: draft.olderThanHere, events: [] };
   return inTransaction(db, async (conn) => {
     await lockEvents(conn);
     const p = await plan(conn, newest, older);

@@ -5,9 +5,9 @@ import type { Config } from "../config.js";
 import { makeServerSchemas } from "../domain/schemas.js";
 import { existingDomains, auditRun, userIdMaxChars, writeBatch, type Existing } from "./import-store.js";
 import { copyLaterRatings } from "./later-ratings.js";
-import { convertRatings } from "./php-ratings.js";
+import { convertRatings, type ConvertedRatings } from "./php-ratings.js";
 import { convertServer, type ConvertSettings, type ImportedServer } from "./php-server.js";
-import { PhpSource } from "./php-source.js";
+import { PhpSource, type PhpServerRow } from "./php-source.js";
 import { emptyReport, type ImportReport } from "./report.js";
 import { openTarget, type Target } from "./target.js";
 
@@ -48,6 +48,8 @@ export async function importPhp(o: ImportOptions): Promise<ImportReport> {
   }
 }
 
+type Prepared = { batch: ImportedServer[]; ratings: ConvertedRatings; superseded: Map<string, number[]> };
+
 async function run(o: ImportOptions, source: PhpSource, target: Target, report: ImportReport, nowMs: number): Promise<void> {
   const settings: ConvertSettings = {
     nowMs,
@@ -60,53 +62,77 @@ async function run(o: ImportOptions, source: PhpSource, target: Target, report: 
   const userIdMax = target.db ? await userIdMaxChars(target.db) : 128;
   const total = await source.countServers();
   const seen = new Set<string>();
-  for await (const page of source.servers(o.batchSize ?? IMPORT_DEFAULTS.batchSize)) {
-    report.servers.read += page.length;
-    const batch: ImportedServer[] = [];
-    for (const row of page) {
-      const c = convertServer(row, settings);
-      if ("unusable" in c) {
-        report.servers.notImported.push(c.unusable);
-      } else if (seen.has(c.server.record.domain)) {
-        // Only a database edited by hand can hold two spellings of one name (its collation ignores case).
-        report.servers.notImported.push({ sourceDomain: row.domain, reason: `another PHP row is the same domain ${c.server.record.domain}` });
-      } else {
-        seen.add(c.server.record.domain);
-        batch.push(c.server);
-      }
-    }
-    const bySource = new Map(batch.map((s) => [s.sourceDomain.toLowerCase(), s.record.domain]));
-    const ratingRows = await source.ratingsOf(batch.map((s) => s.sourceDomain));
-    report.ratings.read += ratingRows.length;
-    const ratings = convertRatings(ratingRows, (d) => bySource.get(d.toLowerCase()), userIdMax);
-    for (const s of batch) {
-      const list = ratings.byDomain.get(s.record.domain) ?? [];
-      s.record.ratingCount = list.length;
-      s.record.ratingSum = list.reduce((sum, r) => sum + r.rating, 0);
-    }
-    const superseded = new Map<string, number[]>();
-    for (const r of ratings.superseded) superseded.set(r.domain, [...(superseded.get(r.domain) ?? []), r.sourceId]);
-
-    let written: ImportedServer[];
-    let existing: Map<string, Existing>;
-    if (o.dryRun) {
-      existing = target.db ? await existingDomains(target.db, batch.map((s) => s.record.domain), target.tables) : new Map();
-      written = batch.filter((s) => !existing.has(s.record.domain));
-    } else {
-      const res = await writeBatch(target.db!, batch, ratings.byDomain, superseded, nowMs);
-      ({ written, existing } = res);
-      if (res.events.length > 0) await o.onCommitted?.(res.events);
-    }
-    const later = batch.filter((s) => existing.get(s.record.domain)?.kind === "imported_earlier");
-    if (later.length > 0 && target.db) {
-      const res = await copyLaterRatings(target.db, later.map((s) => s.record.domain), ratings, o.dryRun, nowMs);
-      report.ratings.importedLater += res.copied;
-      report.ratings.olderThanHere += res.olderThanHere;
-      if (res.events.length > 0) await o.onCommitted?.(res.events);
-    }
-    account(report, batch, written, existing, ratings);
+  const pages = source.servers(o.batchSize ?? IMPORT_DEFAULTS.batchSize)[Symbol.asyncIterator]();
+  const prepareNext = async (): Promise<Prepared | null> => {
+    const page = await pages.next();
+    return page.done ? null : prepare(page.value, source, settings, seen, userIdMax, report);
+  };
+  // Reading and converting the next page overlaps with writing this one (the CPU and MySQL work side by side).
+  let next = prepareNext();
+  for (;;) {
+    const p = await next;
+    if (!p) return;
+    next = prepareNext();
+    // A failed write must not leave the read of the next page unobserved.
+    await apply(o, target, p, report, nowMs).catch(async (err) => {
+      await next.catch(() => {});
+      throw err;
+    });
     o.progress?.(`${report.servers.read}/${total} PHP rows read, ${report.servers.imported} servers imported`);
   }
+}
+
+/** Converts one page of PHP rows and their ratings; rows that cannot be imported go to the report. */
+async function prepare(page: PhpServerRow[], source: PhpSource, settings: ConvertSettings, seen: Set<string>, userIdMax: number, report: ImportReport): Promise<Prepared> {
+  report.servers.read += page.length;
+  const batch: ImportedServer[] = [];
+  for (const row of page) {
+    const c = convertServer(row, settings);
+    if ("unusable" in c) {
+      report.servers.notImported.push(c.unusable);
+    } else if (seen.has(c.server.record.domain)) {
+      // Only a database edited by hand can hold two spellings of one name (its collation ignores case).
+      report.servers.notImported.push({ sourceDomain: row.domain, reason: `another PHP row is the same domain ${c.server.record.domain}` });
+    } else {
+      seen.add(c.server.record.domain);
+      batch.push(c.server);
+    }
+  }
+  const bySource = new Map(batch.map((s) => [s.sourceDomain.toLowerCase(), s.record.domain]));
+  const ratingRows = await source.ratingsOf(batch.map((s) => s.sourceDomain));
+  report.ratings.read += ratingRows.length;
+  const ratings = convertRatings(ratingRows, (d) => bySource.get(d.toLowerCase()), userIdMax);
+  for (const s of batch) {
+    const list = ratings.byDomain.get(s.record.domain) ?? [];
+    s.record.ratingCount = list.length;
+    s.record.ratingSum = list.reduce((sum, r) => sum + r.rating, 0);
+  }
+  const superseded = new Map<string, number[]>();
+  for (const r of ratings.superseded) superseded.set(r.domain, [...(superseded.get(r.domain) ?? []), r.sourceId]);
+  return { batch, ratings, superseded };
+}
+
+/** Writes one prepared batch (or, in a dry run, finds what would be written) and accounts for it. */
+async function apply(o: ImportOptions, target: Target, p: Prepared, report: ImportReport, nowMs: number): Promise<void> {
+  const { batch, ratings } = p;
+  let written: ImportedServer[];
+  let existing: Map<string, Existing>;
+  if (o.dryRun) {
+    existing = target.db ? await existingDomains(target.db, batch.map((s) => s.record.domain), target.tables) : new Map();
+    written = batch.filter((s) => !existing.has(s.record.domain));
+  } else {
+    const res = await writeBatch(target.db!, batch, ratings.byDomain, p.superseded, nowMs);
+    ({ written, existing } = res);
+    if (res.events.length > 0) await o.onCommitted?.(res.events);
+  }
+  const later = batch.filter((s) => existing.get(s.record.domain)?.kind === "imported_earlier");
+  if (later.length > 0 && target.db) {
+    const res = await copyLaterRatings(target.db, later.map((s) => s.record.domain), ratings, o.dryRun, nowMs);
+    report.ratings.importedLater += res.copied;
+    report.ratings.olderThanHere += res.olderThanHere;
+    if (res.events.length > 0) await o.onCommitted?.(res.events);
+  }
+  account(report, batch, written, existing, ratings);
 }
 
 function account(
@@ -114,7 +140,7 @@ function account(
   batch: ImportedServer[],
   written: ImportedServer[],
   existing: Map<string, Existing>,
-  ratings: ReturnType<typeof convertRatings>,
+  ratings: ConvertedRatings,
 ): void {
   const s = report.servers;
   const writtenDomains = new Set(written.map((w) => w.record.domain));
