@@ -42,7 +42,11 @@ async function main(): Promise<number> {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message ? `${err.message}\n` : ""}${USAGE}\n`);
+    if (!err.message) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    process.stderr.write(`${err.message}\n${USAGE}\n`);
     return 2;
   }
   try {
