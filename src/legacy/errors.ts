@@ -1,0 +1,43 @@
+// Legacy error bodies (contract §7): `{"error":"<human text>"}`, a string with no code, the same statuses as /v1;
+// the 401 texts are the PHP registrar's own, and a validation error names the legacy field.
+import { RegistrarError, type ErrorDetail } from "../errors.js";
+import { legacyDetails } from "./requests.js";
+
+// Texts the PHP registrar's clients may match on; the rest say the same as the /v1 code in words.
+const TEXT: Record<string, string> = {
+  invalid_json: "Invalid JSON",
+  unauthorized: "Invalid token",
+  token_expired: "Token expired",
+  not_owner: "This server belongs to another registrar",
+  not_found: "Server not found",
+  method_not_allowed: "Not found",
+  domain_taken: "Server already registered",
+  payload_too_large: "Payload too large",
+  unsupported_media_type: "Unsupported media type",
+  rate_limited: "Too many requests",
+  unavailable: "Service unavailable",
+  banned: "Domain banned",
+  invalid_assertion: "Invalid assertion",
+  verification_failed: "Verification failed",
+};
+
+export const MISSING_AUTHORIZATION = "Missing authorization";
+export const NO_FIELDS = "No fields to update";
+
+/** One line naming every field at fault: `Invalid apiUrl: must be an https URL on the server's domain`. */
+export function legacyValidationText(details: ErrorDetail[]): string {
+  if (details.length === 0) return "Invalid request";
+  return legacyDetails(details)
+    .map((d) => (d.path ? `Invalid ${d.path}: ${d.message}` : `Invalid request: ${d.message}`))
+    .join("; ");
+}
+
+/** The legacy text for a contract error. */
+export function legacyErrorText(err: RegistrarError): string {
+  if (err.code === "validation_failed") return legacyValidationText(err.details ?? []);
+  return TEXT[err.code] ?? err.message;
+}
+
+export function legacyErrorBody(text: string): string {
+  return JSON.stringify({ error: text });
+}
