@@ -2,6 +2,7 @@
 // 100,000 servers and about 0.6 ratings each): a dry run, the import, and a second run that must change nothing.
 // Each run is the CLI in its own process, as an operator runs it. BENCH_KEEP_DB=1 keeps the databases.
 import { spawnSync } from "node:child_process";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import mysql from "mysql2/promise";
@@ -50,7 +51,10 @@ try {
   console.log(`target migrated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const dry = runCli(["--dry-run"]);
   console.log(`dry run:     ${(dry.ms / 1000).toFixed(1)} s (whole process) — ${summary(dry.report)}`);
+  // The machine is shared: the 1-minute load average before and after says how much else ran (2 cores).
+  const loadBefore = os.loadavg()[0].toFixed(2);
   const real = runCli([]);
+  console.log(`load average (1 min) before the import ${loadBefore}, after ${os.loadavg()[0].toFixed(2)}; ${os.cpus().length} CPUs`);
   console.log(
     `import:      ${(real.ms / 1000).toFixed(1)} s (whole process; ${(real.report.durationMs / 1000).toFixed(1)} s inside) = ` +
       `${Math.round(ROWS / (real.ms / 1000))} servers/s — ${summary(real.report)}`,

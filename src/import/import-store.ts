@@ -18,22 +18,22 @@ export const ALL_TABLES: TargetTables = { servers: true, mirrored: true, importe
 
 type Query = Pick<Db, "query"> | Conn;
 
-/** For each given domain that exists here in any form, why it is left alone. */
+/** For each given domain that exists here in any form, why it is left alone (one round trip). */
 export async function existingDomains(q: Query, domains: string[], tables: TargetTables = ALL_TABLES): Promise<Map<string, Existing>> {
   const found = new Map<string, Existing>();
   if (domains.length === 0) return found;
-  // Order matters: an earlier import is the more precise reason when a domain is both imported and still here.
-  if (tables.imported) {
-    const [rows] = await q.query<RowDataPacket[]>("SELECT domain FROM php_import_servers WHERE domain IN (?)", [domains]);
-    for (const r of rows) found.set(r.domain, { kind: "imported_earlier" });
-  }
-  if (tables.servers) {
-    const [rows] = await q.query<RowDataPacket[]>("SELECT domain FROM servers WHERE domain IN (?)", [domains]);
-    for (const r of rows) if (!found.has(r.domain)) found.set(r.domain, { kind: "registered_here" });
-  }
-  if (tables.mirrored) {
-    const [rows] = await q.query<RowDataPacket[]>("SELECT domain, origin FROM mirrored_servers WHERE domain IN (?) AND deleted = 0", [domains]);
-    for (const r of rows) if (!found.has(r.domain)) found.set(r.domain, { kind: "mirrored", origin: r.origin });
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (tables.imported) parts.push("SELECT domain, 1 AS k, NULL AS origin FROM php_import_servers WHERE domain IN (?)"), params.push(domains);
+  if (tables.servers) parts.push("SELECT domain, 2, NULL FROM servers WHERE domain IN (?)"), params.push(domains);
+  if (tables.mirrored) parts.push("SELECT domain, 3, origin FROM mirrored_servers WHERE domain IN (?) AND deleted = 0"), params.push(domains);
+  if (parts.length === 0) return found;
+  const [rows] = await q.query<RowDataPacket[]>(`${parts.join(" UNION ALL ")} ORDER BY k`, params);
+  // An earlier import is the more precise reason when a domain is both imported and still here (lowest k first).
+  for (const r of rows) {
+    if (found.has(r.domain)) continue;
+    const k = Number(r.k);
+    found.set(r.domain, k === 1 ? { kind: "imported_earlier" } : k === 2 ? { kind: "registered_here" } : { kind: "mirrored", origin: r.origin });
   }
   return found;
 }
