@@ -99,6 +99,12 @@ const Env = z.object({
   FED_MAX_CHANGES_PER_S: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.fedMaxChangesPerS),
   // The web directory at / and /server/:domain (contract §9.1); off answers 404 for both.
   WEB_UI: z.enum(["on", "off"]).default("on"),
+  // Contract §7: every route also served under this path (a registrar placed under a path of another site).
+  PATH_PREFIX: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/, "expected a path such as /registrar: segments of A-Z a-z 0-9 . _ ~ -, no trailing slash")
+    .refine((v) => !v.split("/").includes("v1") && !v.split("/").some((seg) => /^\.+$/.test(seg)), "must not contain the segments v1, . or ..")
+    .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // Read by the uWebSockets.js package itself; the node refuses to start on the fallback (src/uws.ts).
   UWS_USE_FALLBACK: z.string().optional(),
@@ -221,6 +227,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** The HTML directory (src/web, docs/web.md). */
     webUi: e.WEB_UI === "on",
     logLevel: e.LOG_LEVEL,
+    /** PATH_PREFIX, or "" when unset (contract §7). */
+    pathPrefix: e.PATH_PREFIX ?? "",
     /** UWS_USE_FALLBACK, with the values the package itself obeys (=0 or =false load the native module as usual). */
     uwsUseFallback: isFallbackRequested(e.UWS_USE_FALLBACK),
     /** Fixed by the contract (64 KiB, §1), not a setting. */
