@@ -1,7 +1,7 @@
 // This registrar's side of the import: which domains exist here, and one transaction per batch writing servers,
 // ratings, import markers, audit rows and a server.registered event per server under the event lock.
 import type { RowDataPacket } from "mysql2/promise";
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import { markCommit, inTransaction, type Conn, type Db } from "../store/db.js";
 import { appendEvents, lockEvents } from "../store/events-repo.js";
 import type { ImportedRating } from "./php-ratings.js";

@@ -1,7 +1,7 @@
 // Ratings made at the PHP registrar after their server was imported by an earlier run (the PHP registrar keeps
 // serving until the switch-over): copied once each, by PHP id, unless the same user has a newer rating here.
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import { inTransaction, markCommit, type Conn, type Db } from "../store/db.js";
 import { appendEvents, lockEvents, type NewEvent } from "../store/events-repo.js";
 import { AUDIT_ACTOR } from "./import-store.js";

@@ -1,6 +1,6 @@
 // `npm run import:php`: copies the PHP registrar's servers and ratings into this registrar (contract §7), batch by
 // batch, and reports what it did; a dry run reads the same rows and reports the same, writing nothing.
-import type { RegistryEvent } from "../../actors/ports.js";
+import type { RegistryEvent } from "../core/events.js";
 import type { Config } from "../config.js";
 import { makeServerSchemas } from "../domain/schemas.js";
 import { existingDomains, auditRun, userIdMaxChars, writeBatch, type Existing } from "./import-store.js";

@@ -1,9 +1,9 @@
 // One PHP `servers` row → the record this registrar keeps: normalised domain, capabilities as a list, hashed token,
 // status from last_seen, and the §2 rules it breaks (it is imported as it is; contract §7).
-import { ServerRecord } from "../../actors/server-record.js";
+import { ServerRecord } from "../core/record.js";
 import { normalizeDomain } from "../domain/domain-name.js";
 import { zodIssuesToDetails, type ServerSchemas } from "../domain/schemas.js";
-import { hashToken } from "../security/tokens.js";
+import { hashToken } from "../core/tokens.js";
 import type { PhpServerRow } from "./php-source.js";
 
 const DAY_MS = 86_400_000;

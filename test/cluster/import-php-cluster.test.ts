@@ -9,7 +9,7 @@ import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
 import { createPhpDatabase, insertPhpRows, phpSample, token, type PhpServer } from "../support/php-db.js";
-import { identified, TestSocket } from "../integration/ws-test-client.js";
+import { identified, TestSocket } from "../support/ws-test-client.js";
 
 const OFFLINE_AFTER_S = 8;
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { importPhp } from "../../src/import/php-import.js";
 import type { ImportReport } from "../../src/import/report.js";
-import { hashToken } from "../../src/security/tokens.js";
+import { hashToken } from "../../src/core/tokens.js";
 import { migrate } from "../../src/store/migrate.js";
 import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { commentOfBytes, createPhpDatabase, insertPhpRows, phpConnection, phpSample } from "../support/php-db.js";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
-import { identified } from "./ws-test-client.js";
+import { identified } from "../support/ws-test-client.js";
 
 const LEGACY_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 const ROW_KEYS = [

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
-import { identified, TestSocket } from "./ws-test-client.js";
+import { identified, TestSocket } from "../support/ws-test-client.js";
 
 describe("PATH_PREFIX=/registrar", () => {
   const dbUrl = freshDatabaseUrl("prefix");

@@ -5,7 +5,7 @@ import { makeServerSchemas } from "../../src/domain/schemas.js";
 import { convertRatings } from "../../src/import/php-ratings.js";
 import { convertServer, type ConvertSettings, type ImportedServer } from "../../src/import/php-server.js";
 import type { PhpRatingRow, PhpServerRow } from "../../src/import/php-source.js";
-import { hashToken } from "../../src/security/tokens.js";
+import { hashToken } from "../../src/core/tokens.js";
 
 const DAY_MS = 86_400_000;
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);

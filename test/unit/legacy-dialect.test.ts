@@ -1,9 +1,9 @@
 // The legacy dialect's translation (contract §7): times, the bare row, camelCase bodies onto the /v1 schemas, error
 // texts naming the legacy field, and the PHP-style listing parameters.
 import { describe, expect, it } from "vitest";
-import { ServerRecord } from "../../actors/server-record.js";
+import { ServerRecord } from "../../src/core/record.js";
 import { Heartbeat, makeServerSchemas, zodIssuesToDetails } from "../../src/domain/schemas.js";
-import { InvalidJsonError, NotFoundError, RateLimitedError, TokenExpiredError, UnauthorizedError, ValidationError } from "../../src/errors.js";
+import { InvalidJsonError, NotFoundError, RateLimitedError, TokenExpiredError, UnauthorizedError, ValidationError } from "../../src/core/errors.js";
 import { legacyErrorText } from "../../src/legacy/errors.js";
 import { legacyListQuery, legacyRatingsParams, phpInt } from "../../src/legacy/query.js";
 import { legacyRating, legacyRegistration, legacyStats, legacyUpdate } from "../../src/legacy/requests.js";
