@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { ServerRecord } from "../../src/core/record.js";
 import { Heartbeat, makeServerSchemas, zodIssuesToDetails } from "../../src/domain/schemas.js";
 import { InvalidJsonError, NotFoundError, RateLimitedError, TokenExpiredError, UnauthorizedError, ValidationError } from "../../src/core/errors.js";
-import { legacyErrorText } from "../../src/legacy/errors.js";
-import { legacyListQuery, legacyRatingsParams, phpInt } from "../../src/legacy/query.js";
-import { legacyRating, legacyRegistration, legacyStats, legacyUpdate } from "../../src/legacy/requests.js";
-import { LEGACY_ROW_KEYS, legacyRatingsPage, legacyRow, legacyTime } from "../../src/legacy/wire.js";
+import { legacyErrorText } from "../../src/http/legacy/errors.js";
+import { legacyListQuery, legacyRatingsParams, phpInt } from "../../src/http/legacy/query.js";
+import { legacyRating, legacyRegistration, legacyStats, legacyUpdate } from "../../src/http/legacy/requests.js";
+import { LEGACY_ROW_KEYS, legacyRatingsPage, legacyRow, legacyTime } from "../../src/http/legacy/wire.js";
 
 const schemas = makeServerSchemas({ allowInsecureUrls: false });
 

@@ -1,6 +1,6 @@
 // Legacy request bodies → the /v1 shapes (contract §7): camelCase keys mapped, unknown keys ignored, a capabilities
 // object turned into its true keys. The result goes through the /v1 schemas: one set of rules, two wire formats.
-import { ValidationError, type ErrorDetail } from "../core/errors.js";
+import { ValidationError, type ErrorDetail } from "../../core/errors.js";
 
 /** Legacy key → /v1 field, for every field a legacy server body may carry. */
 export const LEGACY_TO_V1 = {

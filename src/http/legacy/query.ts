@@ -1,7 +1,7 @@
 // Legacy listing and ratings parameters (contract §7): `search`, the PHP sorts, and limit/offset read as PHP read
 // integers and clamped, never refused.
-import type { SortKey, SortOrder } from "../directory/sort-index.js";
-import { ValidationError } from "../core/errors.js";
+import type { SortKey, SortOrder } from "../../directory/sort-index.js";
+import { ValidationError } from "../../core/errors.js";
 
 const LEGACY_SORTS: Record<string, { sort: SortKey; order: SortOrder }> = {
   user_count: { sort: "users", order: "desc" },

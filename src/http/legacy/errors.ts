@@ -1,6 +1,6 @@
 // Legacy error bodies (contract §7): `{"error":"<human text>"}`, a string with no code, the same statuses as /v1;
 // the 401 texts are the PHP registrar's own, and a validation error names the legacy field.
-import { RegistrarError, type ErrorDetail } from "../core/errors.js";
+import { RegistrarError, type ErrorDetail } from "../../core/errors.js";
 import { legacyDetails } from "./requests.js";
 
 // Texts the PHP registrar's clients may match on; the rest say the same as the /v1 code in words.

@@ -1,6 +1,6 @@
 // What the legacy dialect answers (contract §7): `YYYY-MM-DD HH:MM:SS` UTC times, the bare row with exactly its keys
 // in order, the server's health and the ratings page, all built from the same records /v1 serves.
-import type { ServerRecord } from "../core/record.js";
+import type { ServerRecord } from "../../core/record.js";
 
 /** `2026-11-22 13:00:00`: UTC, no `T`, no zone, no milliseconds (the PHP registrar's DATETIME text). */
 export function legacyTime(ms: number): string {
