@@ -12,8 +12,9 @@ import { createEventBus } from "./events/bus.js";
 import { createFederation } from "./federation/federation.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { startEdge } from "./http/edge.js";
+import { legacyRoutes } from "./http/legacy/routes.js";
 import { healthRoutes } from "./http/routes/health.js";
-import { ratingRoutes } from "./http/routes/ratings.js";
+import { ratingRoutes, ratingSubmitter } from "./http/routes/ratings.js";
 import { serverRoutes } from "./http/routes/servers.js";
 import { webhookRoutes } from "./http/routes/webhooks.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -80,13 +81,18 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, log, onError: onStoreError("audit_prune") }));
     life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster,
       build: { version: VERSION, nodeId: config.nodeId, registrarId: config.registrarId } }));
+    const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
+    const onHeartbeat = heartbeatCounter(metrics);
+    const registrations = registrationCounter(metrics);
+    const ratingDeps = { directory, ratings: store.ratings, events, registrarId: config.registrarId, limit: limits.rate };
     const routes = [
       ...serverRoutes({
-        directory, actors: registry.api, schemas: makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls }), registrarId: config.registrarId,
-        offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat: heartbeatCounter(metrics), limits,
-        registrations: registrationCounter(metrics),
+        directory, actors: registry.api, schemas, registrarId: config.registrarId,
+        offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat, limits, registrations,
       }),
-      ...ratingRoutes({ directory, ratings: store.ratings, events, registrarId: config.registrarId, limit: limits.rate }),
+      // The PHP registrar's dialect on the unversioned routes (contract §7), on the same actors and rules.
+      ...legacyRoutes({ directory, actors: registry.api, schemas, ratings: store.ratings, onHeartbeat, registrations, limits, submitRating: ratingSubmitter(ratingDeps) }),
+      ...ratingRoutes(ratingDeps),
       ...webhookRoutes({
         db: store.db, listedOrigin: (domain) => directory.get(domain)?.origin, webhooks: webhooks.repo, registrarId: config.registrarId,
         allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks,

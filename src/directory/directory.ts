@@ -7,6 +7,8 @@ import { selectPage } from "./top-k.js";
 
 export type ListFilter = {
   q?: string;
+  /** Where q must match: "all" (domain, name, description; /v1) or "name_domain" (the legacy `search`, contract §7). */
+  qIn?: "all" | "name_domain";
   sort: SortKey;
   order: SortOrder;
   status: Status | "any";
@@ -192,10 +194,13 @@ export class Directory {
 
 function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
   const { status, verified, origin } = f;
+  // The q match set covers descriptions too; the legacy search narrows it to names and domains.
+  const qLower = f.q && f.qIn === "name_domain" ? f.q.toLowerCase() : null;
   return (r) =>
     (status === "any" || r.status === status) &&
     (verified === undefined || r.verified === verified) &&
-    (origin === "any" || r.origin === origin);
+    (origin === "any" || r.origin === origin) &&
+    (qLower === null || r.domain.includes(qLower) || r.name.toLowerCase().includes(qLower));
 }
 
 function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, limit: number): ServerRecord[] {

@@ -11,11 +11,11 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * Resolves to the parsed JSON, or undefined when the request has no body. Must be called synchronously.
  * With `parse` false (routes that take no body) the same type and size rules apply and the bytes are discarded.
  */
-export function readJsonBody(ctx: RequestContext, maxBytes: number, parse = true): Promise<unknown> {
+export function readJsonBody(ctx: RequestContext, maxBytes: number, parse = true, anyContentType = false): Promise<unknown> {
   const declared = ctx.contentLength === undefined ? null : Number(ctx.contentLength);
   const hasBody = ctx.chunked || (declared !== null && declared > 0);
   if (!hasBody) return Promise.resolve(undefined);
-  if (!ctx.contentType || !JSON_TYPE.test(ctx.contentType)) {
+  if (!anyContentType && (!ctx.contentType || !JSON_TYPE.test(ctx.contentType))) {
     return Promise.reject(new UnsupportedMediaTypeError("request bodies must be application/json"));
   }
   if (declared !== null && declared > maxBytes) {

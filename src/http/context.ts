@@ -18,7 +18,10 @@ export type RequestContext = {
   /** For ETag revalidation (304); undefined when absent. */
   ifNoneMatch: string | undefined;
   chunked: boolean;
+  /** Served in the legacy dialect (contract §7): string errors, deprecation headers. */
   legacy: boolean;
+  /** The PATH_PREFIX this request came under, or "" (contract §7). */
+  prefix: string;
   startedMs: number;
   aborted: boolean;
   done: boolean;
@@ -42,6 +45,7 @@ export function readContext(
   paramCount: number,
   legacy: boolean,
   resolveIp: (peer: string, xff: string | undefined) => string,
+  prefix = "",
 ): RequestContext {
   const incomingId = req.getHeader("x-request-id");
   const xff = req.getHeader("x-forwarded-for");
@@ -63,6 +67,7 @@ export function readContext(
     ifNoneMatch: req.getHeader("if-none-match") || undefined,
     chunked: /chunked/i.test(req.getHeader("transfer-encoding")),
     legacy,
+    prefix,
     startedMs: performance.now(),
     aborted: false,
     done: false,

@@ -35,7 +35,7 @@ export async function startEdge(d: EdgeDeps): Promise<Edge> {
   const respond = createResponder(log, d.metrics, config.corsOrigins);
   const app = uWS.App();
   const webSockets = mountWebSockets(app, { ...d.webSockets, config, log, metrics: d.metrics });
-  mountRoutes(app, d.routes, { respond, resolveIp, maxBodyBytes: config.maxBodyBytes });
+  mountRoutes(app, d.routes, { respond, resolveIp, maxBodyBytes: config.maxBodyBytes, prefix: config.pathPrefix });
   const listenSocket = await new Promise<uWSModule.us_listen_socket>((resolve, reject) =>
     app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)))),
   );

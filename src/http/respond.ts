@@ -4,6 +4,7 @@ import type { Metrics } from "../metrics.js";
 import { errorBody, RegistrarError, UnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../core/errors.js";
 import { isStoreUnavailable } from "../store/unavailable.js";
 import { corsHeaders } from "../security/cors.js";
+import { legacyErrorBody, successorUrl } from "./legacy/errors.js";
 import type { RequestContext } from "./context.js";
 
 const STATUS_TEXT: Record<number, string> = {
@@ -48,7 +49,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
       for (const [k, v] of corsHeaders(ctx.origin, corsOrigins, ctx.method === "OPTIONS")) res.writeHeader(k, v);
       if (ctx.legacy) {
         res.writeHeader("Deprecation", "true");
-        res.writeHeader("Link", `</v1${ctx.url}>; rel="successor-version"`);
+        res.writeHeader("Link", `<${successorUrl(ctx.url, ctx.prefix)}>; rel="successor-version"`);
       }
       for (const [k, v] of ctx.headers) res.writeHeader(k, v);
       for (const [k, v] of headers) res.writeHeader(k, v);
@@ -65,17 +66,18 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
       // A body we refused mid-stream leaves unread bytes on the socket: close it rather than parse garbage.
       const close = err instanceof PayloadTooLargeError || err instanceof UnsupportedMediaTypeError;
       if (err.code === "unauthorized" || err.code === "token_expired") authFailures[err.code].inc();
-      send(ctx, err.status, errorBody(err), err.headers, close);
+      send(ctx, err.status, ctx.legacy ? legacyErrorBody(err) : errorBody(err), err.headers, close);
       return;
     }
     if (isStoreUnavailable(err)) {
       metrics.storeErrors.labels(ctx.route).inc();
       log.warn({ req_id: ctx.requestId, err }, "store unavailable");
-      send(ctx, 503, errorBody(new UnavailableError("the directory store cannot take writes right now; retry shortly")), [["Retry-After", "1"]]);
+      const unavailable = new UnavailableError("the directory store cannot take writes right now; retry shortly");
+      send(ctx, 503, ctx.legacy ? legacyErrorBody(unavailable) : errorBody(unavailable), [["Retry-After", "1"]]);
       return;
     }
     log.error({ req_id: ctx.requestId, err }, "unhandled error");
-    send(ctx, 500, JSON.stringify({ error: { code: "internal", message: "internal error" } }));
+    send(ctx, 500, JSON.stringify(ctx.legacy ? { error: "Internal error" } : { error: { code: "internal", message: "internal error" } }));
   }
 
   let active = 0;

@@ -1,19 +1,24 @@
-// Route table → uWebSockets.js: each /v1 route plus its legacy alias, 405 with Allow, CORS preflight, 404 fallback.
+// Route table → uWebSockets.js: /v1 routes, bare routes and the legacy dialect's routes (contract §7), each also
+// under PATH_PREFIX; HEAD, CORS preflight, 405 with Allow (a legacy path: 404 Not found), and the 404 fallback.
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import { MethodNotAllowedError, NotFoundError, RateLimitedError } from "../core/errors.js";
 import type { RateLimiter } from "../security/rate-limit.js";
 import { readJsonBody } from "./body.js";
 import { readContext, type RequestContext } from "./context.js";
+import { legacyNotFound } from "./legacy/errors.js";
 import type { Responder } from "./respond.js";
 
 export type Reply = { status: number; body?: unknown; raw?: string; bytes?: Buffer; headers?: [string, string][] };
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 export type Handler = (ctx: RequestContext, body: unknown) => Promise<Reply> | Reply;
 export type RouteSpec = {
-  /** Path under /v1 with :params, e.g. "/servers/:domain". */
+  /** Path with :params, e.g. "/servers/:domain": served under /v1 unless `bare` or `dialect: "legacy"`. */
   path: string;
-  /** Also served without /v1 with Deprecation headers (contract §1). */
-  legacy?: boolean;
+  /**
+   * "legacy": a route of the PHP registrar's dialect, served at `path` itself (and with a trailing slash), with
+   * string errors and deprecation headers, its body read whatever its Content-Type (contract §7).
+   */
+  dialect?: "v1" | "legacy";
   /** Served exactly at this path, outside /v1 (e.g. /metrics). */
   bare?: boolean;
   methods: Partial<Record<Method, { handler: Handler; body?: boolean; limiter?: RateLimiter | null }>>;
@@ -23,45 +28,23 @@ export type RouterDeps = {
   respond: Responder;
   resolveIp: (peer: string, xff: string | undefined) => string;
   maxBodyBytes: number;
+  /** PATH_PREFIX ("" for none): every route is also served under it. */
+  prefix?: string;
 };
 
+type Spec = NonNullable<RouteSpec["methods"][Method]>;
 const UWS_METHOD = { GET: "get", POST: "post", PUT: "put", DELETE: "del" } as const;
 
 export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: RouterDeps): void {
+  const prefixes = deps.prefix ? ["", deps.prefix] : [""];
   for (const route of routes) {
-    const paths: [string, boolean][] = route.bare ? [[route.path, false]] : [[`/v1${route.path}`, false]];
-    if (route.legacy) paths.push([route.path, true]);
-    const paramCount = (route.path.match(/:/g) ?? []).length;
-    // HEAD is GET without the body (RFC 9110 §9.3.2), on every route that has a GET.
-    const allow = [...Object.keys(route.methods), ...(route.methods.GET ? ["HEAD"] : []), "OPTIONS"];
-    for (const [pattern, legacy] of paths) {
-      // Legacy aliases log under their own pattern, so deprecated traffic can be measured.
-      const routeName = route.bare || legacy ? route.path : `/v1${route.path}`;
-      for (const [method, spec] of Object.entries(route.methods) as [Method, NonNullable<RouteSpec["methods"][Method]>][]) {
-        app[UWS_METHOD[method]](pattern, (res, req) => {
-          const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp);
-          deps.respond.begin();
-          run(ctx, spec, deps);
-        });
-      }
-      const get = route.methods.GET;
-      if (get) {
-        app.head(pattern, (res, req) => {
-          const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp);
-          deps.respond.begin();
-          run(ctx, get, deps);
-        });
-      }
-      app.options(pattern, (res, req) => {
-        const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp);
-        deps.respond.begin();
-        deps.respond.send(ctx, 204, null, [["Allow", allow.join(", ")]]);
-      });
-      app.any(pattern, (res, req) => {
-        const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp);
-        deps.respond.begin();
-        deps.respond.fail(ctx, new MethodNotAllowedError(allow));
-      });
+    const legacy = route.dialect === "legacy";
+    // Routes log (and count) under their own pattern, whichever prefix or slash they came with.
+    const routeName = route.bare || legacy ? route.path : `/v1${route.path}`;
+    // Trailing slashes: the PHP registrar's clients may send them (contract §7). The root "/" has none to drop.
+    const shapes = legacy && route.path !== "/" ? [routeName, `${routeName}/`] : [routeName];
+    for (const prefix of prefixes) {
+      for (const shape of shapes) mountOne(app, route, `${prefix}${shape}`, routeName, prefix, legacy, deps);
     }
   }
   app.any("/*", (res: HttpResponse, req: HttpRequest) => {
@@ -69,6 +52,25 @@ export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: Router
     deps.respond.begin();
     deps.respond.fail(ctx, new NotFoundError(`no route for ${ctx.method} ${ctx.url}`));
   });
+}
+
+function mountOne(app: TemplatedApp, route: RouteSpec, pattern: string, routeName: string, prefix: string, legacy: boolean, deps: RouterDeps): void {
+  const paramCount = (route.path.match(/:/g) ?? []).length;
+  // HEAD is GET without the body (RFC 9110 §9.3.2), on every route that has a GET.
+  const allow = [...Object.keys(route.methods), ...(route.methods.GET ? ["HEAD"] : []), "OPTIONS"];
+  const context = (res: HttpResponse, req: HttpRequest) => {
+    const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp, prefix);
+    deps.respond.begin();
+    return ctx;
+  };
+  for (const [method, spec] of Object.entries(route.methods) as [Method, Spec][]) {
+    app[UWS_METHOD[method]](pattern, (res, req) => run(context(res, req), spec, deps));
+  }
+  const get = route.methods.GET;
+  if (get) app.head(pattern, (res, req) => run(context(res, req), get, deps));
+  app.options(pattern, (res, req) => deps.respond.send(context(res, req), 204, null, [["Allow", allow.join(", ")]]));
+  // A known path with a wrong method: 405 with Allow; the PHP registrar answered 404 Not found (contract §7).
+  app.any(pattern, (res, req) => deps.respond.fail(context(res, req), legacy ? legacyNotFound() : new MethodNotAllowedError(allow)));
 }
 
 function run(ctx: RequestContext, spec: { handler: Handler; body?: boolean; limiter?: RateLimiter | null }, deps: RouterDeps): void {
@@ -82,7 +84,8 @@ function run(ctx: RequestContext, spec: { handler: Handler; body?: boolean; limi
   }
   // The body must be subscribed to before this handler returns (uWS), so start reading now. Routes that take no
   // body still refuse an oversized or non-JSON one before running (contract §1: a rejected request changes nothing).
-  const body = readJsonBody(ctx, deps.maxBodyBytes, spec.body === true);
+  // The PHP registrar read a JSON body whatever its Content-Type said; the legacy dialect does too (contract §7).
+  const body = readJsonBody(ctx, deps.maxBodyBytes, spec.body === true, ctx.legacy);
   body
     .then((b) => spec.handler(ctx, b))
     .then((reply) => {

@@ -46,4 +46,15 @@ export class RatingsRepo {
     );
     return rows.map((r) => ({ user_id: r.user_id, rating: r.rating, comment: r.comment, created_at: (r.created_at as Date).toISOString() }));
   }
+
+  /** The same page with each rating's id, for the legacy dialect's ratings list (contract §7). */
+  async pageWithIds(domain: string, limit: number, offset: number): Promise<LegacyRatingRow[]> {
+    const [rows] = await this.db.query<RowDataPacket[]>(
+      "SELECT id, user_id, rating, comment, created_at FROM ratings WHERE domain = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+      [domain, limit, offset],
+    );
+    return rows.map((r) => ({ id: Number(r.id), user_id: r.user_id, rating: r.rating, comment: r.comment, createdAtMs: (r.created_at as Date).getTime() }));
+  }
 }
+
+export type LegacyRatingRow = { id: number; user_id: string; rating: number; comment: string | null; createdAtMs: number };

@@ -17,7 +17,7 @@ import type { Metrics } from "../metrics.js";
 export const WS_PATHS = { session: "/v1/ws/server", feed: "/v1/feed" } as const;
 
 export type WebSocketDeps = {
-  config: Pick<Config, "heartbeatIntervalS" | "wsIdentifyTimeoutMs" | "wsHeartbeatTimeoutMs" | "wsRateLimit" | "feedRetentionMs">;
+  config: Pick<Config, "heartbeatIntervalS" | "wsIdentifyTimeoutMs" | "wsHeartbeatTimeoutMs" | "wsRateLimit" | "feedRetentionMs" | "pathPrefix">;
   actors: HeartbeatPort;
   sequencer: Pick<EventSequencer, "last" | "listen">;
   store: FeedStore & { pruneEvents(olderThanMs: number): Promise<number> };
@@ -80,8 +80,11 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
         sessions.claimedElsewhere({ domain, sessionId, identifiedMs }),
       )
     : null;
-  app.ws(WS_PATHS.session, sessions.behavior());
-  app.ws(WS_PATHS.feed, feed.behavior());
+  // PATH_PREFIX (contract §7): the same endpoints are also served under the prefix.
+  for (const prefix of d.config.pathPrefix ? ["", d.config.pathPrefix] : [""]) {
+    app.ws(`${prefix}${WS_PATHS.session}`, sessions.behavior());
+    app.ws(`${prefix}${WS_PATHS.feed}`, feed.behavior());
+  }
 
   const frames = new EventFrameCache();
   const unlisten = d.sequencer.listen((ev) => {

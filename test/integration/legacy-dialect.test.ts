@@ -287,6 +287,32 @@ describe("legacy dialect on the unversioned routes", () => {
   });
 
   describe("ratings", () => {
+    it("takes a rating with userId and a numeric-string rating, answering 201 {created:true} also when it replaces one", async () => {
+      const { body } = await registerLegacy();
+      const rater = await registerLegacy();
+      const rate = (b: unknown) => raw(reg.url, "POST", `/servers/${body.domain}/rate`, { body: JSON.stringify(b), headers: { authorization: `Bearer ${rater.token}` } });
+      const first = await rate({ fromDomain: rater.body.domain, userId: "alice", rating: "4", comment: "good" });
+      expect([first.status, first.json]).toEqual([201, { created: true }]);
+      const again = await rate({ fromDomain: rater.body.domain, userId: "alice", rating: 2 });
+      expect([again.status, again.json]).toEqual([201, { created: true }]);
+      expect((await rate({ fromDomain: rater.body.domain, userId: "bob", rating: 9 })).json.error).toMatch(/^Invalid rating: /);
+      expect((await rate({ fromDomain: rater.body.domain, userId: "", rating: 3 })).json.error).toMatch(/^Invalid userId: /);
+      expect((await rate({ fromDomain: rater.body.domain, userId: "carol", rating: 3, comment: "c".repeat(501) })).json.error).toMatch(/^Invalid comment: /);
+      const list = await raw(reg.url, "GET", `/servers/${body.domain}/ratings`);
+      expect(list.json.total).toBe(1);
+      expect(list.json.averageRating).toBe(2);
+      expect(Object.keys(list.json.ratings[0])).toEqual(["id", "domain", "user_id", "rating", "comment", "created_at"]);
+      expect(list.json.ratings[0]).toMatchObject({ domain: body.domain, rating: 2 });
+      expect(list.json.ratings[0].created_at).toMatch(LEGACY_TIME);
+    });
+
+    it("clamps the ratings page instead of refusing it", async () => {
+      const { body } = await registerLegacy();
+      for (const q of ["limit=0", "limit=abc", "limit=5000&offset=-3"]) {
+        expect((await raw(reg.url, "GET", `/servers/${body.domain}/ratings?${q}`)).status).toBe(200);
+      }
+    });
+
     it("lists ratings as {ratings, averageRating, total}; averageRating is null when unrated", async () => {
       const { body } = await registerLegacy();
       const res = await raw(reg.url, "GET", `/servers/${body.domain}/ratings`);

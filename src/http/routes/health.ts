@@ -16,7 +16,6 @@ export function healthRoutes(d: HealthDeps): RouteSpec[] {
   return [
     {
       path: "/health",
-      legacy: true,
       methods: {
         GET: {
           handler: async () => {

@@ -71,7 +71,6 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
   return [
     {
       path: "/servers",
-      legacy: true,
       methods: {
         GET: {
           limiter: d.limits.list,
@@ -111,7 +110,6 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
     },
     {
       path: "/servers/:domain",
-      legacy: true,
       methods: {
         GET: { handler: (ctx) => ({ status: 200, raw: `{"server":${knownDomain(ctx, d).toJson()}}` }) },
         PUT: {
@@ -136,7 +134,6 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
     },
     {
       path: "/servers/:domain/heartbeat",
-      legacy: true,
       methods: {
         POST: {
           body: true,
@@ -155,7 +152,6 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
     },
     {
       path: "/servers/:domain/token",
-      legacy: true,
       methods: {
         POST: {
           body: true,
@@ -173,7 +169,6 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
     },
     {
       path: "/servers/:domain/health",
-      legacy: true,
       methods: {
         GET: {
           handler: (ctx) => {
