@@ -18,6 +18,8 @@ export interface ServerStore {
   /** Persists status changes in one transaction, one server.status event per row that really changed; changes
    * whose fence no longer holds are skipped (a newer owner decides them). */
   persistStatuses(changes: StatusChange[]): Promise<RegistryEvent[]>;
+  /** Loads records with their owner state (token hash, persisted status), e.g. written by another process. */
+  loadServers(domains: string[]): Promise<ServerRecord[]>;
 }
 
 export interface EventSink {

@@ -86,6 +86,36 @@ export class ServerActors implements ActorApi {
     }
   }
 
+  /**
+   * Takes over a record that was written to the store without this node's actors: by another process (the PHP
+   * import, contract §7) or by another node in degraded mode. Runs in the domain's mailbox, after any command
+   * already queued for it: it loads the record with its owner state (token hash) unless this node has it, then
+   * arms its timer from its last_seen like adopt(). Resolves to whether it took the record over.
+   */
+  pickUp(domain: string, graceMs: number): Promise<boolean> {
+    return this.mailboxes.post(domain, async () => {
+      if (this.fenceOrNull(domain) === null) return false;
+      let rec = this.directory.get(domain);
+      if (!rec?.tokenHash) {
+        const [stored] = await this.store.loadServers([domain]);
+        if (!stored || stored.origin !== this.settings.registrarId) return false;
+        rec = this.directory.get(domain);
+        if (!rec) {
+          this.directory.add(stored);
+          rec = stored;
+        } else if (!rec.tokenHash) {
+          // Known from the event's public record only: the token is what an owner needs besides.
+          rec.tokenHash = stored.tokenHash;
+          rec.tokenIssuedMs = stored.tokenIssuedMs;
+          rec.tokenActivityMs = stored.tokenActivityMs;
+        }
+      }
+      if (rec.origin !== this.settings.registrarId) return false;
+      this.adopt([rec], graceMs);
+      return true;
+    });
+  }
+
   /** Gives up timers of records whose shard moved away (after flushing). */
   release(records: Iterable<ServerRecord>): void {
     for (const rec of records) {

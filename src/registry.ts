@@ -16,6 +16,7 @@ import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import type { Store } from "./store/store.js";
 import { WriteBehind } from "./store/write-behind.js";
+import { followStoredWrites } from "./events/stored-writes.js";
 
 export type RegistryDeps = {
   config: Config;
@@ -74,9 +75,12 @@ export async function createRegistry(d: RegistryDeps): Promise<Registry> {
     start() {
       // Single node: owns every local record at once. Cluster: records arrive shard by shard.
       const joined = cluster ? cluster.start() : (local.start(), null);
+      // A single node learns of writes by other processes (the PHP import) from the events table.
+      const follower = cluster ? null : followStoredWrites({ sequencer: events.sequencer, directory, actors: local, registrarId: config.registrarId, onError: d.onStoreError("stored_writes") });
       writeBehind.start();
       return {
         async stop() {
+          follower?.stop();
           await joined?.stop();
           await local.stop();
           await writeBehind.stop();

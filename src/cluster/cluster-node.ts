@@ -20,6 +20,7 @@ import { DegradedActors } from "./degraded-actors.js";
 import { LivenessGossip } from "./liveness-gossip.js";
 import { Membership } from "./membership.js";
 import { applyEvent } from "./replica.js";
+import { pickUpWithRetry } from "../events/stored-writes.js";
 import { claimEpoch } from "./shard-store.js";
 import { ShardRecords } from "./shard-records.js";
 
@@ -128,10 +129,12 @@ export async function createCluster(d: ClusterDeps) {
     /** Joins the cluster: replica, gossip, membership, shard ownership, periodic catch-up. Stop hands shards over. */
     start(): { stop(): Promise<void> } {
       local.startWheel();
+      const pickUpError = d.onStoreError("pick_up");
       const stopReplica = d.sequencer.listen((ev) =>
         applyEvent(directory, ev, {
           ownsDomain: (domain) => coordinator.ownsDomain(domain),
-          ownedAdded: (rec) => local.adopt([rec], CLUSTER_DEFAULTS.takeoverGraceMs),
+          // The event carried the public record only: the owner loads the token hash before it serves the server.
+          ownedAdded: (rec) => pickUpWithRetry(local, rec.domain, CLUSTER_DEFAULTS.takeoverGraceMs, pickUpError),
           ownedRemoved: (rec) => local.release([rec]),
         }),
       );

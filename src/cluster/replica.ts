@@ -2,10 +2,12 @@
 import type { RegistryEvent } from "../core/events.js";
 import { ALL_FIELDS, SORT_FIELD, ServerRecord } from "../core/record.js";
 import type { Directory } from "../directory/directory.js";
+import { applyRatingSummary } from "../directory/rating-summary.js";
 
 export type ReplicaHooks = {
   ownsDomain(domain: string): boolean;
-  /** A record of an owned shard appeared through another node (degraded mode): arm its timer. */
+  /** A record of an owned shard appeared through another node (degraded mode) or process (the PHP import): load
+   * its owner state and arm its timer. */
   ownedAdded(rec: ServerRecord): void;
   /** A record of an owned shard was removed through another node: drop its timer. */
   ownedRemoved(rec: ServerRecord): void;
@@ -28,16 +30,9 @@ export function applyEvent(directory: Directory, ev: RegistryEvent, hooks: Repli
   const rec = directory.get(ev.domain);
   const owned = hooks.ownsDomain(ev.domain);
   switch (ev.type) {
-    case "rating.created": {
-      const summary = ev.data.summary as { count?: number; sum?: number } | undefined;
-      if (rec && summary && typeof summary.count === "number" && typeof summary.sum === "number") {
-        directory.update(rec, SORT_FIELD.rating, false, () => {
-          rec.ratingCount = summary.count!;
-          rec.ratingSum = summary.sum!;
-        });
-      }
+    case "rating.created":
+      applyRatingSummary(directory, ev);
       return;
-    }
     case "server.registered":
     case "server.updated":
       if (!rec) {

@@ -9,6 +9,7 @@ import { convertRatings, type ConvertedRatings } from "./php-ratings.js";
 import { convertServer, type ConvertSettings, type ImportedServer } from "./php-server.js";
 import { PhpSource, type PhpServerRow } from "./php-source.js";
 import { emptyReport, type ImportReport } from "./report.js";
+import { openEventPublisher, type EventPublisher } from "./publish.js";
 import { openTarget, type Target } from "./target.js";
 
 export const IMPORT_DEFAULTS = {
@@ -34,8 +35,13 @@ export async function importPhp(o: ImportOptions): Promise<ImportReport> {
   const startedMs = Date.now();
   const source = await PhpSource.open(o.sourceUrl, o.sourceTimeZone ?? IMPORT_DEFAULTS.sourceTimeZone);
   let target: Target | null = null;
+  let publisher: EventPublisher | null = null;
   try {
     target = await openTarget(o.config.databaseUrl, o.dryRun);
+    if (!o.dryRun) publisher = await openEventPublisher(o.config, (line) => o.progress?.(line));
+    const published = publisher;
+    const onCommitted = o.onCommitted;
+    o = { ...o, onCommitted: async (events) => (published?.publish(events), await onCommitted?.(events)) };
     const report = emptyReport(source.display, target.display, o.dryRun, startedMs);
     report.pendingMigrations = target.pendingMigrations;
     await run(o, source, target, report, startedMs);
@@ -45,6 +51,7 @@ export async function importPhp(o: ImportOptions): Promise<ImportReport> {
   } finally {
     await source.close();
     await target?.close();
+    await publisher?.close();
   }
 }
 

@@ -213,6 +213,11 @@ export class ServersRepo implements ServerStore {
     return gone;
   }
 
+  /** The ServerStore port's name for loadByDomains (actors/ports.ts). */
+  loadServers(domains: string[]): Promise<ServerRecord[]> {
+    return this.loadByDomains(domains);
+  }
+
   /** Loads the named servers (a node that missed their registration, e.g. while NATS was away). */
   async loadByDomains(domains: string[]): Promise<ServerRecord[]> {
     if (domains.length === 0) return [];

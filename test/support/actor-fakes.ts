@@ -3,7 +3,7 @@
 import type { Clock } from "../../actors/clock.js";
 import type { DirectoryPort, ServerStore, StatusChange } from "../../actors/ports.js";
 import type { Initiator, RegistryEvent } from "../../src/core/events.js";
-import type { ServerFields, ServerRecord } from "../../src/core/record.js";
+import { ServerRecord, type ServerFields } from "../../src/core/record.js";
 import { DomainTakenError } from "../../src/core/errors.js";
 
 export const T0 = Date.UTC(2026, 10, 22, 13, 0, 0);
@@ -90,6 +90,22 @@ export class FakeStore implements ServerStore {
     if (!row) return false;
     row.tokenHash = tokenHash;
     return true;
+  }
+  async loadServers(domains: string[]) {
+    this.check();
+    return domains.flatMap((domain) => {
+      const row = this.rows.get(domain);
+      if (!row) return [];
+      const rec = new ServerRecord(domain, "local");
+      rec.applyFields({ name: row.name, api_url: `https://${domain}/api` });
+      rec.status = row.status;
+      rec.persistedStatus = row.status;
+      rec.lastSeenMs = row.lastSeenMs;
+      rec.tokenHash = row.tokenHash;
+      rec.tokenIssuedMs = T0;
+      rec.tokenActivityMs = T0;
+      return [rec];
+    });
   }
   async persistStatuses(changes: StatusChange[]) {
     this.persistCalls.push(changes.map((c) => ({ ...c })));
