@@ -96,7 +96,12 @@ describe("imported servers on a registrar started after the import", () => {
       timeout: OFFLINE_AFTER_S * 1000 + 3000,
       interval: 100,
     });
-    const [[ev]] = await db.query<RowDataPacket[]>("SELECT at, data FROM events WHERE domain = 'soon.example.com' AND type = 'server.status'");
+    // The transition is persisted with its event right after the in-memory flip (status sync).
+    const ev = await vi.waitFor(async () => {
+      const [[row]] = await db.query<RowDataPacket[]>("SELECT at, data FROM events WHERE domain = 'soon.example.com' AND type = 'server.status'");
+      expect(row).toBeDefined();
+      return row;
+    });
     expect((ev.at as Date).getTime()).toBeGreaterThanOrEqual(deadlineMs);
     expect(JSON.parse(ev.data)).toEqual({ status: "offline", last_seen: soon.last_seen.toISOString() });
   });
