@@ -166,7 +166,7 @@ export class ServersRepo implements ServerStore {
            last_seen DATETIME(3) PATH '$[1]',
            user_count INT UNSIGNED PATH '$[2]',
            channel_count INT UNSIGNED PATH '$[3]',
-           version VARCHAR(32) PATH '$[4]',
+           version TEXT PATH '$[4]', -- TEXT: an imported version may be longer than §2 allows (migration 009)
            token_expires_at DATETIME(3) PATH '$[5]')) j ON s.domain = j.domain
          SET s.last_seen = GREATEST(s.last_seen, j.last_seen), -- a deposed owner's late flush never moves it back
              s.user_count = j.user_count, s.channel_count = j.channel_count, s.version = j.version,

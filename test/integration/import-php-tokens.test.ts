@@ -58,6 +58,19 @@ describe("imported servers on a registrar started after the import", () => {
     expect((await c.get("/v1/servers/old.example.org")).body.server.status).toBe("online");
   });
 
+  it("keeps a non-conforming imported field as it was through heartbeats and their write-behind flush", async () => {
+    const long = sample.servers.tooLong;
+    const before = Date.now();
+    expect((await c.post("/v1/servers/long.example.com/heartbeat", { user_count: 3 }, { token: long.server_token })).status).toBe(200);
+    await vi.waitFor(async () => {
+      const [[row]] = await db.query<RowDataPacket[]>("SELECT last_seen, user_count FROM servers WHERE domain = 'long.example.com'");
+      expect((row.last_seen as Date).getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(row.user_count).toBe(3);
+    }, { timeout: 5_000, interval: 100 });
+    const [[row]] = await db.query<RowDataPacket[]>("SELECT version, name FROM servers WHERE domain = 'long.example.com'");
+    expect(row).toEqual({ version: long.version, name: long.name });
+  });
+
   it("refuses the token whose PHP expiry passed with 401 token_expired", async () => {
     const res = await c.post("/v1/servers/expired.example.com/heartbeat", {}, { token: sample.servers.expired.server_token });
     expect(res.status).toBe(401);

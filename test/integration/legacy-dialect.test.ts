@@ -364,11 +364,20 @@ describe("legacy dialect limits and expiry", () => {
   let reg: InProcessRegistrar;
   beforeAll(async () => {
     // About 0.9 s of token life; one registration per hour per client.
-    reg = await startRegistrar({ DATABASE_URL: dbUrl, TOKEN_MAX_AGE_DAYS: "0.00001", RATE_LIMIT_REGISTER: "1/3600", RATE_LIMIT_LIST: "off" });
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, TOKEN_MAX_AGE_DAYS: "0.00001", RATE_LIMIT_REGISTER: "1/3600", RATE_LIMIT_LIST: "3/60" });
   });
   afterAll(async () => {
     await reg?.stop();
     await dropDatabase(dbUrl);
+  });
+
+  it("counts legacy listings against the listing limit: a flood gets 429 Too many requests", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await raw(reg.url, "GET", `/servers?search=x${i}&limit=${i}`)).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const limited = await raw(reg.url, "GET", "/servers");
+    expect(limited.json).toEqual({ error: "Too many requests" });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
   it("answers 429 Too many requests with Retry-After over the registration limit", async () => {
