@@ -45,6 +45,8 @@ export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: Router
     const shapes = legacy && route.path !== "/" ? [routeName, `${routeName}/`] : [routeName];
     for (const prefix of prefixes) {
       for (const shape of shapes) mountOne(app, route, `${prefix}${shape}`, routeName, prefix, legacy, deps);
+      // The root under a prefix is also the prefix itself: /registrar as well as /registrar/.
+      if (prefix && routeName === "/") mountOne(app, route, prefix, routeName, prefix, legacy, deps);
     }
   }
   app.any("/*", (res: HttpResponse, req: HttpRequest) => {

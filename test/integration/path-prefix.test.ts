@@ -56,6 +56,14 @@ describe("PATH_PREFIX=/registrar", () => {
     feed.close();
   });
 
+  it("serves the web directory under the prefix too", async () => {
+    for (const path of ["/registrar/", "/registrar"]) {
+      const res = await fetch(`${reg.url}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    }
+  });
+
   it("does not serve look-alike prefixes", async () => {
     expect((await fetch(`${reg.url}/registrarx/servers`)).status).toBe(404);
     expect((await fetch(`${reg.url}/registrar/registrar/servers`)).status).toBe(404);
