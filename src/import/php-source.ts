@@ -1,5 +1,6 @@
 // The PHP registrar's database, read-only: checks its schema, pages through `servers` by primary key, reads ratings.
 import mysql from "mysql2/promise";
+import { connectionOptions, DatabaseUrlError, parseDatabaseUrl, type DatabaseTarget } from "../store/mysql-url.js";
 
 /** A `servers` row as read (shared/background/php-database.md); JSON columns arrive as their JSON text. */
 export type PhpServerRow = {
@@ -34,30 +35,24 @@ const RATING_COLUMNS = ["id", "domain", "user_id", "rating", "comment", "created
 
 export class SourceError extends Error {}
 
-/** `mysql://user:password@host:port/database`; the database must be named (there is no sensible default). */
+/**
+ * `mysql://user:password@host:port/database[?ssl-mode=…]`, read like DATABASE_URL (src/store/mysql-url.ts, TLS
+ * included); the database must be named (there is no sensible default).
+ */
 export function parseSourceUrl(url: string): { options: mysql.ConnectionOptions; database: string; display: string } {
   let u: URL;
+  let target: DatabaseTarget;
   try {
     u = new URL(url);
-  } catch {
-    throw new SourceError("the PHP database must be given as a mysql:// URL, for example mysql://user:password@host:3306/registrar");
+    target = parseDatabaseUrl(url);
+  } catch (err) {
+    const why = err instanceof DatabaseUrlError ? `${err.message}; ` : "";
+    throw new SourceError(`${why}the PHP database must be given as a mysql:// URL, for example mysql://user:password@host:3306/registrar`);
   }
-  if (u.protocol !== "mysql:") throw new SourceError("the PHP database must be given as a mysql:// URL");
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
-  if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) throw new SourceError("the PHP database URL must name the database: mysql://user:password@host/<database>");
+  if (!u.pathname.replace(/^\//, "")) throw new SourceError("the PHP database URL must name the database: mysql://user:password@host/<database>");
   // The password is never printed: the report names the source without it.
-  const display = `mysql://${u.username ? `${decodeURIComponent(u.username)}@` : ""}${u.host}/${database}`;
-  return {
-    database,
-    display,
-    options: {
-      host: u.hostname,
-      port: u.port ? Number(u.port) : 3306,
-      user: decodeURIComponent(u.username || "root"),
-      password: decodeURIComponent(u.password || ""),
-      database,
-    },
-  };
+  const display = `mysql://${u.username ? `${decodeURIComponent(u.username)}@` : ""}${u.host}/${target.database}`;
+  return { database: target.database, display, options: { ...connectionOptions(target), database: target.database } };
 }
 
 export class PhpSource {

@@ -1,7 +1,8 @@
 // Opening this registrar's database for an import: migrated first for a real run; for a dry run, read as it is
 // (nothing created or migrated), naming what a real run would apply first.
 import mysql from "mysql2/promise";
-import { openDb, parseDatabaseUrl, type Db } from "../store/db.js";
+import { databaseTarget, openDb, type Db } from "../store/db.js";
+import { connectionOptions } from "../store/mysql-url.js";
 import { loadMigrations, migrate } from "../store/migrate.js";
 import type { TargetTables } from "./import-store.js";
 
@@ -19,6 +20,7 @@ export function displayUrl(url: string): string {
   return `mysql://${u.username ? `${decodeURIComponent(u.username)}@` : ""}${u.host}${u.pathname}`;
 }
 
+
 export async function openTarget(databaseUrl: string, dryRun: boolean): Promise<Target> {
   const display = displayUrl(databaseUrl);
   if (!dryRun) {
@@ -26,8 +28,9 @@ export async function openTarget(databaseUrl: string, dryRun: boolean): Promise<
     const db = await openDb(databaseUrl, { connectionLimit: 4, statementTimeoutMs: 60_000 });
     return { db, tables: { servers: true, mirrored: true, imported: true }, pendingMigrations: applied, display, close: () => db.end() };
   }
-  const { options, database } = parseDatabaseUrl(databaseUrl);
-  const probe = await mysql.createConnection({ ...options, connectTimeout: 5000 });
+  const target = databaseTarget(databaseUrl);
+  const database = target.database;
+  const probe = await mysql.createConnection({ ...connectionOptions(target), connectTimeout: 5000 });
   let tables: Set<string>;
   let applied: Set<string>;
   try {
