@@ -25,4 +25,13 @@ export class PageCache {
     if (this.pages.size >= this.maxPages) this.pages.delete(this.pages.keys().next().value as string);
     this.pages.set(key, { bytes, version, atMs: nowMs });
   }
+
+  /** The cached page, or the one `build` encodes now, kept under the directory version read before building it. */
+  getOrBuild(key: string, version: number, nowMs: number, build: () => Buffer): Buffer {
+    const hit = this.get(key, version, nowMs);
+    if (hit) return hit;
+    const bytes = build();
+    this.set(key, bytes, version, nowMs);
+    return bytes;
+  }
 }

@@ -8,7 +8,7 @@ import { startCluster, waitForShards, type TestCluster } from "../support/cluste
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { createPhpDatabase, insertPhpRows, phpSample, token, type PhpServer } from "../support/php-db.js";
+import { createPhpDatabase, insertPhpRows, phpSample, recentPhpServer, type PhpServer } from "../support/php-db.js";
 import { identified, TestSocket } from "../support/ws-test-client.js";
 
 const OFFLINE_AFTER_S = 8;
@@ -18,11 +18,7 @@ describe("import:php while a two-node cluster runs", () => {
   const dbUrl = freshDatabaseUrl("impclu");
   const nowMs = Date.now();
   const sample = phpSample(nowMs);
-  const soon: PhpServer = {
-    domain: "soon.example.com", name: "Soon", api_url: "https://soon.example.com/api", ws_url: "wss://soon.example.com/ws",
-    server_token: token(), token_expires_at: new Date(nowMs + 100 * 86_400_000), last_seen: new Date(0), // set just before the import: the registrar's start-up must not eat its time
-    created_at: new Date(nowMs - 86_400_000),
-  };
+  let soon: PhpServer;
   let nats: NatsServer;
   let cluster: TestCluster;
   const urls = () => cluster.nodes.map((n) => n!.url);
@@ -48,7 +44,7 @@ describe("import:php while a two-node cluster runs", () => {
       f.send({ op: "subscribe", after_seq: hello.last_seq });
       return f;
     }));
-    soon.last_seen = new Date(Math.floor(Date.now() / 1000) * 1000);
+    soon = recentPhpServer(0);
     await insertPhpRows(phpUrl, [soon]);
     const report = await importPhp({ config: loadConfig(cluster.env), sourceUrl: phpUrl, dryRun: false });
     expect(report.servers).toMatchObject({ imported: 8, online: 1 });

@@ -7,7 +7,7 @@ import { importPhp } from "../../src/import/php-import.js";
 import type { ImportReport } from "../../src/import/report.js";
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api } from "../support/http.js";
-import { createPhpDatabase, insertPhpRows, phpSample, token, type PhpServer } from "../support/php-db.js";
+import { createPhpDatabase, insertPhpRows, phpSample, recentPhpServer, type PhpServer } from "../support/php-db.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { identified, TestSocket } from "../support/ws-test-client.js";
 
@@ -20,11 +20,7 @@ describe("import:php while a single-node registrar runs", () => {
   const nowMs = Date.now();
   const sample = phpSample(nowMs);
   // Heartbeated at PHP a moment ago: online at import, a few seconds from its deadline.
-  const soon: PhpServer = {
-    domain: "Soon.Example.com", name: "Soon", api_url: "https://soon.example.com/api", ws_url: "wss://soon.example.com/ws",
-    server_token: token(), token_expires_at: new Date(nowMs + 100 * 86_400_000), last_seen: new Date(0), // set just before the import: the registrar's start-up must not eat its time
-    created_at: new Date(nowMs - 86_400_000),
-  };
+  let soon: PhpServer;
   let reg: InProcessRegistrar;
   let c: ReturnType<typeof api>;
   let feed: TestSocket;
@@ -40,7 +36,7 @@ describe("import:php while a single-node registrar runs", () => {
     feed = await TestSocket.open(reg.url, "/v1/feed");
     const hello = await feed.op("hello");
     feed.send({ op: "subscribe", after_seq: hello.last_seq, types: ["server.registered"] });
-    soon.last_seen = new Date(Math.floor(Date.now() / 1000) * 1000);
+    soon = recentPhpServer(0);
     await insertPhpRows(phpUrl, [soon]);
     report = await importPhp({ config: loadConfig(env), sourceUrl: phpUrl, dryRun: false });
   });

@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/config.js";
 import { importPhp } from "../../src/import/php-import.js";
 import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api } from "../support/http.js";
-import { createPhpDatabase, insertPhpRows, phpSample, token, type PhpServer } from "../support/php-db.js";
+import { createPhpDatabase, insertPhpRows, phpSample, recentPhpServer, type PhpServer } from "../support/php-db.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { identified, TestSocket } from "../support/ws-test-client.js";
 
@@ -19,11 +19,7 @@ describe("imported servers on a registrar started after the import", () => {
   const nowMs = Date.now();
   const sample = phpSample(nowMs);
   // Heartbeated a second ago at PHP: online at import, with about five seconds left.
-  const soon: PhpServer = {
-    domain: "Soon.Example.com", name: "Soon", api_url: "https://soon.example.com/api", ws_url: "wss://soon.example.com/ws",
-    server_token: token(), token_expires_at: new Date(nowMs + 100 * 86_400_000), last_seen: new Date(Math.floor(nowMs / 1000) * 1000 - 1000),
-    created_at: new Date(nowMs - 86_400_000),
-  };
+  let soon: PhpServer;
   let reg: InProcessRegistrar;
   let db: Connection;
   let c: ReturnType<typeof api>;
@@ -31,7 +27,7 @@ describe("imported servers on a registrar started after the import", () => {
   beforeAll(async () => {
     await createPhpDatabase(phpUrl);
     // A second before the import, whatever creating the database took.
-    soon.last_seen = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
+    soon = recentPhpServer(1);
     await insertPhpRows(phpUrl, [...Object.values(sample.servers), soon], sample.ratings);
     const report = await importPhp({ config: loadConfig(env), sourceUrl: phpUrl, dryRun: false });
     expect(report.servers.imported).toBe(8);

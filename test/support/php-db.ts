@@ -221,6 +221,20 @@ export function phpSample(nowMs: number) {
   return { servers, ratings };
 }
 
+/**
+ * A server that heartbeated at PHP `secondsAgo` before now (whole seconds, as DATETIME keeps them): online at an
+ * import made right after, a few seconds from its deadline. Tests of offline timers create it just before importing.
+ */
+export function recentPhpServer(secondsAgo = 0, domain = "Soon.Example.com"): PhpServer {
+  const nowMs = Date.now();
+  const host = domain.toLowerCase();
+  return {
+    domain, name: "Soon", api_url: `https://${host}/api`, ws_url: `wss://${host}/ws`, server_token: token(),
+    token_expires_at: new Date(nowMs + 100 * DAY_MS), last_seen: new Date(Math.floor(nowMs / 1000) * 1000 - secondsAgo * 1000),
+    created_at: new Date(nowMs - DAY_MS),
+  };
+}
+
 /** A seeded pseudo-random source (mulberry32), so a generated database is the same on every run. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;

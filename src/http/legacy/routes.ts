@@ -31,9 +31,6 @@ export type LegacyRouteDeps = {
   submitRating: (ctx: RequestContext, v1Body: unknown) => Promise<unknown>;
 };
 
-const HEAD = Buffer.from('{"servers":[');
-const COMMA = Buffer.from(",");
-
 /**
  * The domain and the presented token's hash. No Authorization header (or another scheme) is `Missing
  * authorization`; a Bearer that is wrong, malformed or for an unknown domain is `Invalid token` (contract §7).
@@ -60,17 +57,12 @@ export function legacyRoutes(d: LegacyRouteDeps): RouteSpec[] {
       GET: {
         limiter: d.limits.list,
         handler: (ctx) => {
-          const now = Date.now();
-          const cached = pages.get(ctx.query, d.directory.version, now);
-          if (cached) return { status: 200, bytes: cached };
-          const q = legacyListQuery(queryParams(ctx.query));
-          const version = d.directory.version;
-          const page = d.directory.list({ q: q.search, qIn: "name_domain", sort: q.sort, order: q.order, status: "any", origin: "any", limit: q.limit, offset: q.offset });
-          const parts: Buffer[] = [HEAD];
-          page.records.forEach((r, i) => (i ? parts.push(COMMA, Buffer.from(legacyRowJson(r))) : parts.push(Buffer.from(legacyRowJson(r)))));
-          parts.push(Buffer.from(`],"total":${page.total}}`));
-          const bytes = Buffer.concat(parts);
-          pages.set(ctx.query, bytes, version, now);
+          const bytes = pages.getOrBuild(ctx.query, d.directory.version, Date.now(), () => {
+            const q = legacyListQuery(queryParams(ctx.query));
+            const page = d.directory.list({ q: q.search, qIn: "name_domain", sort: q.sort, order: q.order, status: "any", origin: "any", limit: q.limit, offset: q.offset });
+            const rows = page.records.map((r) => legacyRowJson(r)).join(",");
+            return Buffer.from(`{"servers":[${rows}],"total":${page.total}}`);
+          });
           return { status: 200, bytes };
         },
       },

@@ -75,22 +75,19 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         GET: {
           limiter: d.limits.list,
           handler: (ctx) => {
-            const now = Date.now();
-            const cached = pages.get(ctx.query, d.directory.version, now);
-            if (cached) return { status: 200, bytes: cached };
-            const q = parseOrThrow(ListQuery, queryParams(ctx.query));
-            const origin = q.origin === "local" ? d.registrarId : q.origin;
-            const version = d.directory.version;
-            const page = d.directory.list({ ...q, origin });
-            // Concatenating cached UTF-8 records avoids re-encoding a 30 KB string per page.
-            const parts: Buffer[] = [LIST_HEAD];
-            for (let i = 0; i < page.records.length; i++) {
-              if (i) parts.push(COMMA);
-              parts.push(page.records[i].jsonBytes());
-            }
-            parts.push(Buffer.from(`],"total":${page.total},"limit":${q.limit},"offset":${q.offset}}`));
-            const bytes = Buffer.concat(parts);
-            pages.set(ctx.query, bytes, version, now);
+            const bytes = pages.getOrBuild(ctx.query, d.directory.version, Date.now(), () => {
+              const q = parseOrThrow(ListQuery, queryParams(ctx.query));
+              const origin = q.origin === "local" ? d.registrarId : q.origin;
+              const page = d.directory.list({ ...q, origin });
+              // Concatenating cached UTF-8 records avoids re-encoding a 30 KB string per page.
+              const parts: Buffer[] = [LIST_HEAD];
+              for (let i = 0; i < page.records.length; i++) {
+                if (i) parts.push(COMMA);
+                parts.push(page.records[i].jsonBytes());
+              }
+              parts.push(Buffer.from(`],"total":${page.total},"limit":${q.limit},"offset":${q.offset}}`));
+              return Buffer.concat(parts);
+            });
             return { status: 200, bytes };
           },
         },
