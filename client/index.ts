@@ -6,3 +6,13 @@ export { RegistrarApiError, SessionClosedError, type ErrorDetail } from "./error
 export { BACKOFF_DEFAULTS, type BackoffOptions } from "./backoff.js";
 export type { WebSocketConstructor, WebSocketLike } from "./socket.js";
 export * from "./types.js";
+export {
+  createIdentityAssertion, verifyIdentityAssertion, InvalidAssertionError, ASSERTION_TYPE, MAX_ASSERTION_LIFETIME_S,
+  type AssertionRejection, type CreateAssertionOptions, type IssuerKeys, type VerifiedIdentity, type VerifyAssertionOptions,
+} from "./identity.js";
+export { buildZentDocument, generateIdentityKey, publicKeyOf, type DocumentKeyInput, type GeneratedIdentityKey } from "./zent-document.js";
+export { parseZentSignature, verifyZentSignature, type ParsedSignature } from "./signature.js";
+export {
+  fetchKeysFromDomain, fetchKeysFromRegistrar, fetchRegistrarKeys, keysFromDomain, keysFromRegistrar, KeyDirectoryError, type KeyFetchOptions,
+} from "./key-directory.js";
+export type * from "./trust-types.js";

@@ -7,6 +7,7 @@ import { DAY_MS } from "./core/units.js";
 import { parseTrustedProxies } from "./security/client-ip.js";
 import { parseCorsOrigins } from "./security/cors.js";
 import { parseRateLimit } from "./security/rate-limit.js";
+import { SECRET_ENV, TrustEnv, trustSettings } from "./trust/settings.js";
 import { isFallbackRequested } from "./uws.js";
 import { checkTlsFiles, parseDatabaseUrl, redactUrl } from "./store/mysql-url.js";
 
@@ -108,6 +109,7 @@ const Env = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // Read by the uWebSockets.js package itself; the node refuses to start on the fallback (src/uws.ts).
   UWS_USE_FALLBACK: z.string().optional(),
+  ...TrustEnv,
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -123,13 +125,14 @@ function parsed<T>(env: Record<string, string | undefined>, name: string, parse:
     return parse();
   } catch (err) {
     const why = (err as Error).message.replace(new RegExp(`^${name}: `), "").replace(/\s*\n\s*/g, " ");
-    throw new ConfigError(`invalid ${name}=${shown(env[name])}: ${why}`, { cause: err });
+    throw new ConfigError(`invalid ${shown(name, env)}: ${why}`, { cause: err });
   }
 }
 
-/** A value as an error shows it: a password in a URL's user part (DATABASE_URL, NATS_URL) becomes `***`. */
-function shown(value: string | undefined): string {
-  return JSON.stringify(redactUrl(value ?? ""));
+/** `NAME="value"` as an error shows it: a password in a URL's user part (DATABASE_URL, NATS_URL) becomes `***`, a secret is hidden. */
+function shown(name: string, env: Record<string, string | undefined>): string {
+  // A secret's value is never printed, not even redacted (ADMIN_TOKEN, contract §8.5).
+  return SECRET_ENV.has(name) ? `${name} (value hidden)` : `${name}=${JSON.stringify(redactUrl(env[name] ?? ""))}`;
 }
 
 /** DATABASE_URL with its TLS options; the PEM files it names are read and checked now (issue 13). */
@@ -156,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue.path[0] ?? "environment");
-    throw new ConfigError(`invalid ${name}=${shown(env[name])}: ${issue.message}`);
+    throw new ConfigError(`invalid ${shown(name, env)}: ${issue.message}`);
   }
   const e = result.data;
   const peers = parsed(env, "PEERS", () => parsePeers(e.PEERS, e.REGISTRAR_ID));
@@ -226,6 +229,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     /** The HTML directory (src/web, docs/web.md). */
     webUi: e.WEB_UI === "on",
+    /** Proof of domain control, keys, assertions, rater identity, admin (contract §8; src/trust/settings.ts). */
+    trust: trustSettings(e, e.ALLOW_INSECURE_URLS, (name, parse) => parsed(env, name, parse)),
     logLevel: e.LOG_LEVEL,
     /** PATH_PREFIX, or "" when unset (contract §7). */
     pathPrefix: e.PATH_PREFIX ?? "",
