@@ -7,6 +7,10 @@ import type { RowDataPacket } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDb, type Db } from "../../src/store/db.js";
 import { migrate, MIGRATIONS_DIR } from "../../src/store/migrate.js";
+import { AuditReader } from "../../src/trust/audit-reader.js";
+import { BansRepo } from "../../src/trust/bans-repo.js";
+import { ChallengesRepo } from "../../src/trust/challenges-repo.js";
+import { ChecksRepo } from "../../src/trust/checks-repo.js";
 import { DomainKeysRepo } from "../../src/trust/domain-keys-repo.js";
 import { MysqlJtiLedger } from "../../src/trust/jti-ledger.js";
 import { RegistrarKeysRepo } from "../../src/trust/registrar-keys-repo.js";
@@ -94,5 +98,73 @@ describe("trust store (migration 006)", () => {
     expect(await repo.get("chat.example.com")).toEqual({ domain: "chat.example.com", keys: [{ ...key, kid: "k3" }], fetchedAtMs: 2_000 });
     await repo.remove("chat.example.com");
     expect(await repo.get("chat.example.com")).toBeNull();
+  });
+
+  it("answers the same pending challenge until it expires, also to concurrent requests from two nodes", async () => {
+    const a = new ChallengesRepo(nodeA);
+    const b = new ChallengesRepo(nodeB);
+    const t0 = Date.now();
+    const first = await Promise.all([a.pending("old.example.com", "recover", 3_600_000, t0), b.pending("old.example.com", "recover", 3_600_000, t0)]);
+    expect(first[0]).toEqual(first[1]);
+    expect(first[0].expiresAtMs - first[0].createdAtMs).toBe(3_600_000);
+    // Another purpose is another challenge.
+    const verify = await a.pending("old.example.com", "verify", 7 * 86_400_000, t0);
+    expect(verify.challenge).not.toBe(first[0].challenge);
+    expect(await b.pending("old.example.com", "recover", 3_600_000, t0 + 1000)).toEqual(first[0]);
+    // Past its expiry it is gone, and the next request gets a new one.
+    expect(await a.get("old.example.com", "recover", t0 + 3_600_001)).toBeNull();
+    const next = await a.pending("old.example.com", "recover", 3_600_000, t0 + 3_600_001);
+    expect(next.challenge).not.toBe(first[0].challenge);
+    await a.remove("old.example.com", "recover");
+    expect(await a.get("old.example.com", "recover", t0)).toBeNull();
+    expect(await a.get("old.example.com", "verify", t0)).toEqual(verify);
+    // Challenges go with their server.
+    await nodeA.query("DELETE FROM servers WHERE domain = 'old.example.com'");
+    expect(await a.get("old.example.com", "verify", t0)).toBeNull();
+  });
+
+  it("keeps bans: first time kept on a re-ban, listed newest first", async () => {
+    const bans = new BansRepo(nodeA);
+    expect(await bans.put("spam.example.com", "spam", 1_000)).toBe(true);
+    expect(await bans.put("spam.example.com", "spam and phishing", 5_000)).toBe(false);
+    expect(await bans.put("b.example.com", "b", 2_000)).toBe(true);
+    expect(await bans.isBanned("spam.example.com")).toBe(true);
+    expect(await bans.list()).toEqual([
+      { domain: "b.example.com", reason: "b", created_at: new Date(2_000).toISOString() },
+      { domain: "spam.example.com", reason: "spam and phishing", created_at: new Date(1_000).toISOString() },
+    ]);
+    expect(await bans.remove("spam.example.com")).toBe(true);
+    expect(await bans.remove("spam.example.com")).toBe(false);
+    expect(await bans.isBanned("spam.example.com")).toBe(false);
+  });
+
+  it("tracks re-checks: due ones oldest first, failures counted, success resets", async () => {
+    const checks = new ChecksRepo(nodeA);
+    await checks.watch("a.example.com", "local", 1_000, 5_000);
+    await checks.watch("b.example.com", "peer.example.org", 1_000, 3_000);
+    await checks.watch("c.example.com", "local", 1_000, 9_000);
+    expect((await checks.due(6_000, 10)).map((c) => c.domain)).toEqual(["b.example.com", "a.example.com"]);
+    await checks.record("a.example.com", "local", { nowMs: 6_000, ok: false, reason: "timeout", firstFailureAtMs: 6_000, nextCheckAtMs: 7_000 });
+    await checks.record("a.example.com", "local", { nowMs: 7_000, ok: false, reason: "http_status", firstFailureAtMs: 6_000, nextCheckAtMs: 8_000 });
+    expect(await checks.get("a.example.com", "local")).toEqual({ domain: "a.example.com", origin: "local", nextCheckAtMs: 8_000, firstFailureAtMs: 6_000, failures: 2 });
+    await checks.record("a.example.com", "local", { nowMs: 8_000, ok: true, reason: null, firstFailureAtMs: null, nextCheckAtMs: 20_000 });
+    expect(await checks.get("a.example.com", "local")).toMatchObject({ firstFailureAtMs: null, failures: 0, nextCheckAtMs: 20_000 });
+    await checks.unwatch("b.example.com", null);
+    expect((await checks.due(10_000, 10)).map((c) => c.domain)).toEqual(["c.example.com"]);
+  });
+
+  it("reads the audit log newest first, by domain, before an id or a time", async () => {
+    for (const [i, domain] of ["x.example.com", "y.example.com", "x.example.com"].entries()) {
+      await nodeA.query("INSERT INTO audit_log (at, actor, action, domain, detail) VALUES (?, 'admin:operator', ?, ?, ?)", [
+        new Date(Date.UTC(2026, 0, 1, 0, 0, i)), `act.${i}`, domain, JSON.stringify({ i }),
+      ]);
+    }
+    const reader = new AuditReader(nodeA);
+    const all = await reader.entries({ domain: "x.example.com", limit: 10 });
+    expect(all.map((e) => [e.action, e.detail])).toEqual([["act.2", { i: 2 }], ["act.0", { i: 0 }]]);
+    expect(all[0]).toMatchObject({ actor: "admin:operator", domain: "x.example.com", at: "2026-01-01T00:00:02.000Z" });
+    expect((await reader.entries({ domain: "x.example.com", limit: 10, before: all[0].id })).map((e) => e.action)).toEqual(["act.0"]);
+    expect((await reader.entries({ limit: 10, before: new Date(Date.UTC(2026, 0, 1, 0, 0, 2)) })).map((e) => e.action).slice(0, 2)).toEqual(["act.1", "act.0"]);
+    expect(await reader.entries({ limit: 1 })).toHaveLength(1);
   });
 });
