@@ -1,7 +1,8 @@
 // The registrar's identity-assertion check (contract §8.3, `POST /v1/identity/verify`, ratings §8.4): the shared
 // rules of client/identity.ts, keys only of verified issuers, and a cluster-wide single use of each jti.
-import { InvalidAssertionError, verifyIdentityAssertion, type VerifiedIdentity } from "../../client/identity.js";
+import { InvalidAssertionError as AssertionRejected, verifyIdentityAssertion, type VerifiedIdentity } from "../../client/identity.js";
 import type { IdentityKey } from "../../client/trust-types.js";
+import { InvalidAssertionError } from "./errors.js";
 import type { JtiLedger } from "./jti-ledger.js";
 
 /** The current keys of `iss` when it is a domain verified here (from its last successful document fetch), else null. */
@@ -9,7 +10,7 @@ export interface VerifiedIssuerKeys {
   keysOf(iss: string): Promise<readonly IdentityKey[] | null>;
 }
 
-export { InvalidAssertionError, type VerifiedIdentity };
+export type { VerifiedIdentity };
 
 export class AssertionVerifier {
   constructor(
@@ -20,15 +21,17 @@ export class AssertionVerifier {
   ) {}
 
   /**
-   * The identity `sub@iss`, or throws InvalidAssertionError. The jti is spent only after everything else passed, so
-   * a forged or expired assertion cannot burn the id of a genuine one.
+   * The identity `sub@iss`, or throws the contract's InvalidAssertionError (401). The jti is spent only after
+   * everything else passed, so a forged or expired assertion cannot burn the id of a genuine one.
    */
   async verify(assertion: string): Promise<VerifiedIdentity> {
-    const identity = await verifyIdentityAssertion(assertion, {
-      audience: this.audience,
-      keys: (iss) => this.issuers.keysOf(iss),
-      nowMs: this.now(),
-    });
+    let identity: VerifiedIdentity;
+    try {
+      identity = await verifyIdentityAssertion(assertion, { audience: this.audience, keys: (iss) => this.issuers.keysOf(iss), nowMs: this.now() });
+    } catch (err) {
+      if (err instanceof AssertionRejected) throw new InvalidAssertionError(err.reason, err.message, { cause: err });
+      throw err;
+    }
     if (!(await this.ledger.consume(identity.iss, identity.jti, identity.exp * 1000))) {
       throw new InvalidAssertionError("replayed", "this assertion was already used");
     }

@@ -1,10 +1,11 @@
 // Identity assertions (contract §8.3): created with the SDK, verified by the registrar's verifier; every refusal.
 import { base64url, SignJWT, UnsecuredJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createIdentityAssertion, InvalidAssertionError, verifyIdentityAssertion } from "../../client/identity.js";
+import { createIdentityAssertion, verifyIdentityAssertion } from "../../client/identity.js";
 import type { IdentityKey } from "../../client/trust-types.js";
 import { generateIdentityKey, type GeneratedIdentityKey } from "../../client/zent-document.js";
 import { AssertionVerifier } from "../../src/trust/assertion-verifier.js";
+import { InvalidAssertionError } from "../../src/trust/errors.js";
 import { MemoryJtiLedger } from "../../src/trust/jti-ledger.js";
 
 const AUD = "reg.example.org";
