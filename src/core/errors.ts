@@ -22,7 +22,8 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
-export type ErrorDetail = { path: string; message: string };
+/** `reason`: a stable name for why, where a code has several (verification_failed, contract §8.1; docs/trust.md). */
+export type ErrorDetail = { path: string; message: string; reason?: string };
 
 /** The token checks' answers, one wording wherever a token is checked (actors, webhook routes). */
 export const AUTH_MESSAGES = {
@@ -108,7 +109,7 @@ const FACTORY: { [C in ErrorCode]: (message: string) => RegistrarError } = {
 export const WireError = z.strictObject({
   code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
   message: z.string().max(2000),
-  details: z.array(z.strictObject({ path: z.string().max(500), message: z.string().max(500) })).max(100).optional(),
+  details: z.array(z.strictObject({ path: z.string().max(2100), message: z.string().max(500), reason: z.string().max(64).optional() })).max(100).optional(),
   headers: z.array(z.tuple([z.string().max(100), z.string().max(1000)])).max(10).optional(),
   /** The owner lost the shard: the edge retries at the new owner (ShardMovedError). */
   shardMoved: z.literal(true).optional(),

@@ -1,6 +1,6 @@
 // The rater's identity (contract §8.4), decided in one place for every rating route (v1 and legacy): a proved
 // `user@home-domain` with its `verified`, or an anonymous user when RATINGS_ANONYMOUS allows it.
-import { UnauthorizedError, ValidationError } from "../errors.js";
+import { UnauthorizedError, ValidationError } from "../core/errors.js";
 import type { RaterClaim } from "./rating-claim.js";
 
 export type Rater = {

@@ -4,8 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createIdentityAssertion, verifyIdentityAssertion } from "../../client/identity.js";
 import type { IdentityKey } from "../../client/trust-types.js";
 import { generateIdentityKey, type GeneratedIdentityKey } from "../../client/zent-document.js";
-import { AssertionVerifier } from "../../src/trust/assertion-verifier.js";
-import { InvalidAssertionError } from "../../src/trust/errors.js";
+import { AssertionRefusedError, AssertionVerifier } from "../../src/trust/assertion-verifier.js";
 import { MemoryJtiLedger } from "../../src/trust/jti-ledger.js";
 
 const AUD = "reg.example.org";
@@ -43,7 +42,7 @@ describe("identity assertions", () => {
     try {
       await verifier.verify(await assertion);
     } catch (err) {
-      if (err instanceof InvalidAssertionError) return err.reason;
+      if (err instanceof AssertionRefusedError) return err.reason;
       throw err;
     }
     return "accepted";

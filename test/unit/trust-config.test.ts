@@ -14,8 +14,8 @@ describe("trust configuration", () => {
       signingKeyFile: undefined,
       adminToken: undefined,
       ratingsAnonymous: false,
-      rateLimitRecovery: "5/3600",
-      rateLimitRatePerHome: "100/3600",
+      rateLimitRecovery: { limit: 5, windowS: 3600 },
+      rateLimitRatePerHome: { limit: 100, windowS: 3600 },
       fedMaxRecordsPerOrigin: 200_000,
       fetchTimeoutMs: 5000,
       fetchMaxBytes: 65_536,
@@ -38,8 +38,8 @@ describe("trust configuration", () => {
       RATE_LIMIT_RECOVERY: "off", RATE_LIMIT_RATE_PER_HOME: "3/60", FED_MAX_RECORDS_PER_ORIGIN: "10", REGISTRAR_SIGNING_KEY_FILE: "/etc/zent/key.pem",
     }).trust;
     expect(t).toMatchObject({
-      recheckIntervalMs: 500, graceMs: 0, allowPrivateFetch: true, ratingsAnonymous: true, rateLimitRecovery: "off",
-      rateLimitRatePerHome: "3/60", fedMaxRecordsPerOrigin: 10, signingKeyFile: "/etc/zent/key.pem",
+      recheckIntervalMs: 500, graceMs: 0, allowPrivateFetch: true, ratingsAnonymous: true, rateLimitRecovery: null,
+      rateLimitRatePerHome: { limit: 3, windowS: 60 }, fedMaxRecordsPerOrigin: 10, signingKeyFile: "/etc/zent/key.pem",
     });
     expect(() => loadConfig({ VERIFY_RECHECK_S: "0" })).toThrow(ConfigError);
     expect(() => loadConfig({ RATE_LIMIT_RATE_PER_HOME: "ten" })).toThrow(/RATE_LIMIT_RATE_PER_HOME/);

@@ -1,6 +1,6 @@
 // Who may rate (contract §8.4): the body read into a claim, and the claim into the rater's identity.
 import { describe, expect, it } from "vitest";
-import { UnauthorizedError, ValidationError } from "../../src/errors.js";
+import { UnauthorizedError, ValidationError } from "../../src/core/errors.js";
 import { resolveRater, type RaterPorts } from "../../src/trust/rater.js";
 import { claimOf, RateBody } from "../../src/trust/rating-claim.js";
 
