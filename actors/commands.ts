@@ -48,8 +48,60 @@ export const RotateTokenCommand = z.strictObject({
   by: Initiator,
 });
 
+/** A challenge as the registrar issues them (contract §8.1: ≥ 32 random bytes, base64url). */
+const Challenge = z.string().regex(/^[A-Za-z0-9_-]{43,128}$/);
+/** Why the operator acted (contract §8.5 `reason`), kept in the audit row. */
+const Reason = z.string().max(500).optional();
+
+/** Checks a token without changing anything: the edge's gate before a slow step (a document fetch, a rating). */
+export const AuthorizeCommand = z.strictObject({
+  type: z.literal("authorize"),
+  domain: Domain,
+  tokenHash: PresentedHash,
+});
+/**
+ * Sets the proof state (contract §8.1, §8.5) after a document check at the edge, an operator action or a re-check.
+ * `challenge`: the one that proved it (the standing proof), null to clear it, absent to keep it. With `tokenHash`
+ * the owner's token is checked again in the mailbox. Changes nothing (no event) when the state is already this one.
+ */
+export const SetVerifiedCommand = z.strictObject({
+  type: z.literal("set_verified"),
+  domain: Domain,
+  tokenHash: PresentedHash.optional(),
+  verified: z.boolean(),
+  challenge: Challenge.nullable().optional(),
+  by: Initiator,
+  reason: Reason,
+});
+/** Recovery (contract §8.2): the document proved the recovery challenge; a new token, every earlier one dead. */
+export const RecoverCommand = z.strictObject({
+  type: z.literal("recover"),
+  domain: Domain,
+  challenge: Challenge,
+  newTokenHash: TokenHash,
+  by: Initiator,
+});
+/** The operator issues a new token (contract §8.5); every earlier one stops working. */
+export const ReissueTokenCommand = z.strictObject({
+  type: z.literal("reissue_token"),
+  domain: Domain,
+  newTokenHash: TokenHash,
+  by: Initiator,
+  reason: Reason,
+});
+/** The operator removes a server like its owner's DELETE (contract §8.5), also when banning it. */
+export const EvictCommand = z.strictObject({
+  type: z.literal("evict"),
+  domain: Domain,
+  by: Initiator,
+  reason: Reason,
+});
+
 /** Adding a command: one schema above, one entry here and in REPLIES, one case in ServerActors.handle. */
-export const ServerCommand = z.discriminatedUnion("type", [RegisterCommand, HeartbeatCommand, UpdateCommand, RemoveCommand, RotateTokenCommand]);
+export const ServerCommand = z.discriminatedUnion("type", [
+  RegisterCommand, HeartbeatCommand, UpdateCommand, RemoveCommand, RotateTokenCommand,
+  AuthorizeCommand, SetVerifiedCommand, RecoverCommand, ReissueTokenCommand, EvictCommand,
+]);
 export type ServerCommand = z.infer<typeof ServerCommand>;
 export type CommandType = ServerCommand["type"];
 export type CommandOf<T extends CommandType> = Extract<ServerCommand, { type: T }>;
@@ -58,6 +110,11 @@ export type HeartbeatCommand = CommandOf<"heartbeat">;
 export type UpdateCommand = CommandOf<"update">;
 export type RemoveCommand = CommandOf<"remove">;
 export type RotateTokenCommand = CommandOf<"rotate_token">;
+export type AuthorizeCommand = CommandOf<"authorize">;
+export type SetVerifiedCommand = CommandOf<"set_verified">;
+export type RecoverCommand = CommandOf<"recover">;
+export type ReissueTokenCommand = CommandOf<"reissue_token">;
+export type EvictCommand = CommandOf<"evict">;
 
 const Ms = z.number().int();
 /** Replies carry the record as JSON so they cross the network unchanged; seq lets the edge wait for its directory. */
@@ -67,6 +124,12 @@ export const REPLIES = {
   update: z.strictObject({ recordJson: z.string(), seq: z.number().int() }),
   remove: z.strictObject({ seq: z.number().int() }),
   rotate_token: z.strictObject({ tokenExpiresMs: Ms }),
+  authorize: z.strictObject({ verified: z.boolean() }),
+  /** seq 0: nothing changed, no event. */
+  set_verified: z.strictObject({ recordJson: z.string(), verifiedAtMs: Ms, seq: z.number().int() }),
+  recover: z.strictObject({ recordJson: z.string(), tokenExpiresMs: Ms, seq: z.number().int() }),
+  reissue_token: z.strictObject({ tokenExpiresMs: Ms }),
+  evict: z.strictObject({ seq: z.number().int() }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type Replies = { [K in CommandType]: z.infer<(typeof REPLIES)[K]> };
 export type ReplyTo<C extends ServerCommand> = Replies[C["type"]];
@@ -75,6 +138,11 @@ export type HeartbeatReply = Replies["heartbeat"];
 export type UpdateReply = Replies["update"];
 export type RemoveReply = Replies["remove"];
 export type RotateReply = Replies["rotate_token"];
+export type AuthorizeReply = Replies["authorize"];
+export type SetVerifiedReply = Replies["set_verified"];
+export type RecoverReply = Replies["recover"];
+export type ReissueReply = Replies["reissue_token"];
+export type EvictReply = Replies["evict"];
 
 /** What the edge (HTTP, WebSocket) asks of a server's actor, wherever that actor lives. */
 export interface ActorApi {

@@ -12,9 +12,16 @@ export interface ServerStore {
   insertServer(rec: ServerRecord, by: Initiator, fence?: Fence): Promise<RegistryEvent>;
   /** Writes the changed fields (rec already holds the new state) with a server.updated event; null if gone. */
   updateServer(rec: ServerRecord, changed: Partial<ServerFields>, by: Initiator, fence?: Fence): Promise<RegistryEvent | null>;
-  /** Deletes the record and its ratings with a server.removed event; null if it was already gone. */
-  deleteServer(domain: string, by: Initiator, fence?: Fence): Promise<RegistryEvent | null>;
-  rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Initiator, fence?: Fence): Promise<boolean>;
+  /** Deletes the record and its ratings with a server.removed event; null if it was already gone. `action` and
+   * `detail` name it in the audit log (the operator's removal, §8.5). */
+  deleteServer(domain: string, by: Initiator, fence?: Fence, action?: string, detail?: Record<string, unknown>): Promise<RegistryEvent | null>;
+  /** `action` names it in the audit log (an owner's rotation, the operator's reissue, a recovery's new token). */
+  rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Initiator, fence?: Fence, action?: string): Promise<boolean>;
+  /**
+   * Writes the proof state of `rec` (verified, verified_at, standing challenge; contract §8.1) with a server.updated
+   * event and an audit row `action`; with `token`, the recovery's new token in the same transaction (§8.2). Null if gone.
+   */
+  writeTrust(rec: ServerRecord, by: Initiator, action: string, detail: Record<string, unknown>, fence?: Fence, token?: { expiresMs: number }): Promise<RegistryEvent | null>;
   /** Persists status changes in one transaction, one server.status event per row that really changed; changes
    * whose fence no longer holds are skipped (a newer owner decides them). */
   persistStatuses(changes: StatusChange[]): Promise<RegistryEvent[]>;

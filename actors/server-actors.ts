@@ -6,8 +6,9 @@ import { hashesMatch, tokenExpiresMs, tokenPolicy, type TokenPolicy } from "../s
 import type { Clock } from "./clock.js";
 import { Mailboxes } from "./mailbox.js";
 import type {
-  ActorApi, CommandType, HeartbeatCommand, HeartbeatReply, RegisterCommand, RegisterReply, RemoveCommand, RemoveReply, Replies,
-  ReplyTo, RotateReply, RotateTokenCommand, ServerCommand, UpdateCommand, UpdateReply,
+  ActorApi, AuthorizeCommand, AuthorizeReply, CommandType, EvictCommand, EvictReply, HeartbeatCommand, HeartbeatReply, RecoverCommand,
+  RecoverReply, RegisterCommand, RegisterReply, ReissueReply, ReissueTokenCommand, RemoveCommand, RemoveReply, Replies, ReplyTo, RotateReply,
+  RotateTokenCommand, ServerCommand, SetVerifiedCommand, SetVerifiedReply, UpdateCommand, UpdateReply,
 } from "./commands.js";
 import { SINGLE_NODE, type DirectoryPort, type EventSink, type Fence, type LivenessSink, type Ownership, type ServerStore } from "./ports.js";
 import { StatusSync } from "./status-sync.js";
@@ -152,6 +153,16 @@ export class ServerActors implements ActorApi {
         return this.mailboxes.post(cmd.domain, () => this.remove(cmd));
       case "rotate_token":
         return this.mailboxes.post(cmd.domain, () => this.rotateToken(cmd));
+      case "authorize":
+        return this.mailboxes.post(cmd.domain, () => this.authorize(cmd));
+      case "set_verified":
+        return this.mailboxes.post(cmd.domain, () => this.setVerified(cmd));
+      case "recover":
+        return this.mailboxes.post(cmd.domain, () => this.recover(cmd));
+      case "reissue_token":
+        return this.mailboxes.post(cmd.domain, () => this.reissueToken(cmd));
+      case "evict":
+        return this.mailboxes.post(cmd.domain, () => this.evict(cmd));
       default:
         return unknownCommand(cmd);
     }
@@ -220,9 +231,12 @@ export class ServerActors implements ActorApi {
   }
 
   private async remove(cmd: RemoveCommand): Promise<RemoveReply> {
-    const { domain } = cmd;
-    const rec = this.authenticate(domain, cmd.tokenHash);
-    const ev = await this.store.deleteServer(domain, cmd.by, this.ownership.fence(domain));
+    return this.removeRecord(this.authenticate(cmd.domain, cmd.tokenHash), cmd.by);
+  }
+
+  private async removeRecord(rec: ServerRecord, by: RemoveCommand["by"], action?: string, detail?: Record<string, unknown>): Promise<RemoveReply> {
+    const { domain } = rec;
+    const ev = await this.store.deleteServer(domain, by, this.ownership.fence(domain), action, detail);
     this.wheel.disarm(rec);
     this.statusSync.forget(rec);
     this.directory.remove(rec);
@@ -242,6 +256,92 @@ export class ServerActors implements ActorApi {
     rec.tokenIssuedMs = now;
     rec.tokenActivityMs = now;
     return { tokenExpiresMs: this.tokenExpiresMs(rec) };
+  }
+
+  private authorize(cmd: AuthorizeCommand): AuthorizeReply {
+    return { verified: this.authenticate(cmd.domain, cmd.tokenHash).verified };
+  }
+
+  /** The record this registrar owns, for commands that carry no token (their proof or authority was checked at the edge). */
+  private ownRecord(domain: string): ServerRecord {
+    this.ownership.fence(domain);
+    const rec = this.directory.get(domain);
+    if (rec && rec.origin !== this.settings.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${rec.origin}`);
+    if (!rec) throw new NotFoundError(`${domain} is not registered`);
+    return rec;
+  }
+
+  private async setVerified(cmd: SetVerifiedCommand): Promise<SetVerifiedReply> {
+    const rec = cmd.tokenHash !== undefined ? this.authenticate(cmd.domain, cmd.tokenHash) : this.ownRecord(cmd.domain);
+    const challenge = cmd.challenge === undefined ? rec.verifiedChallenge : cmd.challenge;
+    // Contract §10: a change that changes nothing publishes nothing (a re-check that finds the same proof).
+    if (rec.verified === cmd.verified && rec.verifiedChallenge === challenge) return { recordJson: rec.toJson(), verifiedAtMs: rec.verifiedAtMs, seq: 0 };
+    const next = this.copyOf(rec);
+    next.verified = cmd.verified;
+    // verified_at is when the current proof (or the operator's word) made it verified.
+    next.verifiedAtMs = cmd.verified ? this.clock.now() : 0;
+    next.verifiedChallenge = challenge;
+    next.recordVersion = rec.recordVersion + 1;
+    const action = cmd.by.kind === "admin" ? (cmd.verified ? "admin.verify" : "admin.unverify") : cmd.verified ? "server.verify" : "server.unverify";
+    const ev = await this.store.writeTrust(next, cmd.by, action, cmd.reason ? { reason: cmd.reason } : {}, this.ownership.fence(cmd.domain));
+    if (!ev) throw new NotFoundError(`${cmd.domain} is not registered`);
+    this.applyTrust(rec, next);
+    this.events.publish(ev);
+    return { recordJson: rec.toJson(), verifiedAtMs: rec.verifiedAtMs, seq: ev.seq };
+  }
+
+  private async recover(cmd: RecoverCommand): Promise<RecoverReply> {
+    const rec = this.ownRecord(cmd.domain);
+    const now = this.clock.now();
+    const next = this.copyOf(rec);
+    next.verified = true;
+    next.verifiedAtMs = now;
+    next.verifiedChallenge = cmd.challenge;
+    next.recordVersion = rec.recordVersion + 1;
+    next.tokenHash = cmd.newTokenHash;
+    next.tokenIssuedMs = now;
+    next.tokenActivityMs = now;
+    const ev = await this.store.writeTrust(next, cmd.by, "server.recover", {}, this.ownership.fence(cmd.domain), { expiresMs: this.tokenExpiresMs(next) });
+    if (!ev) throw new NotFoundError(`${cmd.domain} is not registered`);
+    this.applyTrust(rec, next);
+    // Every earlier token, also one past its absolute expiry or a squatter's, stops working here (sessions: 4001).
+    rec.tokenHash = next.tokenHash;
+    rec.tokenIssuedMs = now;
+    rec.tokenActivityMs = now;
+    this.events.publish(ev);
+    return { recordJson: rec.toJson(), tokenExpiresMs: this.tokenExpiresMs(rec), seq: ev.seq };
+  }
+
+  private async reissueToken(cmd: ReissueTokenCommand): Promise<ReissueReply> {
+    const rec = this.ownRecord(cmd.domain);
+    const now = this.clock.now();
+    const expires = tokenExpiresMs({ tokenIssuedMs: now, tokenActivityMs: now }, this.policy);
+    if (!(await this.store.rotateToken(cmd.domain, cmd.newTokenHash, now, expires, cmd.by, this.ownership.fence(cmd.domain), "admin.token_reissue"))) {
+      throw new NotFoundError(`${cmd.domain} is not registered`);
+    }
+    rec.tokenHash = cmd.newTokenHash;
+    rec.tokenIssuedMs = now;
+    rec.tokenActivityMs = now;
+    return { tokenExpiresMs: this.tokenExpiresMs(rec) };
+  }
+
+  private async evict(cmd: EvictCommand): Promise<EvictReply> {
+    return this.removeRecord(this.ownRecord(cmd.domain), cmd.by, "admin.remove", cmd.reason ? { reason: cmd.reason } : {});
+  }
+
+  /** A copy to write from, so a failed write leaves memory untouched. */
+  private copyOf(rec: ServerRecord): ServerRecord {
+    return Object.assign(Object.create(Object.getPrototypeOf(rec)), rec) as ServerRecord;
+  }
+
+  private applyTrust(rec: ServerRecord, next: ServerRecord): void {
+    this.directory.update(rec, NO_SORT_FIELD, false, () => {
+      rec.verified = next.verified;
+      rec.verifiedAtMs = next.verifiedAtMs;
+      rec.verifiedChallenge = next.verifiedChallenge;
+      rec.recordVersion = next.recordVersion;
+      rec.json = null;
+    });
   }
 
   private tokenExpiresMs(rec: ServerRecord): number {

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { DestinationStream } from "pino";
 import type { ServerActors } from "../actors/server-actors.js";
+import type { ServerRecord } from "./core/record.js";
 import { connectTransport } from "../transport/connect.js";
 import { subjects } from "../transport/subjects.js";
 import type { Config } from "./config.js";
@@ -14,7 +15,10 @@ import { startHousekeeping } from "./housekeeping.js";
 import { startEdge } from "./http/edge.js";
 import { legacyRoutes } from "./http/legacy/routes.js";
 import { healthRoutes } from "./http/routes/health.js";
+import { adminRoutes } from "./http/routes/admin.js";
+import { keyRoutes } from "./http/routes/keys.js";
 import { ratingRoutes, ratingSubmitter } from "./http/routes/ratings.js";
+import { verificationRoutes } from "./http/routes/verification.js";
 import { serverRoutes } from "./http/routes/servers.js";
 import { webhookRoutes } from "./http/routes/webhooks.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -23,6 +27,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { eventCounter, rateLimitCounter, registerNodeMetrics, registrationCounter } from "./node-metrics.js";
 import { PROJECT_ROOT } from "./paths.js";
 import { createRegistry } from "./registry.js";
+import { createTrust } from "./trust/feature.js";
 import { createLimits } from "./http/limits.js";
 import type { Db } from "./store/db.js";
 import { openStore } from "./store/store.js";
@@ -75,8 +80,17 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
           isLeader: () => registry.cluster!.ownership.accepts(0), log: part("federation"), metrics, onStoreError: onStoreError("federation"),
         })
       : null;
+    const listed = (domain: string) => directory.get(domain);
+    const update = (rec: ServerRecord, fields: number, mutate: () => void) => directory.update(rec, fields, false, mutate);
+    // Proofs, keys, assertions, rater identities (contract §8); re-checks run on the owner of each domain's shard.
+    const trust = life.add("trust", await createTrust({
+      config, db: store.db, log: part("trust"), actors: registry.api, listed, update, publish: events.publish, ratings: store.ratings, limits,
+      owns: (domain) => registry.cluster?.ownership.ownsDomain(domain) ?? true, userAgent: `zent-registrar/${VERSION} (+trust)`,
+      onError: onStoreError("trust"),
+    }));
     life.add("actors", registry.start());
     if (federation) life.add("federation", federation.start());
+    life.add("trust re-checks", trust.start());
     webhooks.start(events.sequencer.last);
     life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, log, onError: onStoreError("audit_prune") }));
     life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster,
@@ -84,15 +98,25 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
     const onHeartbeat = heartbeatCounter(metrics);
     const registrations = registrationCounter(metrics);
-    const ratingDeps = { directory, ratings: store.ratings, events, registrarId: config.registrarId, limit: limits.rate };
+    const ratingDeps = { directory, ratings: store.ratings, service: trust.ratings, limit: limits.rate };
     const routes = [
       ...serverRoutes({
         directory, actors: registry.api, schemas, registrarId: config.registrarId,
         offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat, limits, registrations,
       }),
-      // The PHP registrar's dialect on the unversioned routes (contract §7), on the same actors and rules.
-      ...legacyRoutes({ directory, actors: registry.api, schemas, ratings: store.ratings, onHeartbeat, registrations, limits, submitRating: ratingSubmitter(ratingDeps) }),
+      // The PHP registrar's dialect on the unversioned routes (contract §7), on the same actors and rules; its
+      // fromDomain/userId rating is the home-server form of §8.4 (userId up to 128 characters there).
+      ...legacyRoutes({ directory, actors: registry.api, schemas, ratings: store.ratings, onHeartbeat, registrations, limits, submitRating: ratingSubmitter(ratingDeps, 128) }),
       ...ratingRoutes(ratingDeps),
+      ...verificationRoutes({ proofs: trust.proofs, recoveryLimit: limits.recovery }),
+      ...keyRoutes({ listed, issuerKeys: trust.issuerKeys, signer: trust.signer, assertions: trust.assertions }),
+      // Without ADMIN_TOKEN the admin routes are not mounted at all: every admin path is the plain 404 (§8.5).
+      ...(trust.admin.enabled
+        ? adminRoutes({
+            registrarId: config.registrarId, admin: trust.admin, actors: registry.api, listed, update, publish: events.publish,
+            bans: trust.bans, ratings: store.ratings, checks: trust.checks, audit: trust.audit,
+          })
+        : []),
       ...webhookRoutes({
         db: store.db, listedOrigin: (domain) => directory.get(domain)?.origin, webhooks: webhooks.repo, registrarId: config.registrarId,
         allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks,

@@ -63,3 +63,5 @@ export function applyEvent(directory: Directory, ev: RegistryEvent, hooks: Repli
       return;
   }
 }
+
+export { readSummary } from "../directory/rating-summary.js";

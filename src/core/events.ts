@@ -15,6 +15,9 @@ export const RegistryEvent = z.object({
 });
 export type RegistryEvent = z.infer<typeof RegistryEvent>;
 
-/** Who did a state-changing action, for the audit log: a domain (token holder) or a client IP. */
-export const Initiator = z.strictObject({ kind: z.enum(["domain", "ip"]), id: z.string().min(1).max(253) });
+/**
+ * Who did a state-changing action, for the audit log: a domain (token holder), a client IP, the operator (`admin`,
+ * contract §8.5) or the registrar itself (`system`: a re-check that lapsed a proof, §8.1).
+ */
+export const Initiator = z.strictObject({ kind: z.enum(["domain", "ip", "admin", "system"]), id: z.string().min(1).max(253) });
 export type Initiator = z.infer<typeof Initiator>;

@@ -56,6 +56,10 @@ export const CLIENT_FIELDS: FieldMask = SORT_FIELD.name;
 export const ALL_FIELDS: FieldMask = Object.values(SORT_FIELD).reduce((a, b) => a | b, 0);
 
 const EMPTY: readonly string[] = Object.freeze([]);
+export const NO_STARS: readonly number[] = Object.freeze([0, 0, 0, 0, 0]);
+
+/** A rating summary as events carry it (contract §5 `rating.created`) and records show it. */
+export type RatingSummary = { count: number; sum: number; distribution: readonly number[]; verified_count: number };
 
 export class ServerRecord {
   // Identity and client-set fields.
@@ -79,10 +83,18 @@ export class ServerRecord {
   lastSeenMs = 0;
   // Server-owned.
   verified = false;
+  /** When the current proof (or the operator) made it verified; 0 = never / not now (contract §8.1 `verified_at`). */
+  verifiedAtMs = 0;
+  /** Owner's side only: the challenge that proved the domain, its standing proof (§8.1) and what peers check (§8.6). */
+  verifiedChallenge: string | null = null;
   createdAtMs = 0;
   recordVersion = 1;
   ratingSum = 0;
   ratingCount = 0;
+  /** Ratings per star, 1…5 (contract §8.4 `distribution`); the shared NO_STARS until the first rating. */
+  ratingStars: readonly number[] = NO_STARS;
+  /** Ratings whose rater identity was proved verified (§8.4 `verified_count`). */
+  ratingVerified = 0;
   // Auth: sha-256 of the token (hex); sliding expiry counts from tokenActivityMs.
   tokenHash: string | null = null;
   tokenIssuedMs = 0;
@@ -141,10 +153,11 @@ export class ServerRecord {
       user_count: this.userCount,
       channel_count: this.channelCount,
       verified: this.verified,
+      verified_at: this.verifiedAtMs ? new Date(this.verifiedAtMs).toISOString() : null,
       status: this.status,
       last_seen: new Date(this.lastSeenMs).toISOString(),
       created_at: new Date(this.createdAtMs).toISOString(),
-      rating: { average: this.ratingAverage(), count: this.ratingCount },
+      rating: { average: this.ratingAverage(), count: this.ratingCount, distribution: this.ratingStars, verified_count: this.ratingVerified },
       origin: this.origin,
     };
   }
@@ -167,11 +180,21 @@ export class ServerRecord {
     r.userCount = p.user_count ?? r.userCount;
     r.channelCount = p.channel_count ?? r.channelCount;
     r.verified = p.verified === true;
+    r.verifiedAtMs = typeof p.verified_at === "string" ? Date.parse(p.verified_at) || 0 : 0;
     r.status = p.status === "offline" ? "offline" : "online";
     r.persistedStatus = r.status;
     if (p.last_seen) r.lastSeenMs = Math.max(r.lastSeenMs, Date.parse(p.last_seen));
     if (p.created_at) r.createdAtMs = Date.parse(p.created_at);
     return r;
+  }
+
+  /** Takes a rating summary (from the ratings table or a `rating.created` event). */
+  setRatingSummary(s: RatingSummary): void {
+    this.ratingCount = s.count;
+    this.ratingSum = s.sum;
+    this.ratingStars = s.count === 0 ? NO_STARS : Object.freeze([...s.distribution]);
+    this.ratingVerified = s.verified_count;
+    this.json = null;
   }
 
   clientFields(): ServerFields {

@@ -12,11 +12,15 @@ export type Limits = {
   register: RateLimiter | null;
   rate: RateLimiter | null;
   list: RateLimiter | null;
+  /** RATE_LIMIT_RECOVERY per client IP (contract §8.2). */
+  recovery: RateLimiter | null;
+  /** RATE_LIMIT_RATE_PER_HOME, keyed by the rater's home domain (contract §8.4). */
+  ratePerHome: RateLimiter | null;
   stop(): void;
 };
 
 export type LimitDeps = {
-  config: Pick<Config, "rateLimits" | "nodeId">;
+  config: Pick<Config, "rateLimits" | "nodeId" | "trust">;
   /** Cluster mode: share counts on this subject. */
   shared: { transport: Transport; subject: string; onDrop: OnDrop } | null;
   /** What a refusal by the limit `name` calls (registrar_rate_limited_total{limit}). */
@@ -30,7 +34,10 @@ export function createLimits(d: LimitDeps): Limits {
     return d.shared ? new SharedRateLimiter(opts, name, d.config.nodeId, d.shared.transport, d.shared.subject) : new RateLimiter(opts);
   };
   const { rateLimits } = d.config;
-  const limiters = { register: make("register", rateLimits.register), rate: make("rate", rateLimits.rate), list: make("list", rateLimits.list) };
+  const limiters = {
+    register: make("register", rateLimits.register), rate: make("rate", rateLimits.rate), list: make("list", rateLimits.list),
+    recovery: make("recovery", d.config.trust.rateLimitRecovery), ratePerHome: make("rate_per_home", d.config.trust.rateLimitRatePerHome),
+  };
   const active = new Map(Object.entries(limiters).filter((e): e is [string, RateLimiter] => e[1] !== null));
   const sub = d.shared ? SharedRateLimiter.listen(d.shared.transport, d.shared.subject, d.config.nodeId, active, d.shared.onDrop) : null;
   const sweeper = setInterval(() => {

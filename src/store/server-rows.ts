@@ -5,9 +5,15 @@ import { ServerRecord } from "../core/record.js";
 import { activityFromExpiresMs, type TokenPolicy } from "../core/tokens.js";
 
 export const RECORD_COLUMNS = `s.domain, s.origin, s.name, s.description, s.icon, s.api_url, s.ws_url, s.voice_url, s.voice_provider,
-  s.cdn_url, s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.status, s.last_seen,
-  s.created_at, s.record_version, HEX(s.token_hash) AS token_hash, s.token_issued_at, s.token_expires_at,
-  COALESCE(r.n, 0) AS rating_count, COALESCE(r.total, 0) AS rating_sum`;
+  s.cdn_url, s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.verified_at, s.verified_challenge,
+  s.status, s.last_seen, s.created_at, s.record_version, HEX(s.token_hash) AS token_hash, s.token_issued_at, s.token_expires_at,
+  COALESCE(r.n, 0) AS rating_count, COALESCE(r.total, 0) AS rating_sum, r.s1, r.s2, r.s3, r.s4, r.s5, COALESCE(r.v, 0) AS rating_verified`;
+
+/** The per-server rating summary (count, sum, stars 1…5, verified raters) joined as `r` to RECORD_COLUMNS. */
+export function ratingSummarySql(where: string): string {
+  return `SELECT domain, COUNT(*) AS n, SUM(rating) AS total, SUM(rating = 1) AS s1, SUM(rating = 2) AS s2, SUM(rating = 3) AS s3,
+    SUM(rating = 4) AS s4, SUM(rating = 5) AS s5, SUM(verified) AS v FROM ratings ${where} GROUP BY domain`;
+}
 
 export function toRecord(row: RowDataPacket, tokens: TokenPolicy, interned: Map<string, readonly string[]>): ServerRecord {
   const r = new ServerRecord(row.domain, row.origin);
@@ -27,14 +33,21 @@ export function toRecord(row: RowDataPacket, tokens: TokenPolicy, interned: Map<
   r.userCount = Number(row.user_count);
   r.channelCount = Number(row.channel_count);
   r.verified = row.verified === 1;
+  r.verifiedAtMs = row.verified_at ? (row.verified_at as Date).getTime() : 0;
+  r.verifiedChallenge = row.verified_challenge ?? null;
   r.status = row.status;
   r.persistedStatus = row.status;
   r.lastSeenMs = (row.last_seen as Date).getTime();
   r.createdAtMs = (row.created_at as Date).getTime();
   r.recordVersion = Number(row.record_version);
   readTokenColumns(r, row, tokens);
-  r.ratingCount = Number(row.rating_count);
-  r.ratingSum = Number(row.rating_sum);
+  const count = Number(row.rating_count);
+  if (count > 0) {
+    r.setRatingSummary({
+      count, sum: Number(row.rating_sum), verified_count: Number(row.rating_verified),
+      distribution: [row.s1, row.s2, row.s3, row.s4, row.s5].map((n) => Number(n ?? 0)),
+    });
+  }
   return r;
 }
 

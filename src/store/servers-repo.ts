@@ -3,12 +3,12 @@ import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import type { Initiator, RegistryEvent } from "../core/events.js";
 import type { Fence, ServerStore, StatusChange } from "../../actors/ports.js";
 import { ServerRecord, type ServerFields } from "../core/record.js";
-import { DomainTakenError, ShardMovedError } from "../core/errors.js";
+import { BannedError, DomainTakenError, ShardMovedError } from "../core/errors.js";
 import { tokenExpiresMs, type TokenPolicy } from "../core/tokens.js";
 import { audit } from "./audit-repo.js";
 import { inTransaction, type Conn, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
-import { RECORD_COLUMNS, readTokenColumns, toRecord } from "./server-rows.js";
+import { RECORD_COLUMNS, ratingSummarySql, readTokenColumns, toRecord } from "./server-rows.js";
 
 const COLUMN: Record<keyof ServerFields, string> = {
   name: "name", description: "description", icon: "icon", api_url: "api_url", ws_url: "ws_url", voice_url: "voice_url",
@@ -38,6 +38,9 @@ export class ServersRepo implements ServerStore {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
       await checkFence(conn, fence);
+      // Contract §8.5: a banned domain cannot register, through either dialect; checked here, in the transaction.
+      const [banned] = await conn.query<RowDataPacket[]>("SELECT 1 FROM bans WHERE domain = ?", [rec.domain]);
+      if (banned.length > 0) throw new BannedError(`${rec.domain} is banned at this registrar`);
       try {
         await conn.query(
           `INSERT INTO servers (domain, origin, name, description, icon, api_url, ws_url, voice_url, voice_provider, cdn_url,
@@ -80,20 +83,22 @@ export class ServersRepo implements ServerStore {
     });
   }
 
-  async deleteServer(domain: string, by: Initiator, fence?: Fence): Promise<RegistryEvent | null> {
+  async deleteServer(domain: string, by: Initiator, fence?: Fence, action = "server.remove", detail?: Record<string, unknown>): Promise<RegistryEvent | null> {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
       await checkFence(conn, fence);
       const [rows] = await conn.query<RowDataPacket[]>("SELECT origin FROM servers WHERE domain = ? FOR UPDATE", [domain]);
       if (rows.length === 0) return null;
       await conn.query("DELETE FROM servers WHERE domain = ?", [domain]);
-      await audit(conn, by, "server.remove", domain);
+      // Its proof goes with it (challenges cascade): nobody re-checks a record that is gone.
+      await conn.query("DELETE FROM trust_checks WHERE domain = ? AND origin = ?", [domain, rows[0].origin]);
+      await audit(conn, by, action, domain, detail);
       const [ev] = await appendEvents(conn, [{ type: "server.removed", domain, origin: rows[0].origin, atMs: Date.now(), data: {} }]);
       return ev;
     });
   }
 
-  async rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Initiator, fence?: Fence): Promise<boolean> {
+  async rotateToken(domain: string, tokenHash: string, issuedMs: number, expiresMs: number, by: Initiator, fence?: Fence, action = "server.token_rotate"): Promise<boolean> {
     return inTransaction(this.db, async (conn) => {
       if (fence) {
         await lockEvents(conn);
@@ -104,8 +109,29 @@ export class ServersRepo implements ServerStore {
         [tokenHash, new Date(issuedMs), new Date(expiresMs), domain],
       );
       if (res.affectedRows === 0) return false;
-      await audit(conn, by, "server.token_rotate", domain);
+      await audit(conn, by, action, domain);
       return true;
+    });
+  }
+
+  async writeTrust(rec: ServerRecord, by: Initiator, action: string, detail: Record<string, unknown>, fence?: Fence, token?: { expiresMs: number }): Promise<RegistryEvent | null> {
+    return inTransaction(this.db, async (conn) => {
+      await lockEvents(conn);
+      await checkFence(conn, fence);
+      const now = Date.now();
+      const tokenSql = token ? ", token_hash = UNHEX(?), token_issued_at = ?, token_expires_at = ?" : "";
+      const tokenArgs = token ? [rec.tokenHash, new Date(rec.tokenIssuedMs), new Date(token.expiresMs)] : [];
+      const [res] = await conn.query<ResultSetHeader>(
+        `UPDATE servers SET verified = ?, verified_at = ?, verified_challenge = ?, record_version = ?, updated_at = ?${tokenSql} WHERE domain = ?`,
+        [rec.verified ? 1 : 0, rec.verifiedAtMs ? new Date(rec.verifiedAtMs) : null, rec.verifiedChallenge, rec.recordVersion, new Date(now), ...tokenArgs, rec.domain],
+      );
+      if (res.affectedRows === 0) return null;
+      // A proof used for recovery is spent; any pending verification of the previous holder is void too.
+      if (token) await conn.query("DELETE FROM trust_challenges WHERE domain = ?", [rec.domain]);
+      await audit(conn, by, action, rec.domain, { verified: rec.verified, ...detail });
+      rec.json = null;
+      const [ev] = await appendEvents(conn, [{ type: "server.updated", domain: rec.domain, origin: rec.origin, atMs: now, data: rec.toPublic() }]);
+      return ev;
     });
   }
 
@@ -186,8 +212,8 @@ export class ServersRepo implements ServerStore {
     for (let i = 0; i < records.length; i += 1000) {
       const part = records.slice(i, i + 1000);
       const [rows] = await this.db.query<RowDataPacket[]>(
-        `SELECT domain, status, last_seen, user_count, channel_count, HEX(token_hash) AS token_hash, token_issued_at, token_expires_at
-         FROM servers WHERE domain IN (?)`,
+        `SELECT domain, status, last_seen, user_count, channel_count, HEX(token_hash) AS token_hash, token_issued_at, token_expires_at,
+           verified_challenge FROM servers WHERE domain IN (?)`,
         [part.map((r) => r.domain)],
       );
       const byDomain = new Map(rows.map((r) => [r.domain as string, r]));
@@ -198,6 +224,7 @@ export class ServersRepo implements ServerStore {
           continue;
         }
         readTokenColumns(rec, row, this.tokens);
+        rec.verifiedChallenge = row.verified_challenge ?? null;
         rec.persistedStatus = row.status;
         const dbSeen = (row.last_seen as Date).getTime();
         if (dbSeen > rec.lastSeenMs) {
@@ -222,8 +249,8 @@ export class ServersRepo implements ServerStore {
   async loadByDomains(domains: string[]): Promise<ServerRecord[]> {
     if (domains.length === 0) return [];
     const [rows] = await this.db.query<RowDataPacket[]>(
-      `SELECT ${RECORD_COLUMNS} FROM servers s LEFT JOIN (SELECT domain, COUNT(*) AS n, SUM(rating) AS total FROM ratings
-         WHERE domain IN (?) GROUP BY domain) r ON r.domain = s.domain WHERE s.domain IN (?)`,
+      `SELECT ${RECORD_COLUMNS} FROM servers s LEFT JOIN (${ratingSummarySql("WHERE domain IN (?)")}) r ON r.domain = s.domain
+       WHERE s.domain IN (?)`,
       [domains, domains],
     );
     const interned = new Map<string, readonly string[]>();
@@ -239,8 +266,7 @@ export class ServersRepo implements ServerStore {
       const rows = core
         .query(
           `SELECT ${RECORD_COLUMNS}
-           FROM servers s LEFT JOIN (SELECT domain, COUNT(*) AS n, SUM(rating) AS total FROM ratings GROUP BY domain) r
-             ON r.domain = s.domain`,
+           FROM servers s LEFT JOIN (${ratingSummarySql("")}) r ON r.domain = s.domain`,
         )
         .stream({ highWaterMark: 1000 });
       let n = 0;

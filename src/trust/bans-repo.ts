@@ -1,6 +1,8 @@
-// The bans table (contract §8.5): domains the operator banned from registering and recovering.
+// The bans table (contract §8.5): domains the operator banned from registering and recovering, with audit rows.
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import type { Conn, Db } from "../store/db.js";
+import type { Initiator } from "../core/events.js";
+import { audit } from "../store/audit-repo.js";
+import { inTransaction, type Conn, type Db } from "../store/db.js";
 
 export type Ban = { domain: string; reason: string; created_at: string };
 
@@ -12,20 +14,26 @@ export class BansRepo {
     return rows.length > 0;
   }
 
-  /** Bans (or re-bans with a new reason, keeping the first time); true when the domain was not banned before. */
-  async put(domain: string, reason: string, nowMs: number, conn: Conn | Db = this.db): Promise<boolean> {
-    const [res] = await conn.query<ResultSetHeader>(
-      "INSERT INTO bans (domain, reason, created_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE reason = VALUES(reason)",
-      [domain, reason, new Date(nowMs)],
-    );
-    // MySQL: 1 = inserted, 2 = updated, 0 = unchanged.
-    return res.affectedRows === 1;
+  /** Bans (or re-bans with a new reason, keeping the first time) and writes the audit row; returns the ban. */
+  async put(domain: string, reason: string, by: Initiator, nowMs: number): Promise<Ban> {
+    return inTransaction(this.db, async (conn) => {
+      await conn.query("INSERT INTO bans (domain, reason, created_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE reason = VALUES(reason)", [
+        domain, reason, new Date(nowMs),
+      ]);
+      await audit(conn, by, "admin.ban", domain, { reason });
+      const [[row]] = await conn.query<RowDataPacket[]>("SELECT domain, reason, created_at FROM bans WHERE domain = ?", [domain]);
+      return { domain: row.domain, reason: row.reason, created_at: (row.created_at as Date).toISOString() };
+    });
   }
 
-  /** True when a ban was lifted. */
-  async remove(domain: string, conn: Conn | Db = this.db): Promise<boolean> {
-    const [res] = await conn.query<ResultSetHeader>("DELETE FROM bans WHERE domain = ?", [domain]);
-    return res.affectedRows > 0;
+  /** Lifts a ban (with its audit row); false when the domain was not banned. */
+  async remove(domain: string, by: Initiator): Promise<boolean> {
+    return inTransaction(this.db, async (conn) => {
+      const [res] = await conn.query<ResultSetHeader>("DELETE FROM bans WHERE domain = ?", [domain]);
+      if (res.affectedRows === 0) return false;
+      await audit(conn, by, "admin.unban", domain);
+      return true;
+    });
   }
 
   /** Newest first, bounded: an operator's list, not a bulk export. */

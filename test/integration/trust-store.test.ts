@@ -123,19 +123,22 @@ describe("trust store (migration 006)", () => {
     expect(await a.get("old.example.com", "verify", t0)).toBeNull();
   });
 
-  it("keeps bans: first time kept on a re-ban, listed newest first", async () => {
+  it("keeps bans: first time kept on a re-ban, listed newest first, each change audited", async () => {
     const bans = new BansRepo(nodeA);
-    expect(await bans.put("spam.example.com", "spam", 1_000)).toBe(true);
-    expect(await bans.put("spam.example.com", "spam and phishing", 5_000)).toBe(false);
-    expect(await bans.put("b.example.com", "b", 2_000)).toBe(true);
+    const op = { kind: "admin" as const, id: "operator" };
+    expect(await bans.put("spam.example.com", "spam", op, 1_000)).toEqual({ domain: "spam.example.com", reason: "spam", created_at: new Date(1_000).toISOString() });
+    expect(await bans.put("spam.example.com", "spam and phishing", op, 5_000)).toMatchObject({ reason: "spam and phishing", created_at: new Date(1_000).toISOString() });
+    await bans.put("b.example.com", "b", op, 2_000);
     expect(await bans.isBanned("spam.example.com")).toBe(true);
     expect(await bans.list()).toEqual([
       { domain: "b.example.com", reason: "b", created_at: new Date(2_000).toISOString() },
       { domain: "spam.example.com", reason: "spam and phishing", created_at: new Date(1_000).toISOString() },
     ]);
-    expect(await bans.remove("spam.example.com")).toBe(true);
-    expect(await bans.remove("spam.example.com")).toBe(false);
+    expect(await bans.remove("spam.example.com", op)).toBe(true);
+    expect(await bans.remove("spam.example.com", op)).toBe(false);
     expect(await bans.isBanned("spam.example.com")).toBe(false);
+    const [rows] = await nodeA.query<RowDataPacket[]>("SELECT actor, action FROM audit_log WHERE domain = 'spam.example.com' ORDER BY id");
+    expect(rows.map((r) => `${r.actor} ${r.action}`)).toEqual(["admin:operator admin.ban", "admin:operator admin.ban", "admin:operator admin.unban"]);
   });
 
   it("tracks re-checks: due ones oldest first, failures counted, success resets", async () => {

@@ -46,7 +46,7 @@ export class FakeDirectory implements DirectoryPort {
   }
 }
 
-export type Row = { status: "online" | "offline"; lastSeenMs: number; name: string; tokenHash: string | null };
+export type Row = { status: "online" | "offline"; lastSeenMs: number; name: string; tokenHash: string | null; verified?: boolean; verifiedChallenge?: string | null };
 
 export function storeDown(): Error {
   return Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:3306"), { code: "ECONNREFUSED" });
@@ -106,6 +106,15 @@ export class FakeStore implements ServerStore {
       rec.tokenActivityMs = T0;
       return [rec];
     });
+  }
+  async writeTrust(rec: ServerRecord, _by: Initiator, _action: string, _detail: Record<string, unknown>, _fence?: unknown, token?: { expiresMs: number }) {
+    this.check();
+    const row = this.rows.get(rec.domain);
+    if (!row) return null;
+    row.verified = rec.verified;
+    row.verifiedChallenge = rec.verifiedChallenge;
+    if (token) row.tokenHash = rec.tokenHash;
+    return this.event("server.updated", rec.domain, rec.toPublic());
   }
   async persistStatuses(changes: StatusChange[]) {
     this.persistCalls.push(changes.map((c) => ({ ...c })));

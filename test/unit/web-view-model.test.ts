@@ -21,7 +21,8 @@ describe("server view model", () => {
     expect(v).toMatchObject({
       domain: "chat.example.com", name: "Example", iconUrl: "https://cdn.example.net/i.png", status: "online", userCount: 1204,
       uptime30d: null, verifiedAtMs: null, languages: [], registration: null, visitUrl: "https://chat.example.com", hasWebUrl: false,
-      rating: { average: null, count: 0, distribution: null, verifiedCount: null },
+      // Contract §8.4 (issue 10): the record now carries the distribution and verified_count, zero while unrated.
+      rating: { average: null, count: 0, distribution: [0, 0, 0, 0, 0], verifiedCount: 0 },
     });
     const text = facts(v, Date.parse("2026-12-01T12:05:00Z")).text;
     expect(text).toContain("<dt>Uptime, 30 days</dt><dd>—</dd>");

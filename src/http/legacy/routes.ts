@@ -142,10 +142,9 @@ export function legacyRoutes(d: LegacyRouteDeps): RouteSpec[] {
         body: true,
         limiter: d.limits.rate,
         handler: async (ctx, body) => {
-          // Until the §8.4 rater identity lands (issue 10), ratings here follow the /v1 route's rules: the rater is
-          // userId, and fromDomain is not checked. That work maps fromDomain + the rating server's token onto it.
-          const { from_domain: _fromDomain, ...v1Body } = legacyRating(body);
-          await d.submitRating(ctx, v1Body);
+          // Contract §7/§8.4: fromDomain + userId with the Bearer token of fromDomain is the home-server form of the
+          // /v1 route; the rater is `userId@fromDomain`, under the same rules (src/trust/rating-service.ts).
+          await d.submitRating(ctx, legacyRating(body));
           // 201 also when it replaced an earlier rating (contract §7).
           return { status: 201, body: { created: true } };
         },

@@ -1,11 +1,13 @@
-// Rating routes: submit or replace one rating per (server, user_id), and list ratings newest first.
-import type { EventSink } from "../../../actors/ports.js";
+// Rating routes: rate a server as a proved identity (contract §8.4, rules in src/trust/rating-service.ts), and list
+// its ratings newest first with each rater's identity and `verified`. The legacy route submits through the same code.
 import type { Directory } from "../../directory/directory.js";
-import { SORT_FIELD } from "../../core/record.js";
-import { PageQuery, RateServer } from "../../domain/schemas.js";
-import { NotFoundError, NotOwnerError } from "../../core/errors.js";
+import { PageQuery } from "../../domain/schemas.js";
+import { NotFoundError } from "../../core/errors.js";
 import type { RateLimiter } from "../../security/rate-limit.js";
+import { parseBearer } from "../../security/tokens.js";
 import type { RatingsRepo } from "../../store/ratings-repo.js";
+import type { RatingService } from "../../trust/rating-service.js";
+import { claimOf, rateBody } from "../../trust/rating-claim.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
@@ -13,39 +15,33 @@ import { parseOrThrow, pathDomain, queryParams } from "./params.js";
 export type RatingRouteDeps = {
   directory: Directory;
   ratings: RatingsRepo;
-  events: EventSink;
-  registrarId: string;
+  service: RatingService;
   limit: RateLimiter | null;
 };
 
-/**
- * Submits (or replaces) one rating and brings the directory's summary along: the one rating operation, shared by
- * /v1 and the legacy route (contract §7: one set of rules, two wire formats). `body` is in /v1 shape.
- */
-export function ratingSubmitter(d: RatingRouteDeps) {
-  return async (ctx: RequestContext, body: unknown) => {
-    const rec = knownDomain(d, ctx.params[0]);
-    if (rec.origin !== d.registrarId) throw new NotOwnerError(`${rec.domain} belongs to registrar ${rec.origin}; rate it there`);
-    const input = parseOrThrow(RateServer, body);
-    const w = await d.ratings.rate(rec.domain, { user_id: input.user_id, rating: input.rating, comment: input.comment ?? undefined }, { kind: "ip", id: ctx.ip });
-    d.directory.update(rec, SORT_FIELD.rating, false, () => {
-      rec.ratingCount = w.count;
-      rec.ratingSum = w.sum;
-    });
-    d.events.publish(w.event);
-    return w;
-  };
-}
-
-function knownDomain(d: RatingRouteDeps, raw: string) {
+function knownDomain(directory: Directory, raw: string) {
   const domain = pathDomain(raw);
-  const rec = domain ? d.directory.get(domain) : undefined;
+  const rec = domain ? directory.get(domain) : undefined;
   if (!rec) throw new NotFoundError(`${domain ?? "that domain"} is not registered`);
   return rec;
 }
 
+/**
+ * Submits (or replaces) one rating: the one rating operation, shared by /v1 and the legacy route (contract §7: one
+ * set of rules, two wire formats). `body` is in /v1 shape; the rater's identity comes from it and the Bearer token.
+ * `homeUserIdChars`: 64 on /v1 (§8.4), 128 for the legacy `userId` (§7).
+ */
+export function ratingSubmitter(d: Pick<RatingRouteDeps, "directory" | "service">, homeUserIdChars = 64) {
+  const Body = rateBody(homeUserIdChars);
+  return async (ctx: RequestContext, body: unknown) => {
+    const rec = d.service.rated(knownDomain(d.directory, ctx.params[0]).domain);
+    const input = parseOrThrow(Body, body);
+    const claim = claimOf(input, parseBearer(ctx.authorization));
+    return d.service.rate(rec.domain, claim, { rating: input.rating, comment: input.comment }, ctx.ip);
+  };
+}
+
 export function ratingRoutes(d: RatingRouteDeps): RouteSpec[] {
-  const known = (raw: string) => knownDomain(d, raw);
   const submit = ratingSubmitter(d);
   return [
     {
@@ -55,8 +51,8 @@ export function ratingRoutes(d: RatingRouteDeps): RouteSpec[] {
           body: true,
           limiter: d.limit,
           handler: async (ctx, body) => {
-            const w = await submit(ctx, body);
-            return { status: w.created ? 201 : 200, body: { rating: w.rating } };
+            const r = await submit(ctx, body);
+            return { status: r.created ? 201 : 200, body: { rating: r.rating } };
           },
         },
       },
@@ -66,7 +62,7 @@ export function ratingRoutes(d: RatingRouteDeps): RouteSpec[] {
       methods: {
         GET: {
           handler: async (ctx) => {
-            const rec = known(ctx.params[0]);
+            const rec = knownDomain(d.directory, ctx.params[0]);
             const page = parseOrThrow(PageQuery, queryParams(ctx.query));
             const ratings = await d.ratings.page(rec.domain, page.limit, page.offset);
             return {

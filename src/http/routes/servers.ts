@@ -4,7 +4,7 @@ import type { ServerFields } from "../../core/record.js";
 import { generateToken, hashToken, tokenHashOf } from "../../core/tokens.js";
 import type { Directory } from "../../directory/directory.js";
 import { Heartbeat, ListQuery, type ServerSchemas } from "../../domain/schemas.js";
-import { AUTH_MESSAGES, NotFoundError, UnauthorizedError, ValidationError } from "../../core/errors.js";
+import { AUTH_MESSAGES, NotFoundError, NotOwnerError, UnauthorizedError, ValidationError } from "../../core/errors.js";
 import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
@@ -34,9 +34,12 @@ const COMMA = Buffer.from(",");
  * owner carries no token (security review H5). A bearer that is not a registrar token hashes to null and fails at
  * the actor like a wrong one.
  */
-function authDomain(ctx: RequestContext): { domain: string; tokenHash: string | null } {
+function authDomain(ctx: RequestContext, d: ServerRouteDeps): { domain: string; tokenHash: string | null } {
   const token = parseBearer(ctx.authorization);
   const domain = pathDomain(ctx.params[0]);
+  // Contract §8.6: a write to a mirrored record is a 403 whatever token is sent, none included.
+  const listed = domain ? d.directory.get(domain) : undefined;
+  if (listed && listed.origin !== d.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${listed.origin}`);
   // Same answer for a bad token and an unknown domain (contract §1: existence is not leaked through auth routes).
   if (!token || !domain) throw new UnauthorizedError(AUTH_MESSAGES.unauthorized);
   return { domain, tokenHash: tokenHashOf(token) };
@@ -112,7 +115,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         PUT: {
           body: true,
           handler: async (ctx, body) => {
-            const { domain, tokenHash } = authDomain(ctx);
+            const { domain, tokenHash } = authDomain(ctx, d);
             const input = parseOrThrow(d.schemas.UpdateServer(domain), body) as Record<string, unknown>;
             delete input.domain;
             const changed = input as Partial<ServerFields>;
@@ -122,7 +125,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         },
         DELETE: {
           handler: async (ctx) => {
-            const { domain, tokenHash } = authDomain(ctx);
+            const { domain, tokenHash } = authDomain(ctx, d);
             await d.actors.send({ type: "remove", domain, tokenHash, by: { kind: "domain", id: domain } });
             return { status: 204 };
           },
@@ -135,7 +138,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           handler: async (ctx, body) => {
-            const { domain, tokenHash } = authDomain(ctx);
+            const { domain, tokenHash } = authDomain(ctx, d);
             const stats = body === undefined ? {} : parseOrThrow(Heartbeat, body);
             const r = await d.actors.send({ type: "heartbeat", domain, tokenHash, stats });
             d.onHeartbeat();
@@ -153,7 +156,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           handler: async (ctx, body) => {
-            const { domain, tokenHash } = authDomain(ctx);
+            const { domain, tokenHash } = authDomain(ctx, d);
             if (body !== undefined && (typeof body !== "object" || body === null || Object.keys(body).length > 0)) {
               throw new ValidationError("token rotation takes no body fields", [{ path: "", message: "expected no body or {}" }]);
             }
