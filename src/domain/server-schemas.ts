@@ -37,6 +37,7 @@ const ServerOwnedFields = {
   user_count: serverOwned("server-owned field, set only through heartbeats"),
   channel_count: serverOwned("server-owned field, set only through heartbeats"),
   verified: serverOwned(),
+  verified_at: serverOwned("server-owned field, set only by a proof of domain control (contract §8.1)"),
   status: serverOwned(),
   last_seen: serverOwned(),
   created_at: serverOwned(),

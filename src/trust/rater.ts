@@ -44,6 +44,8 @@ export async function resolveRater(ratedDomain: string, claim: RaterClaim, p: Ra
       if (!p.ratingsAnonymous) throw new UnauthorizedError(NO_IDENTITY);
       return { identity: claim.userId, homeDomain: null, verified: false, proof: "anonymous" };
     case "none":
+      // With anonymous ratings allowed, the old form is what is missing: its user_id (§8.4).
+      if (p.ratingsAnonymous) throw new ValidationError("a rating needs a user_id or a proved identity", [{ path: "user_id", message: "required" }]);
       throw new UnauthorizedError(NO_IDENTITY);
   }
   if (rater.homeDomain === ratedDomain) {

@@ -12,7 +12,7 @@ describe("/v1/feed replay seam under concurrent writes", () => {
   const servers: { domain: string; token: string }[] = [];
 
   beforeAll(async () => {
-    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off" });
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true" });
     const c = api(reg.url);
     for (let i = 0; i < 4; i++) {
       const body = newServer();

@@ -11,7 +11,7 @@ describe("/v1/feed", () => {
   const servers: { domain: string; token: string }[] = [];
 
   beforeAll(async () => {
-    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off" });
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true" });
     for (let i = 0; i < 3; i++) servers.push(await register(reg.url));
   });
   afterAll(async () => {

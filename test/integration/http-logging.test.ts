@@ -37,7 +37,7 @@ describe("request logging", () => {
 
   beforeAll(async () => {
     await awayFromWindowEdge();
-    reg = await startRegistrar({ DATABASE_URL: dbUrl, NODE_ID: "log-node-1", RATE_LIMIT_REGISTER: "3/3600", RATE_LIMIT_LIST: "off", RATE_LIMIT_RATE: "off" });
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, NODE_ID: "log-node-1", RATE_LIMIT_REGISTER: "3/3600", RATE_LIMIT_LIST: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true" });
     c = api(reg.url);
   });
   afterAll(async () => {

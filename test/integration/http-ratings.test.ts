@@ -1,4 +1,6 @@
 // Contract §3 ratings over real HTTP: submit/replace one rating per (server, user), averages, newest-first pages.
+// These are anonymous ratings (the pre-§8.4 form), which need RATINGS_ANONYMOUS=true since issue 10; ratings by
+// proved identities are in trust-ratings.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
@@ -29,7 +31,7 @@ describe("ratings", () => {
   };
 
   beforeAll(async () => {
-    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_LIST: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off" });
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_LIST: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true" });
     c = api(reg.url);
     db = await connect(dbUrl);
   });
@@ -45,7 +47,7 @@ describe("ratings", () => {
     const res = await rate(domain, { user_id: "alice", rating: 5, comment: "Great\nplace" });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(["rating"]);
-    expect(Object.keys(res.body.rating).sort()).toEqual(["comment", "created_at", "rating", "user_id"]);
+    expect(Object.keys(res.body.rating).sort()).toEqual(["comment", "created_at", "rating", "user_id", "verified"]);
     expect(res.body.rating).toMatchObject({ user_id: "alice", rating: 5, comment: "Great\nplace" });
     expect(res.body.rating.created_at).toMatch(ISO_MS);
     expect(Date.parse(res.body.rating.created_at)).toBeGreaterThanOrEqual(before - 5);
@@ -74,23 +76,24 @@ describe("ratings", () => {
       const r = await c.get(`/v1/servers/${domain}/ratings`);
       const s = (await c.get(`/v1/servers/${domain}`)).body.server.rating;
       const listed = (await c.get(`/v1/servers?q=${domain}`)).body.servers[0].rating;
-      expect(s).toEqual({ average: r.body.average, count: r.body.count });
+      // Contract §8.4: the record's rating adds the star distribution and the verified count (0: all anonymous).
+      expect(s).toEqual({ average: r.body.average, count: r.body.count, distribution: s.distribution, verified_count: 0 });
       expect(listed).toEqual(s);
       return s;
     };
-    expect(await summary()).toEqual({ average: null, count: 0 });
+    expect(await summary()).toEqual({ average: null, count: 0, distribution: [0, 0, 0, 0, 0], verified_count: 0 });
     await rate(domain, { user_id: "u1", rating: 5 });
     await rate(domain, { user_id: "u2", rating: 4 });
     await rate(domain, { user_id: "u3", rating: 4 });
-    expect(await summary()).toEqual({ average: 4.33, count: 3 });
+    expect(await summary()).toEqual({ average: 4.33, count: 3, distribution: [0, 0, 0, 2, 1], verified_count: 0 });
     expect((await rate(domain, { user_id: "u2", rating: 5 })).status).toBe(200);
-    expect(await summary()).toEqual({ average: 4.67, count: 3 });
+    expect(await summary()).toEqual({ average: 4.67, count: 3, distribution: [0, 0, 0, 1, 2], verified_count: 0 });
     await rate(domain, { user_id: "u1", rating: 1 });
     await rate(domain, { user_id: "u3", rating: 2 });
     await rate(domain, { user_id: "u2", rating: 2 });
-    expect(await summary()).toEqual({ average: 1.67, count: 3 });
+    expect(await summary()).toEqual({ average: 1.67, count: 3, distribution: [1, 2, 0, 0, 0], verified_count: 0 });
     await rate(domain, { user_id: "u4", rating: 1 });
-    expect(await summary()).toEqual({ average: 1.5, count: 4 });
+    expect(await summary()).toEqual({ average: 1.5, count: 4, distribution: [2, 2, 0, 0, 0], verified_count: 0 });
   });
 
   it("lists ratings newest first with average, count, limit and offset; a replaced rating moves to the front", async () => {
@@ -104,7 +107,7 @@ describe("ratings", () => {
     expect(res.body).toMatchObject({ average: 3, count: 5, limit: 50, offset: 0 });
     expect(res.body.ratings.map((r: any) => r.user_id)).toEqual(["e", "d", "c", "b", "a"]);
     for (const r of res.body.ratings) {
-      expect(Object.keys(r).sort()).toEqual(["comment", "created_at", "rating", "user_id"]);
+      expect(Object.keys(r).sort()).toEqual(["comment", "created_at", "rating", "user_id", "verified"]);
       expect(r.created_at).toMatch(ISO_MS);
     }
     const times = res.body.ratings.map((r: any) => Date.parse(r.created_at));

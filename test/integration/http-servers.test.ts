@@ -8,7 +8,7 @@ const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY_MS = 86_400_000;
 const RECORD_KEYS = [
   "api_url", "capabilities", "cdn_url", "channel_count", "created_at", "description", "domain", "icon", "last_seen", "name",
-  "origin", "protocols", "rating", "status", "user_count", "verified", "version", "voice_provider", "voice_url", "ws_url",
+  "origin", "protocols", "rating", "status", "user_count", "verified", "verified_at", "version", "voice_provider", "voice_url", "ws_url",
 ];
 const REGISTRAR_ID = "reg.test.example";
 
@@ -29,7 +29,10 @@ function expectRecord(s: any) {
   expect(["online", "offline"]).toContain(s.status);
   expect(s.last_seen).toMatch(ISO_MS);
   expect(s.created_at).toMatch(ISO_MS);
-  expect(Object.keys(s.rating).sort()).toEqual(["average", "count"]);
+  expect(Object.keys(s.rating).sort()).toEqual(["average", "count", "distribution", "verified_count"]);
+  expect(s.rating.distribution.length === 5 && s.rating.distribution.every((n: unknown) => Number.isInteger(n))).toBe(true);
+  expect(Number.isInteger(s.rating.verified_count)).toBe(true);
+  expect(s.verified_at === null || ISO_MS.test(s.verified_at)).toBe(true);
   expect(s.rating.average === null || typeof s.rating.average === "number").toBe(true);
   expect(Number.isInteger(s.rating.count)).toBe(true);
   expect(typeof s.origin).toBe("string");
@@ -68,7 +71,7 @@ describe("server routes", () => {
 
   beforeAll(async () => {
     reg = await startRegistrar({
-      DATABASE_URL: dbUrl, REGISTRAR_ID, RATE_LIMIT_LIST: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off",
+      DATABASE_URL: dbUrl, REGISTRAR_ID, RATE_LIMIT_LIST: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true",
     });
     c = api(reg.url);
     db = await connect(dbUrl);
@@ -108,7 +111,7 @@ describe("server routes", () => {
       const { domain: _d, ...fields } = full;
       expect(s).toMatchObject({ ...fields, domain: full.domain });
       expect(s).toMatchObject({
-        user_count: 0, channel_count: 0, verified: false, status: "online", rating: { average: null, count: 0 }, origin: REGISTRAR_ID,
+        user_count: 0, channel_count: 0, verified: false, status: "online", rating: { average: null, count: 0, distribution: [0, 0, 0, 0, 0], verified_count: 0 }, verified_at: null, origin: REGISTRAR_ID,
       });
       expect(Date.parse(s.created_at)).toBeGreaterThanOrEqual(before - 5);
       expect(s.last_seen).toBe(s.created_at);
@@ -275,7 +278,7 @@ describe("server routes", () => {
       const again = await c.post("/v1/servers", body);
       expect(again.status).toBe(201);
       expect(again.body.token).not.toBe(token);
-      expect(again.body.server.rating).toEqual({ average: null, count: 0 });
+      expect(again.body.server.rating).toEqual({ average: null, count: 0, distribution: [0, 0, 0, 0, 0], verified_count: 0 });
     });
   });
 
@@ -285,11 +288,11 @@ describe("server routes", () => {
       expectValidation(res, ["foo", "bar"]);
     });
 
-    it.each(["user_count", "channel_count", "verified", "status", "last_seen", "created_at", "origin", "rating"])(
+    it.each(["user_count", "channel_count", "verified", "verified_at", "status", "last_seen", "created_at", "origin", "rating"])(
       "refuses the server-owned field %s",
       async (field) => {
         const values: Record<string, unknown> = {
-          user_count: 5, channel_count: 2, verified: true, status: "online", last_seen: new Date().toISOString(),
+          user_count: 5, channel_count: 2, verified: true, verified_at: new Date().toISOString(), status: "online", last_seen: new Date().toISOString(),
           created_at: new Date().toISOString(), origin: REGISTRAR_ID, rating: { average: 5, count: 1 },
         };
         const body = { ...newServer(), [field]: values[field] };

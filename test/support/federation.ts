@@ -37,6 +37,7 @@ export async function startPeer(spec: PeerSpec): Promise<TestPeer> {
     ALLOW_INSECURE_URLS: "true",
     RATE_LIMIT_REGISTER: "off",
     RATE_LIMIT_RATE: "off",
+    RATINGS_ANONYMOUS: "true",
     RATE_LIMIT_LIST: "off",
     FED_ANTI_ENTROPY_S: "1",
     LOG_LEVEL: "warn",
@@ -88,7 +89,7 @@ export async function startPeerCluster(spec: PeerSpec, size: number): Promise<Te
   const dbUrl = freshDatabaseUrl(`fedc${label}`);
   const env = {
     DATABASE_URL: dbUrl, NATS_URL: spec.natsUrl, CLUSTER_ID: `f${label}${randomBytes(3).toString("hex")}`, REGISTRAR_ID: spec.id,
-    PEERS: spec.peers.join(","), ALLOW_INSECURE_URLS: "true", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATE_LIMIT_LIST: "off",
+    PEERS: spec.peers.join(","), ALLOW_INSECURE_URLS: "true", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATE_LIMIT_LIST: "off", RATINGS_ANONYMOUS: "true",
     FED_ANTI_ENTROPY_S: "1", LOG_LEVEL: "warn", ...spec.env,
   };
   const cluster: TestPeerCluster = {

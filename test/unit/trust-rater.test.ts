@@ -62,7 +62,9 @@ describe("resolveRater", () => {
     expect(await resolveRater("chat.example.com", { kind: "anonymous", userId: "carol" }, ports({ ratingsAnonymous: true }))).toEqual({
       identity: "carol", homeDomain: null, verified: false, proof: "anonymous",
     });
-    await expect(resolveRater("chat.example.com", { kind: "none" }, ports({ ratingsAnonymous: true }))).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(resolveRater("chat.example.com", { kind: "none" }, ports())).rejects.toBeInstanceOf(UnauthorizedError);
+    // With anonymous ratings allowed, the old form's user_id is what is missing.
+    await expect(resolveRater("chat.example.com", { kind: "none" }, ports({ ratingsAnonymous: true }))).rejects.toBeInstanceOf(ValidationError);
   });
 
   it("refuses a server rating itself, by either proof", async () => {
