@@ -96,7 +96,9 @@ describe("kill -9 right after acknowledged writes", () => {
       else expect(got.body.server.name, d).toBe(e.name);
       const values = [...e.ratings.values()];
       const average = values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100 : null;
-      expect(got.body.server.rating, d).toEqual({ average, count: values.length });
+      expect(got.body.server.rating, d).toMatchObject({ average, count: values.length });
+      // Contract §8.4: the summary also counts stars; it survives the kill like the average.
+      expect(got.body.server.rating.distribution.reduce((a: number, b: number) => a + b, 0), d).toBe(values.length);
       const ratings = await c2.get(`/v1/servers/${d}/ratings`);
       expect(Object.fromEntries(ratings.body.ratings.map((r: any) => [r.user_id, r.rating]))).toEqual(Object.fromEntries(e.ratings));
       // Soft state: last_seen is at least the registration's; user_count may have lost the last flush interval.

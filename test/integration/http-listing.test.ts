@@ -63,7 +63,7 @@ describe("listing servers", () => {
   const dbUrl = freshDatabaseUrl("listing");
   let reg: InProcessRegistrar;
   let c: ReturnType<typeof api>;
-  const env = { DATABASE_URL: dbUrl, REGISTRAR_ID, RATE_LIMIT_LIST: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off" };
+  const env = { DATABASE_URL: dbUrl, REGISTRAR_ID, RATE_LIMIT_LIST: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true" };
   let all: Rec[];
   const tokens = new Map<string, string>();
 
@@ -125,8 +125,9 @@ describe("listing servers", () => {
   it("keeps what was persisted across a restart: counts, ratings, verified, status and origin", async () => {
     const get = (label: string) => all.find((r) => r.domain === dom(label)) as any;
     expect(get("alpha")).toMatchObject({ user_count: 10, channel_count: 5, rating: { average: 4.5, count: 2 }, origin: REGISTRAR_ID });
-    expect(get("echo").rating).toEqual({ average: 3.67, count: 3 });
-    expect(get("delta").rating).toEqual({ average: null, count: 0 });
+    // Contract §8.4: the persisted summary includes the star distribution (echo was rated 3, 4, 4).
+    expect(get("echo").rating).toEqual({ average: 3.67, count: 3, distribution: [0, 0, 1, 2, 0], verified_count: 0 });
+    expect(get("delta").rating).toEqual({ average: null, count: 0, distribution: [0, 0, 0, 0, 0], verified_count: 0 });
     expect(get("golf").status).toBe("offline");
     expect(get("hotel").verified).toBe(true);
     expect(get("india").origin).toBe(PEER);

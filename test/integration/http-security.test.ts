@@ -54,7 +54,7 @@ describe("CORS, client IP and rate limits", () => {
     reg = await startRegistrar({
         DATABASE_URL: dbUrl, CORS_ORIGINS: `${APP},${DEV}`,
         // Hour-long windows: a window boundary falling inside one test is then vanishingly unlikely.
-        RATE_LIMIT_REGISTER: "2/3600", RATE_LIMIT_LIST: "3/3600", RATE_LIMIT_RATE: "2/3600",
+        RATE_LIMIT_REGISTER: "2/3600", RATE_LIMIT_LIST: "3/3600", RATE_LIMIT_RATE: "2/3600", RATINGS_ANONYMOUS: "true",
       });
       c = api(reg.url);
       db = await connect(dbUrl);
@@ -203,7 +203,7 @@ describe("CORS, client IP and rate limits", () => {
     beforeAll(async () => {
       await awayFromWindowEdge();
       reg = await startRegistrar({
-        DATABASE_URL: dbUrl, TRUSTED_PROXIES: "127.0.0.1/32", RATE_LIMIT_REGISTER: "1/3600", RATE_LIMIT_LIST: "off", RATE_LIMIT_RATE: "1/3600",
+        DATABASE_URL: dbUrl, TRUSTED_PROXIES: "127.0.0.1/32", RATE_LIMIT_REGISTER: "1/3600", RATE_LIMIT_LIST: "off", RATE_LIMIT_RATE: "1/3600", RATINGS_ANONYMOUS: "true",
       });
       c = api(reg.url);
       db = await connect(dbUrl);

@@ -22,7 +22,7 @@ describe("Feed across a node shutdown", () => {
   });
 
   it("resumes after its last seq on the next node: every committed event once, in order", async () => {
-    const env = { DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off" };
+    const env = { DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true" };
     const a = await startRegistrar(env);
     nodes.push(a);
     const httpA = new RegistrarClient(a.url);
@@ -68,7 +68,7 @@ describe("Feed on one node", () => {
   });
 
   it("reports reset for a position the registrar cannot replay, then continues from last_seq", async () => {
-    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off" });
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATINGS_ANONYMOUS: "true" });
     const http = new RegistrarClient(reg.url);
     await http.registerServer(newServer());
     const feed = new Feed({ urls: reg.url, afterSeq: 999_999 });

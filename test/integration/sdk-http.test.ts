@@ -12,7 +12,7 @@ describe("RegistrarClient", () => {
 
   beforeAll(async () => {
     reg = await startRegistrar({
-      DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_LIST: "2/60",
+      DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_LIST: "2/60", RATINGS_ANONYMOUS: "true",
       ALLOW_INSECURE_URLS: "true", ALLOW_PRIVATE_WEBHOOKS: "true",
     });
     http = new RegistrarClient({ baseUrl: `${reg.url}/`, headers: { "x-request-id": "sdk-test-1" } });

@@ -38,6 +38,7 @@ const ENV = {
   WEBHOOK_RETRY_MAX_MS: "200",
   WEBHOOK_POLL_MS: "100",
   RATE_LIMIT_REGISTER: "off",
+  RATINGS_ANONYMOUS: "true",
   RATE_LIMIT_RATE: "off",
 };
 

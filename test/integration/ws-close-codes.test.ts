@@ -14,7 +14,7 @@ describe("/v1/ws/server close codes", () => {
 
   beforeAll(async () => {
     reg = await startRegistrar({
-      DATABASE_URL: dbUrl, WS_IDENTIFY_TIMEOUT_S: "0.5", WS_HEARTBEAT_TIMEOUT_S: "1", WS_RATE_LIMIT: "20/60", RATE_LIMIT_REGISTER: "off",
+      DATABASE_URL: dbUrl, WS_IDENTIFY_TIMEOUT_S: "0.5", WS_HEARTBEAT_TIMEOUT_S: "1", WS_RATE_LIMIT: "20/60", RATE_LIMIT_REGISTER: "off", RATINGS_ANONYMOUS: "true",
     });
     server = await register(reg.url);
   });

@@ -11,7 +11,7 @@ describe("/v1/ws/server sessions", () => {
   let reg: InProcessRegistrar;
 
   beforeAll(async () => {
-    reg = await startRegistrar({ DATABASE_URL: dbUrl, OFFLINE_AFTER_S: "3", WS_IDENTIFY_TIMEOUT_S: "7", RATE_LIMIT_REGISTER: "off", FLUSH_INTERVAL_MS: "50" });
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, OFFLINE_AFTER_S: "3", WS_IDENTIFY_TIMEOUT_S: "7", RATE_LIMIT_REGISTER: "off", RATINGS_ANONYMOUS: "true", FLUSH_INTERVAL_MS: "50" });
   });
   afterAll(async () => {
     await reg?.stop();
