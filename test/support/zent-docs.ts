@@ -63,6 +63,10 @@ export class DocumentServer {
     this.answers.set(domain, answer);
   }
 
+  get(domain: string): DocumentAnswer | undefined {
+    return this.answers.get(domain);
+  }
+
   clear(domain: string): void {
     this.answers.delete(domain);
   }
