@@ -88,6 +88,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
       owns: (domain) => registry.cluster?.ownership.ownsDomain(domain) ?? true, userAgent: `zent-registrar/${VERSION} (+trust)`,
       onError: onStoreError("trust"),
     }));
+    if (federation) trust.setMirrored(federation.proofs);
     life.add("actors", registry.start());
     if (federation) life.add("federation", federation.start());
     life.add("trust re-checks", trust.start());

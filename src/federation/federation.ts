@@ -13,6 +13,7 @@ import type { Db } from "../store/db.js";
 import { createFedMetrics } from "./fed-metrics.js";
 import { FederationLeader } from "./leader.js";
 import { claimSelf, loadMirrored } from "./mirror-store.js";
+import { setMirroredTrust } from "./mirror-trust.js";
 import { MirrorView } from "./mirror-view.js";
 
 export type FederationDeps = {
@@ -59,7 +60,8 @@ export async function createFederation(d: FederationDeps) {
   });
   leader = new FederationLeader({
     self, peers: d.config.peers, antiEntropyMs: fc.antiEntropyMs, tombstoneTtlMs: fc.tombstoneTtlMs,
-    maxChangesPerS: fc.maxChangesPerS, maxMessageBytes: fc.maxMessageBytes, transport: d.transport, db: d.db,
+    maxChangesPerS: fc.maxChangesPerS, maxMessageBytes: fc.maxMessageBytes, maxRecordsPerOrigin: d.config.trust.fedMaxRecordsPerOrigin,
+    transport: d.transport, db: d.db,
     sequencer: d.sequencer, publish: d.publish, view, metrics, log: d.log, onStoreError: d.onStoreError,
   });
 
@@ -85,9 +87,21 @@ export async function createFederation(d: FederationDeps) {
     await step;
     await leader.end();
   };
+  /** Re-checks of mirrored records (src/trust): this registrar's own verdict, written with an event (§8.6). */
+  const proofs = {
+    async proved(domain: string, origin: string, verifiedAtMs: number): Promise<void> {
+      const ev = await setMirroredTrust(d.db, domain, origin, verifiedAtMs);
+      if (ev) d.publish(ev);
+    },
+    async lapsed(domain: string, origin: string): Promise<void> {
+      const ev = await setMirroredTrust(d.db, domain, origin, null);
+      if (ev) d.publish(ev);
+    },
+  };
   return {
     view,
     leader,
+    proofs,
     /** Starts following leadership (shard 0); the returned stop ends it. */
     start(): { stop(): Promise<void> } {
       timer = setInterval(check, LEADER_CHECK_MS);

@@ -11,6 +11,7 @@ import type { FedMetrics } from "./fed-metrics.js";
 import { Holdings } from "./holdings.js";
 import { applyChanges, loadHoldings, pruneTombstones, readSnapshots, snapshot, type ApplyResult, type Incoming } from "./mirror-store.js";
 import type { MirrorView } from "./mirror-view.js";
+import { OwnChallenges } from "./own-challenges.js";
 import { ChangePublisher } from "./publisher.js";
 import { LiveReceiver } from "./receiver.js";
 import { relayPath, type TrustPolicy } from "./trust.js";
@@ -34,6 +35,8 @@ export type LeaderDeps = {
   tombstoneTtlMs: number;
   maxChangesPerS: number;
   maxMessageBytes: number;
+  /** FED_MAX_RECORDS_PER_ORIGIN (contract §8.6). */
+  maxRecordsPerOrigin: number;
   transport: Transport;
   db: Db;
   sequencer: EventSequencer;
@@ -60,9 +63,14 @@ export class FederationLeader {
   private readonly policy: TrustPolicy;
   private readonly dropLog = new Map<string, { atMs: number; suppressed: number }>();
   private readonly lastRound = new Map<string, number>();
+  private readonly challenges: OwnChallenges;
+  /** Own events wait here in order while a record's challenge is re-read (then everything behind it waits too). */
+  private ownChain: Promise<void> | null = null;
+  private ownPending = 0;
 
   constructor(private readonly d: LeaderDeps) {
     this.holdings = new Holdings(d.self);
+    this.challenges = new OwnChallenges(d.db, d.self);
     this.policy = { self: d.self, peers: new Set(d.peers) };
     this.queue = new ApplyQueue(LEADER_DEFAULTS.queueLimit, LEADER_DEFAULTS.applyBatch, (batch) => this.applyBatch(batch));
     for (const p of d.peers) this.sync.set(p, { running: false, again: false, timer: null, failures: 0 });
@@ -84,6 +92,7 @@ export class FederationLeader {
     // Listen first, then load: holdings keep the highest version whichever arrives first.
     this.stopListening = d.sequencer.listen((ev) => this.onLocalEvent(ev));
     await loadHoldings(d.db, this.holdings, d.self);
+    await this.challenges.load();
     if (!this.active) return;
     this.publisher = new ChangePublisher(d.transport, d.self, d.peers, d.maxMessageBytes, (n, bytes) => {
       d.metrics.published.inc(n);
@@ -144,7 +153,26 @@ export class FederationLeader {
   // Own changes, in seq order, as snapshots at the event's seq (the directory already reflects that event).
   private onLocalEvent(ev: RegistryEvent): void {
     if (ev.origin !== this.d.self) return;
+    // Only a record's own events carry its verified_at; status and rating events never change the proof.
+    const record = ev.type === "server.registered" || ev.type === "server.updated";
+    const stale = record && this.challenges.current(ev.domain, (ev.data.verified_at as string | null | undefined) ?? null) === undefined;
+    if (!stale && this.ownPending === 0) return this.publishOwn(ev);
+    // The record's proof changed (or this copy is behind): read its challenge, keeping the order of own changes.
+    this.ownPending++;
+    this.ownChain = (this.ownChain ?? Promise.resolve())
+      .then(async () => {
+        if (stale) await this.challenges.refresh(ev.domain);
+        this.publishOwn(ev);
+      })
+      .catch((err) => this.d.onStoreError(err))
+      .finally(() => {
+        if (--this.ownPending === 0) this.ownChain = null;
+      });
+  }
+
+  private publishOwn(ev: RegistryEvent): void {
     const deleted = ev.type === "server.removed";
+    if (deleted) this.challenges.forget(ev.domain);
     this.holdings.put(ev.domain, this.d.self, ev.seq, deleted, Date.parse(ev.at));
     const change = this.ownSnapshot(ev.domain, ev.seq, deleted, Date.parse(ev.at));
     if (change) this.publisher?.own(change);
@@ -156,14 +184,16 @@ export class FederationLeader {
     const at = new Date(atMs).toISOString();
     if (deleted) return snapshot(domain, this.d.self, version, at, null);
     const rec = this.d.view.find(domain, this.d.self);
-    return rec ? snapshot(domain, this.d.self, version, at, rec.toPublic() as FedChange["server"] & object) : null;
+    if (!rec) return null;
+    const pub = rec.toPublic() as FedChange["server"] & object;
+    return snapshot(domain, this.d.self, version, at, pub, this.challenges.current(domain, pub.verified_at ?? null) ?? undefined);
   }
 
   private async applyBatch(batch: Incoming[]): Promise<void> {
     let result: ApplyResult;
     const started = performance.now();
     try {
-      result = await applyChanges(this.d.db, batch, this.d.self);
+      result = await applyChanges(this.d.db, batch, this.d.self, this.d.maxRecordsPerOrigin);
     } catch (err) {
       this.d.onStoreError(err);
       // Lost here, fetched again by anti-entropy once MySQL answers.
@@ -184,6 +214,7 @@ export class FederationLeader {
       this.publisher?.relay(bare, relayPath(c, a.via, this.d.self));
     }
     this.d.metrics.applySeconds.labels("publish").observe((performance.now() - committed) / 1000);
+    for (const [origin, n] of result.overQuota) this.dropped("over_quota", origin, `${n} new records of ${origin} over FED_MAX_RECORDS_PER_ORIGIN`, n);
     for (const s of result.stale) this.holdings.put(s.domain, s.origin, s.version, s.deleted, s.atMs);
     this.d.metrics.stale.inc(result.stale.length);
     for (const c of result.conflicts) {

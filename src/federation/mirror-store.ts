@@ -7,6 +7,7 @@ import { inTransaction, type Conn, type Db } from "../store/db.js";
 import { appendEvents, lockEvents, type NewEvent } from "../store/events-repo.js";
 import { supersedes, type Holdings } from "./holdings.js";
 import { recordFromPublic } from "./mirror-view.js";
+import { localView, overQuota, watchProofs, type ProofWatch } from "./mirror-trust.js";
 import { pickWinner, type Candidate } from "./winner.js";
 import type { FedChange, PublicServer } from "./wire.js";
 
@@ -46,9 +47,10 @@ async function* pages(db: Db, sql: (after: string) => string, keyCols: string[],
 /** Every live mirrored record, for the directory at start-up. */
 export async function loadMirrored(db: Db, onRecord: (r: ServerRecord) => void): Promise<number> {
   let n = 0;
-  for await (const rows of pages(db, (w) => `SELECT domain, origin, record FROM mirrored_servers WHERE deleted = 0 AND ${w}`, ["domain", "origin"])) {
+  for await (const rows of pages(db, (w) => `SELECT domain, origin, record, verified_at FROM mirrored_servers WHERE deleted = 0 AND ${w}`, ["domain", "origin"])) {
     for (const row of rows) {
-      onRecord(recordFromPublic(JSON.parse(row.record)));
+      // Rows from before migration 006 hold the peer's own `verified`: list them with this registrar's check.
+      onRecord(recordFromPublic(localView(JSON.parse(row.record), row.verified_at ? (row.verified_at as Date).getTime() : null)));
       n++;
     }
   }
@@ -70,16 +72,17 @@ export async function readSnapshots(db: Db, keys: [string, string][]): Promise<F
   if (keys.length === 0) return [];
   const wanted = new Set(keys.map(([d, o]) => `${d} ${o}`));
   const [rows] = await db.query<RowDataPacket[]>(
-    "SELECT domain, origin, version, deleted, changed_at, record FROM mirrored_servers WHERE domain IN (?)",
+    "SELECT domain, origin, version, deleted, changed_at, record, challenge FROM mirrored_servers WHERE domain IN (?)",
     [[...new Set(keys.map(([d]) => d))]],
   );
   return rows
     .filter((r) => wanted.has(`${r.domain} ${r.origin}`))
-    .map((r) => snapshot(r.domain, r.origin, Number(r.version), (r.changed_at as Date).toISOString(), r.deleted === 1 ? null : JSON.parse(r.record)));
+    .map((r) => snapshot(r.domain, r.origin, Number(r.version), (r.changed_at as Date).toISOString(), r.deleted === 1 ? null : JSON.parse(r.record), r.challenge));
 }
 
-export function snapshot(domain: string, origin: string, version: number, at: string, server: PublicServer | null): FedChange {
-  return server ? { domain, origin, version, at, deleted: false, server } : { domain, origin, version, at, deleted: true };
+export function snapshot(domain: string, origin: string, version: number, at: string, server: PublicServer | null, challenge?: string | null): FedChange {
+  if (!server) return { domain, origin, version, at, deleted: true };
+  return challenge ? { domain, origin, version, at, deleted: false, server, challenge } : { domain, origin, version, at, deleted: false, server };
 }
 
 /** Deletes tombstones older than the cutoff from both tables, in chunks. */
@@ -101,15 +104,17 @@ export type Applied = { change: FedChange; via: string; events: RegistryEvent[];
 /** What MySQL holds for a change that was not newer (the holdings index may be behind it). */
 export type Stale = { domain: string; origin: string; version: number; deleted: boolean; atMs: number };
 export type Conflict = { domain: string; winner: string; losers: string[] };
-export type ApplyResult = { applied: Applied[]; stale: Stale[]; conflicts: Conflict[] };
+/** `overQuota`: new records refused per origin because FED_MAX_RECORDS_PER_ORIGIN was reached (contract §8.6). */
+export type ApplyResult = { applied: Applied[]; stale: Stale[]; conflicts: Conflict[]; overQuota: Map<string, number> };
 
-type Row = { version: number; deleted: boolean; atMs: number; server: PublicServer | null };
+/** A mirrored row; `challenge` and `verifiedAtMs` are the origin's standing proof and this registrar's check of it. */
+type Row = { version: number; deleted: boolean; atMs: number; server: PublicServer | null; challenge: string | null; verifiedAtMs: number | null };
 
 /**
  * Applies changes newer than what is stored, in one transaction under the event lock: mirrored rows, their events
  * (so the feed and every node of this cluster see them in seq order) and an audit row per new conflict.
  */
-export async function applyChanges(db: Db, batch: Incoming[], self: string): Promise<ApplyResult> {
+export async function applyChanges(db: Db, batch: Incoming[], self: string, maxPerOrigin = Number.MAX_SAFE_INTEGER): Promise<ApplyResult> {
   // Within a batch only the highest version of each record matters.
   const latest = new Map<string, Incoming>();
   for (const inc of batch) {
@@ -124,8 +129,11 @@ export async function applyChanges(db: Db, batch: Incoming[], self: string): Pro
     const applied: { inc: Incoming; events: NewEvent[]; newlyLive: boolean }[] = [];
     const stale: Stale[] = [];
     const upserts: unknown[][] = [];
+    const watches: ProofWatch[] = [];
     const now = Date.now();
+    const refused = await overQuota(conn, latest.values(), current, maxPerOrigin);
     for (const [key, inc] of latest) {
+      if (refused.keys.has(key)) continue;
       const c = inc.change;
       const row = current.get(key);
       // A purge only turns the exact live version it was decided on into a tombstone.
@@ -135,18 +143,28 @@ export async function applyChanges(db: Db, batch: Incoming[], self: string): Pro
         continue;
       }
       const prior = row && !row.deleted ? row.server : null;
-      const next = c.deleted ? null : c.server!;
-      upserts.push([c.domain, c.origin, c.version, c.deleted ? 1 : 0, new Date(c.at), new Date(now), inc.via, next ? JSON.stringify(next) : null]);
-      current.set(key, { version: c.version, deleted: c.deleted, atMs: Date.parse(c.at), server: next });
+      // Contract §8.6: a peer's `verified` is not proof. The record is stored and listed with this registrar's own
+      // check, which stands only while the origin keeps the same challenge.
+      const challenge = c.deleted ? null : c.challenge ?? null;
+      const verifiedAtMs = row && !row.deleted && row.challenge === challenge ? row.verifiedAtMs : null;
+      const next = c.deleted ? null : localView(c.server!, verifiedAtMs);
+      upserts.push([
+        c.domain, c.origin, c.version, c.deleted ? 1 : 0, new Date(c.at), new Date(now), inc.via, next ? JSON.stringify(next) : null,
+        challenge, verifiedAtMs === null ? null : new Date(verifiedAtMs), new Date(now),
+      ]);
+      current.set(key, { version: c.version, deleted: c.deleted, atMs: Date.parse(c.at), server: next, challenge, verifiedAtMs });
+      if (challenge !== (row && !row.deleted ? row.challenge : null)) watches.push({ domain: c.domain, origin: c.origin, challenge });
       applied.push({ inc, events: diffEvents(prior, next, c, now), newlyLive: !prior && next !== null });
     }
     if (upserts.length > 0) {
       await conn.query(
-        `INSERT INTO mirrored_servers (domain, origin, version, deleted, changed_at, received_at, via, record) VALUES ?
+        `INSERT INTO mirrored_servers (domain, origin, version, deleted, changed_at, received_at, via, record, challenge, verified_at, first_seen_at) VALUES ?
          ON DUPLICATE KEY UPDATE version = VALUES(version), deleted = VALUES(deleted), changed_at = VALUES(changed_at),
-           received_at = VALUES(received_at), via = VALUES(via), record = VALUES(record)`,
+           received_at = VALUES(received_at), via = VALUES(via), record = VALUES(record), challenge = VALUES(challenge),
+           verified_at = VALUES(verified_at), first_seen_at = COALESCE(first_seen_at, VALUES(first_seen_at))`,
         [upserts],
       );
+      await watchProofs(conn, watches, now);
     }
     const conflicts = await findConflicts(conn, applied.filter((a) => a.newlyLive).map((a) => a.inc), current, self);
     const events = await appendEvents(conn, applied.flatMap((a) => a.events));
@@ -154,7 +172,7 @@ export async function applyChanges(db: Db, batch: Incoming[], self: string): Pro
     const out: Applied[] = applied.map((a) => ({
       change: a.inc.change, via: a.inc.via, purged: !!a.inc.purge, live: !!a.inc.live, events: events.slice(i, (i += a.events.length)),
     }));
-    return { applied: out, stale, conflicts };
+    return { applied: out, stale, conflicts, overQuota: refused.byOrigin };
   });
 }
 
@@ -162,13 +180,14 @@ async function lockRows(conn: Conn, domains: string[]): Promise<Map<string, Row>
   const current = new Map<string, Row>();
   if (domains.length === 0) return current;
   const [rows] = await conn.query<RowDataPacket[]>(
-    "SELECT domain, origin, version, deleted, changed_at, record FROM mirrored_servers WHERE domain IN (?) FOR UPDATE",
+    "SELECT domain, origin, version, deleted, changed_at, record, challenge, verified_at FROM mirrored_servers WHERE domain IN (?) FOR UPDATE",
     [domains],
   );
   for (const r of rows) {
     current.set(`${r.domain} ${r.origin}`, {
       version: Number(r.version), deleted: r.deleted === 1, atMs: (r.changed_at as Date).getTime(),
       server: r.deleted === 1 || r.record === null ? null : JSON.parse(r.record),
+      challenge: r.challenge ?? null, verifiedAtMs: r.verified_at ? (r.verified_at as Date).getTime() : null,
     });
   }
   return current;
@@ -198,7 +217,7 @@ async function findConflicts(conn: Conn, fresh: Incoming[], current: Map<string,
   for (const inc of fresh) {
     const list = candidates.get(inc.change.domain) ?? [];
     if (list.length < 2 || conflicts.some((c) => c.domain === inc.change.domain)) continue;
-    const winner = pickWinner(list).origin;
+    const winner = pickWinner(list, self).origin;
     const conflict = { domain: inc.change.domain, winner, losers: list.map((c) => c.origin).filter((o) => o !== winner).sort() };
     conflicts.push(conflict);
     await conn.query("INSERT INTO audit_log (at, actor, action, domain, detail) VALUES (UTC_TIMESTAMP(3), ?, 'federation.conflict', ?, ?)", [

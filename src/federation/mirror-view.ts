@@ -2,7 +2,7 @@
 // the others kept aside, and the events about mirrored records applied in seq order (replacing replica.ts for them).
 import type { RegistryEvent } from "../core/events.js";
 import { ALL_FIELDS, SORT_FIELD, ServerRecord } from "../core/record.js";
-import type { ReplicaHooks } from "../cluster/replica.js";
+import { readSummary, type ReplicaHooks } from "../cluster/replica.js";
 import type { Directory } from "../directory/directory.js";
 import { compareCandidates, pickWinner } from "./winner.js";
 
@@ -12,15 +12,18 @@ export function recordFromPublic(p: Record<string, any>, into?: ServerRecord): S
   r.lastSeenMs = Date.parse(p.last_seen);
   r.userCount = p.user_count;
   r.channelCount = p.channel_count;
-  setRating(r, p.rating?.count ?? 0, p.rating?.average ?? null);
+  setRating(r, p.rating ?? {});
   r.json = null;
   return r;
 }
 
 // Peers send the rounded average; count × average reproduces it (ratingAverage() rounds to 2 decimals again).
-function setRating(r: ServerRecord, count: number, average: number | null, sum?: number): void {
-  r.ratingCount = count;
-  r.ratingSum = sum ?? (count === 0 || average === null ? 0 : average * count);
+function setRating(r: ServerRecord, s: { count?: unknown; average?: unknown; sum?: unknown; distribution?: unknown; verified_count?: unknown }): void {
+  const count = typeof s.count === "number" ? s.count : 0;
+  const average = typeof s.average === "number" ? s.average : null;
+  const sum = typeof s.sum === "number" ? s.sum : count === 0 || average === null ? 0 : average * count;
+  const summary = readSummary({ count, sum, distribution: s.distribution, verified_count: s.verified_count });
+  if (summary) r.setRatingSummary(summary);
 }
 
 const NO_HOOKS: ReplicaHooks = { ownsDomain: () => false, ownedAdded: () => {}, ownedRemoved: () => {} };
@@ -42,7 +45,7 @@ export class MirrorView {
 
   /** The directory's arbiter: the local actors add a record while another origin's is listed (a registration race). */
   contest = (incoming: ServerRecord, listed: ServerRecord): ServerRecord => {
-    if (compareCandidates(incoming, listed) < 0) {
+    if (compareCandidates(incoming, listed, this.self) < 0) {
       this.addLoser(listed);
       return incoming;
     }
@@ -100,12 +103,8 @@ export class MirrorView {
         }
         return true;
       case "rating.created": {
-        const s = ev.data.summary as { count?: unknown; sum?: unknown; average?: unknown } | undefined;
-        if (cur && s && typeof s.count === "number") {
-          this.mutate(cur, SORT_FIELD.rating, () =>
-            setRating(cur, s.count as number, typeof s.average === "number" ? s.average : null, typeof s.sum === "number" ? s.sum : undefined),
-          );
-        }
+        const s = ev.data.summary as Record<string, unknown> | undefined;
+        if (cur && s && typeof s.count === "number") this.mutate(cur, SORT_FIELD.rating, () => setRating(cur, s));
         return true;
       }
       case "server.removed":
@@ -121,7 +120,7 @@ export class MirrorView {
     const listed = this.directory.get(rec.domain);
     if (!listed) {
       this.list(rec, hooks);
-    } else if (compareCandidates(rec, listed) < 0) {
+    } else if (compareCandidates(rec, listed, this.self) < 0) {
       this.unlist(listed, hooks);
       this.addLoser(listed);
       this.list(rec, hooks);
@@ -135,8 +134,8 @@ export class MirrorView {
     const aside = this.losers.get(domain);
     const listed = this.directory.get(domain);
     if (!aside || !listed) return;
-    const best = pickWinner(aside);
-    if (compareCandidates(best, listed) >= 0) return;
+    const best = pickWinner(aside, this.self);
+    if (compareCandidates(best, listed, this.self) >= 0) return;
     this.removeLoser(best);
     this.unlist(listed, hooks);
     this.addLoser(listed);
@@ -156,7 +155,7 @@ export class MirrorView {
   private promote(domain: string, hooks: ReplicaHooks): void {
     const aside = this.losers.get(domain);
     if (!aside || this.directory.get(domain)) return;
-    const next = pickWinner(aside);
+    const next = pickWinner(aside, this.self);
     this.removeLoser(next);
     this.list(next, hooks);
   }

@@ -52,11 +52,18 @@ export const PublicServer = z.strictObject({
   version: singleLineText(32).nullable(),
   user_count: Count,
   channel_count: Count,
+  /** What the origin says; this registrar keeps its own check instead (contract §8.6, mirror-store.ts). */
   verified: z.boolean(),
+  verified_at: IsoTime.nullable().optional(),
   status: z.enum(["online", "offline"]),
   last_seen: IsoTime,
   created_at: IsoTime,
-  rating: z.strictObject({ average: z.number().min(1).max(5).nullable(), count: Count }),
+  rating: z.strictObject({
+    average: z.number().min(1).max(5).nullable(),
+    count: Count,
+    distribution: z.array(Count).length(5).optional(),
+    verified_count: Count.optional(),
+  }),
   origin: RegistrarId,
 });
 export type PublicServer = z.infer<typeof PublicServer>;
@@ -75,6 +82,11 @@ export const FedChange = z
     at: IsoTime,
     deleted: z.boolean(),
     server: PublicServer.optional(),
+    /**
+     * The origin's standing proof of control of the domain (contract §8.6): each registrar fetches the domain's
+     * document itself and looks for it under `registrars[<origin>]`. Public anyway (it is in the document).
+     */
+    challenge: z.string().regex(/^[A-Za-z0-9_-]{43,128}$/).optional(),
     /** Registrars this change passed through, starting with its origin (relays only). */
     path: z.array(RegistrarId).min(1).max(MAX_PATH).optional(),
   })

@@ -22,6 +22,28 @@ describe("the winner rule", () => {
     expect(pickWinner([cand("reg.z", 1), cand("reg.a", 2)]).origin).toBe("reg.z");
   });
 
+  // Contract §8.6 (issue 9, security review H4): a peer's record displaces a local one only when it is verified here
+  // and the local one is not; a backdated created_at or a smaller origin id never does.
+  it("keeps this registrar's record unless a mirrored one is verified here and the local one is not", () => {
+    expect(pickWinner([cand("me", 5), cand("peer", 1)], "me").origin).toBe("me");
+    expect(pickWinner([cand("me", 5), cand("aaa", 5)], "me").origin).toBe("me");
+    expect(pickWinner([cand("me", 5), cand("peer", 9, true)], "me").origin).toBe("peer");
+    expect(pickWinner([cand("me", 5, true), cand("peer", 1, true)], "me").origin).toBe("me");
+    // Between mirrored records the §6 rule decides, around the local one.
+    expect(pickWinner([cand("p2", 1), cand("me", 5), cand("p1", 9, true), cand("p3", 3, true)], "me").origin).toBe("p3");
+  });
+
+  it("picks the same winner with the local rule whatever the order", () => {
+    const arb = fc.uniqueArray(fc.record({ origin: fc.constantFrom("me", "a", "b", "c", "d"), createdAtMs: fc.integer({ min: 0, max: 5 }), verified: fc.boolean() }), {
+      selector: (c) => c.origin, minLength: 1, maxLength: 5,
+    });
+    fc.assert(fc.property(arb, fc.nat(), (cands, seed) => {
+      const shuffled = [...cands].sort((x, y) => ((x.origin.charCodeAt(0) * (seed + 7)) % 13) - ((y.origin.charCodeAt(0) * (seed + 7)) % 13));
+      expect(pickWinner(shuffled, "me")).toBe(pickWinner(cands, "me"));
+      for (const c of cands) expect(compareCandidates(pickWinner(cands, "me"), c, "me")).toBeLessThanOrEqual(0);
+    }));
+  });
+
   it("picks the same winner whatever order the candidates arrive in", () => {
     const arb = fc.uniqueArray(fc.record({ origin: fc.stringMatching(/^[a-z]{1,3}$/), createdAtMs: fc.integer({ min: 0, max: 5 }), verified: fc.boolean() }), {
       minLength: 1, maxLength: 6, selector: (c) => c.origin,
@@ -178,12 +200,17 @@ describe("the mirror view", () => {
     return { dir, view, local };
   }
 
-  it("lists an earlier registration elsewhere instead of this registrar's own, and takes its own back when that one goes", () => {
+  // Contract §8.6 (issue 9): an earlier registration elsewhere no longer takes the domain from this registrar's own
+  // record; it does once it is verified here (mirror-store.ts writes this registrar's check into the event data).
+  it("keeps its own record against an earlier unverified one elsewhere, yields to it once verified here, takes it back when it goes", () => {
     const { dir, view, local } = setup();
     const { h, log } = hooks(new Set(["d.example"]));
     view.apply(ev("server.registered", "other", pub("d.example", "other", "2026-01-01T00:00:00.000Z")), h);
-    expect(dir.get("d.example")?.origin).toBe("other");
+    expect(dir.get("d.example")).toBe(local);
     expect(view.loserCount).toBe(1);
+    view.apply(ev("server.updated", "other", { ...pub("d.example", "other", "2026-01-01T00:00:00.000Z"), verified: true, verified_at: "2026-01-03T00:00:00.000Z" }), h);
+    expect(dir.get("d.example")?.origin).toBe("other");
+    expect(dir.get("d.example")?.verifiedAtMs).toBe(Date.parse("2026-01-03T00:00:00.000Z"));
     expect(log).toEqual(["-me"]);
     view.apply(ev("server.removed", "other", {}), h);
     expect(dir.get("d.example")).toBe(local);
@@ -209,12 +236,20 @@ describe("the mirror view", () => {
     const view = new MirrorView(dir, "me");
     dir.setArbiter(view.contest);
     const { h } = hooks(new Set());
+    // Contract §8.6: against an unverified record elsewhere, however early, the local registration is listed.
     view.apply(ev("server.registered", "other", pub("d.example", "other", "2026-01-01T00:00:00.000Z")), h);
     const mine = new ServerRecord("d.example", "me");
     mine.createdAtMs = Date.parse("2026-02-01T00:00:00.000Z");
     dir.add(mine);
-    expect(dir.get("d.example")?.origin).toBe("other");
-    expect(view.find("d.example", "me")).toBe(mine);
+    expect(dir.get("d.example")).toBe(mine);
+    expect(view.find("d.example", "other")?.origin).toBe("other");
+    // Against one verified here, the unverified local registration is kept aside.
+    view.apply(ev("server.registered", "third", { ...pub("e.example", "third", "2026-03-01T00:00:00.000Z"), verified: true }, "e.example"), h);
+    const late = new ServerRecord("e.example", "me");
+    late.createdAtMs = Date.parse("2026-01-01T00:00:00.000Z");
+    dir.add(late);
+    expect(dir.get("e.example")?.origin).toBe("third");
+    expect(view.find("e.example", "me")).toBe(late);
   });
 
   it("leaves events about this registrar's uncontested records to the replica", () => {
