@@ -238,8 +238,9 @@ function diffEvents(prior: PublicServer | null, next: PublicServer | null, c: Fe
   const changed = (Object.keys(next) as (keyof PublicServer)[]).some((k) => !STATUS_KEYS.has(k) && JSON.stringify(prior[k]) !== JSON.stringify(next[k]));
   if (changed) out.push(ev("server.updated", next));
   if (prior.status !== next.status) out.push(ev("server.status", { status: next.status, last_seen: next.last_seen }));
-  if (prior.rating.count !== next.rating.count || prior.rating.average !== next.rating.average) {
-    out.push(ev("rating.created", { summary: { average: next.rating.average, count: next.rating.count } }));
+  if (JSON.stringify(prior.rating) !== JSON.stringify(next.rating)) {
+    // The whole summary as the origin shows it (stars and verified raters too, contract §8.4).
+    out.push(ev("rating.created", { summary: { ...next.rating } }));
   }
   return out;
 }

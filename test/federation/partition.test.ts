@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { listing, metric, natsClient, rootDigest, sleep, startLinkedNats, startPeers, waitForLink, type LinkedNats, type TestPeer } from "../support/federation.js";
+import { publish } from "../support/trust.js";
+import { DocumentServer } from "../support/zent-docs.js";
 
 const A = "reg.a.part";
 const B = "reg.b.part";
@@ -14,19 +16,23 @@ describe("two registrars on linked NATS deployments", () => {
   let net: LinkedNats;
   let a: TestPeer;
   let b: TestPeer;
+  let docs: DocumentServer;
 
   beforeAll(async () => {
     net = await startLinkedNats();
+    docs = await DocumentServer.start();
     await waitForLink(net.hub.url, net.leaf.url);
+    const trust = { WELL_KNOWN_URL: docs.urlTemplate, ALLOW_PRIVATE_FETCH: "true" };
     [a, b] = await startPeers([
-      { id: A, peers: [B], natsUrl: net.hub.url },
-      { id: B, peers: [A], natsUrl: net.leaf.url },
+      { id: A, peers: [B], natsUrl: net.hub.url, env: trust },
+      { id: B, peers: [A], natsUrl: net.leaf.url, env: trust },
     ]);
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all([a?.drop(), b?.drop()]);
     await net?.cleanup();
+    await docs?.close();
   });
 
   /** Both list the same records and serve the same root digest. */
@@ -90,30 +96,42 @@ describe("two registrars on linked NATS deployments", () => {
     expect((await listing(b.url)).get(p2.domain)?.origin).toBe(A);
   });
 
-  it("resolves the same domain registered on both sides during a partition to the same winner everywhere", async () => {
+  // Contract §8.6 (issue 9) changed this: between two unverified records each registrar lists its own (neither a
+  // peer's created_at nor its origin id can take a domain away); the record whose document proves it wins everywhere.
+  it("keeps each side's own record for a domain registered on both sides during a partition, until one proves the domain", async () => {
     await net.link.pause();
     const srv = newServer();
-    // B registers first: the earlier created_at wins (neither is verified).
     const atB = await api(b.url).post("/v1/servers", srv);
     await sleep(20);
     const atA = await api(a.url).post("/v1/servers", { ...srv, name: "A's copy" });
     expect(atB.status).toBe(201);
     expect(atA.status).toBe(201);
     await net.link.resume();
-    await converged();
-    for (const p of [a, b]) {
-      const r = await api(p.url).get(`/v1/servers/${srv.domain}`);
-      expect(r.body.server).toMatchObject({ origin: B, name: srv.name });
-      const list = (await api(p.url).get(`/v1/servers?q=${srv.domain}`)).body;
-      expect(list.total).toBe(1);
-      expect(await metric(p.url, "registrar_fed_conflict_losers")).toBe(1);
+    const [na, nb] = await Promise.all([natsClient(net.hub.url), natsClient(net.leaf.url)]);
+    try {
+      await vi.waitFor(async () => expect(await rootDigest(na, A)).toBe(await rootDigest(nb, B)), { timeout: CONVERGE_MS, interval: 100 });
+    } finally {
+      await Promise.all([na.close(), nb.close()]);
+    }
+    for (const [p, own, ownName] of [[a, A, "A's copy"], [b, B, srv.name]] as const) {
+      await vi.waitFor(async () => expect(await metric(p.url, "registrar_fed_conflict_losers")).toBe(1), { timeout: CONVERGE_MS, interval: 50 });
+      expect((await api(p.url).get(`/v1/servers/${srv.domain}`)).body.server).toMatchObject({ origin: own, name: ownName });
+      expect((await api(p.url).get(`/v1/servers?q=${srv.domain}`)).body.total).toBe(1);
       const db = await connect(p.dbUrl);
       const [rows] = await db.query<any[]>("SELECT action, detail FROM audit_log WHERE action = 'federation.conflict' AND domain = ?", [srv.domain]);
       await db.end();
       expect(rows).toHaveLength(1);
-      expect(JSON.parse(rows[0].detail)).toMatchObject({ winner: B, losers: [A] });
+      expect(JSON.parse(rows[0].detail)).toMatchObject({ winner: own, losers: [own === A ? B : A] });
     }
-    // The loser's owner cannot act on the domain at its own registrar while the winner is listed.
+    // Each owner keeps acting on its own record at its own registrar.
+    expect((await api(a.url).put(`/v1/servers/${srv.domain}`, { name: "A's copy" }, { token: atA.body.token })).status).toBe(200);
+
+    // B's owner proves the domain: B's record wins at A too (verified here, A's is not), and A's owner is locked out.
+    const ch = (await api(b.url).post(`/v1/servers/${srv.domain}/verification`, undefined, { token: atB.body.token })).body.challenge;
+    await publish(docs, srv.domain, { [B]: ch });
+    expect((await api(b.url).post(`/v1/servers/${srv.domain}/verification/check`, undefined, { token: atB.body.token })).status).toBe(200);
+    await converged();
+    for (const p of [a, b]) expect((await api(p.url).get(`/v1/servers/${srv.domain}`)).body.server).toMatchObject({ origin: B, name: srv.name, verified: true });
     expect((await api(a.url).put(`/v1/servers/${srv.domain}`, { name: "x" }, { token: atA.body.token })).status).toBe(403);
 
     // The winner goes away at its origin: A's own record is listed again, everywhere.

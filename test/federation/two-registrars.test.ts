@@ -52,7 +52,8 @@ describe("two peered registrars", () => {
 
     expect((await api(a.url).post(`/v1/servers/${srv.domain}/rate`, { user_id: "u1", rating: 5 })).status).toBe(201);
     expect((await api(a.url).post(`/v1/servers/${srv.domain}/rate`, { user_id: "u2", rating: 2 })).status).toBe(201);
-    await within1s(async () => expect((await atB()).body.server.rating).toEqual({ average: 3.5, count: 2 }));
+    // Contract §8.4: the mirrored summary carries the stars and the verified count as the origin shows them.
+    await within1s(async () => expect((await atB()).body.server.rating).toEqual({ average: 3.5, count: 2, distribution: [0, 1, 0, 0, 1], verified_count: 0 }));
 
     // OFFLINE_AFTER_S=2 at A: the server turns offline there by its timer, and B follows within 1 s.
     await vi.waitFor(async () => expect((await api(a.url).get(`/v1/servers/${srv.domain}`)).body.server.status).toBe("offline"), { timeout: 5000, interval: 10 });
@@ -79,6 +80,13 @@ describe("two peered registrars", () => {
       () => api(b.url).post(`/v1/servers/${srv.domain}/rate`, { user_id: "x", rating: 1 }),
       // Whatever token is sent (contract §6).
       () => api(b.url).put(`/v1/servers/${srv.domain}`, { name: "Hijacked" }, { token: "0".repeat(64) }),
+      // None included (contract §8.6; it was a 401 before issue 9).
+      () => api(b.url).put(`/v1/servers/${srv.domain}`, { name: "Hijacked" }),
+      () => api(b.url).del(`/v1/servers/${srv.domain}`),
+      () => api(b.url).post(`/v1/servers/${srv.domain}/heartbeat`),
+      () => api(b.url).post(`/v1/servers/${srv.domain}/token`),
+      () => api(b.url).post(`/v1/servers/${srv.domain}/verification`),
+      () => api(b.url).post(`/v1/servers/${srv.domain}/recovery`),
     ];
     for (const write of writes) {
       const r = await write();
