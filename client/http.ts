@@ -5,6 +5,7 @@ import type {
   RegisterServerBody, RegisterWebhookBody, Registration, ServerHealth, ServerList, ServerRecord, TokenReply,
   UpdateServerBody, Webhook, WebhookCreated, WebhookDeliveryPage,
 } from "./types.js";
+import type { Challenge, DomainKeys, IdentityReply } from "./trust-types.js";
 
 export type RegistrarClientOptions = {
   /** Base URL of a registrar node, e.g. `https://reg.example.com`. */
@@ -67,11 +68,44 @@ export class RegistrarClient {
     return this.call("GET", `${serverPath(domain)}/health`);
   }
 
-  /** `created` tells a new rating (201) from a replaced one (200). */
-  async rateServer(domain: string, body: RateServerBody): Promise<{ created: boolean; rating: Rating }> {
+  /**
+   * `created` tells a new rating (201) from a replaced one (200). `homeToken`: the token of `from_domain` when a home
+   * server rates for its user (contract §8.4).
+   */
+  async rateServer(domain: string, body: RateServerBody, homeToken?: string): Promise<{ created: boolean; rating: Rating }> {
     let status = 0;
-    const reply = await this.call<{ rating: Rating }>("POST", `${serverPath(domain)}/rate`, { body }, (s) => (status = s));
+    const reply = await this.call<{ rating: Rating }>("POST", `${serverPath(domain)}/rate`, { body, token: homeToken }, (s) => (status = s));
     return { created: status === 201, rating: reply.rating };
+  }
+
+  /** The challenge to publish in the domain's `.well-known/zent` under `registrars[<registrar>]` (§8.1). */
+  requestVerification(domain: string, token: string): Promise<Challenge> {
+    return this.call("POST", `${serverPath(domain)}/verification`, { token });
+  }
+
+  /** Has the registrar fetch the document now; a 422 `verification_failed` says why not in `details`. */
+  checkVerification(domain: string, token: string): Promise<{ verified: true; verified_at: string }> {
+    return this.call("POST", `${serverPath(domain)}/verification/check`, { token });
+  }
+
+  /** A lost or expired token, or a squatted domain: the recovery challenge to publish (§8.2). */
+  requestRecovery(domain: string): Promise<Challenge> {
+    return this.call("POST", `${serverPath(domain)}/recovery`);
+  }
+
+  /** A new token once the document lists the recovery challenge; every earlier token stops working. */
+  completeRecovery(domain: string): Promise<Registration> {
+    return this.call("POST", `${serverPath(domain)}/recovery/complete`);
+  }
+
+  /** The domain's keys as this registrar serves them; use fetchKeysFromRegistrar to have the signature checked. */
+  serverKeys(domain: string): Promise<DomainKeys> {
+    return this.call("GET", `${serverPath(domain)}/keys`);
+  }
+
+  /** Checks an identity assertion at the registrar (its jti is spent there); 401 `invalid_assertion` otherwise. */
+  verifyIdentity(assertion: string): Promise<IdentityReply> {
+    return this.call("POST", "/v1/identity/verify", { body: { assertion } });
   }
 
   listRatings(domain: string, query: PageQuery = {}): Promise<RatingPage> {

@@ -18,10 +18,13 @@ export type ServerRecord = {
   user_count: number;
   channel_count: number;
   verified: boolean;
+  /** When the current proof of domain control (contract §8.1) made it verified; null while it is not. */
+  verified_at: string | null;
   status: ServerStatus;
   last_seen: string;
   created_at: string;
-  rating: { average: number | null; count: number };
+  /** `distribution`: ratings per star, 1…5; `verified_count`: ratings by proved identities (§8.4). */
+  rating: { average: number | null; count: number; distribution: number[]; verified_count: number };
   origin: string;
 };
 
@@ -74,8 +77,16 @@ export type HeartbeatReply = { status: "online"; last_seen: string; next_heartbe
 export type TokenReply = { token: string; token_expires_at: string };
 export type ServerHealth = { domain: string; status: ServerStatus; last_seen: string; offline_after_s: number };
 
-export type Rating = { user_id: string; rating: number; comment: string | null; created_at: string };
-export type RateServerBody = { user_id: string; rating: number; comment?: string | null };
+/** `user_id` is the rater's full identity (`user@home-domain`); `verified` says whether it was proved (§8.4). */
+export type Rating = { user_id: string; rating: number; comment: string | null; created_at: string; verified: boolean };
+/**
+ * A rating with the rater's identity (contract §8.4): an identity assertion; or, by the rater's home server with its
+ * own token, `from_domain` and `user_id`; or (only where the registrar allows anonymous ratings) a bare `user_id`.
+ */
+export type RateServerBody =
+  | { rating: number; comment?: string | null; assertion: string }
+  | { rating: number; comment?: string | null; from_domain: string; user_id: string }
+  | { rating: number; comment?: string | null; user_id: string };
 export type RatingPage = { average: number | null; count: number; ratings: Rating[]; limit: number; offset: number };
 export type PageQuery = { limit?: number; offset?: number };
 

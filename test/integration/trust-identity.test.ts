@@ -5,6 +5,8 @@ import { base64url, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIdentityAssertion, verifyIdentityAssertion } from "../../client/identity.js";
 import { fetchKeysFromRegistrar, fetchRegistrarKeys, keysFromDomain, keysFromRegistrar } from "../../client/key-directory.js";
+import { RegistrarClient } from "../../client/http.js";
+import { RegistrarApiError } from "../../client/errors.js";
 import { verifyZentSignature } from "../../client/signature.js";
 import { generateIdentityKey } from "../../client/zent-document.js";
 import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
@@ -85,6 +87,30 @@ describe("keys, assertions and ratings", () => {
       const forged = { ...pinned, keys: [{ ...pinned.keys[0], public_key: (await generateIdentityKey()).publicKey }] };
       await expect(fetchKeysFromRegistrar(reg.url, home.domain, forged)).rejects.toThrow(/not signed/);
     });
+  });
+
+  it("drives the trust routes through RegistrarClient: verify, keys, identity, rating, recovery", async () => {
+    const sdk = new RegistrarClient(reg.url);
+    const body = newServer();
+    const { token } = await sdk.registerServer(body);
+    const ch = await sdk.requestVerification(body.domain, token);
+    expect(ch.registrar).toBe(REG);
+    const key = await generateIdentityKey();
+    await expect(sdk.checkVerification(body.domain, token)).rejects.toMatchObject({ status: 422, code: "verification_failed" });
+    await publish(docs, body.domain, { [REG]: ch.challenge }, [{ kid: "sdk", key }]);
+    expect((await sdk.checkVerification(body.domain, token)).verified).toBe(true);
+    expect((await sdk.serverKeys(body.domain)).keys.map((k) => k.kid)).toEqual(["sdk"]);
+    const a = await createIdentityAssertion({ iss: body.domain, sub: "gina", audience: REG, kid: "sdk", privateKey: key.privateKey });
+    expect(await sdk.verifyIdentity(a)).toMatchObject({ identity: `gina@${body.domain}` });
+    await expect(sdk.verifyIdentity(a)).rejects.toBeInstanceOf(RegistrarApiError);
+    const r = await sdk.rateServer(home.domain, { rating: 4, from_domain: body.domain, user_id: "gina" }, token);
+    expect(r).toMatchObject({ created: true, rating: { user_id: `gina@${body.domain}`, verified: true } });
+    const rec = await sdk.requestRecovery(body.domain);
+    await publish(docs, body.domain, { [REG]: rec.challenge }, [{ kid: "sdk", key }]);
+    const back = await sdk.completeRecovery(body.domain);
+    expect(back.server.verified).toBe(true);
+    await expect(sdk.heartbeat(body.domain, token)).rejects.toMatchObject({ status: 401 });
+    expect((await sdk.heartbeat(body.domain, back.token)).status).toBe("online");
   });
 
   describe("POST /v1/identity/verify", () => {
