@@ -2,7 +2,8 @@
 // document check at the edge (never inside a mailbox: a fetch may take 5 s), and the state change through the actors.
 import type { RowDataPacket } from "mysql2/promise";
 import type { ActorApi } from "../../actors/commands.js";
-import { AUTH_MESSAGES, BannedError, NotFoundError, NotOwnerError, UnauthorizedError, VerificationFailedError } from "../core/errors.js";
+import { AUTH_MESSAGES, BannedError, NotFoundError, NotOwnerError, UnauthorizedError, UnavailableError, VerificationFailedError } from "../core/errors.js";
+import { FetchSlotsFullError } from "./fetch-slots.js";
 import type { Initiator } from "../core/events.js";
 import type { ServerRecord } from "../core/record.js";
 import type { Db } from "../store/db.js";
@@ -116,7 +117,18 @@ export class ProofService {
 
   /** One fetch and check; a failure is the 422 with its reason (nothing changed). */
   private async prove(domain: string, registrarId: string, challenge: string): Promise<Extract<ProofOutcome, { ok: true }>> {
-    const outcome = await attemptProof(this.d.fetcher, { domain, registrarId, challenge }, this.now);
+    let outcome: ProofOutcome;
+    try {
+      outcome = await attemptProof(this.d.fetcher, { domain, registrarId, challenge }, this.now);
+    } catch (err) {
+      // Every fetch slot and the queue behind them are taken: a bounded node says "later", it does not pile up.
+      if (err instanceof FetchSlotsFullError) {
+        const busy = new UnavailableError("too many documents are being fetched; retry shortly", { cause: err });
+        busy.headers = [["Retry-After", "1"]];
+        throw busy;
+      }
+      throw err;
+    }
     if (!outcome.ok) throw new VerificationFailedError(`the proof of control of ${domain} was not found: ${outcome.message}`, [failureDetail(outcome)]);
     return outcome;
   }
