@@ -8,6 +8,7 @@ import { freePort } from "../support/nats-server.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { TestSocket } from "../support/ws-test-client.js";
 import { launchBrowser, loopbackContext, seed, type Seeded } from "./support.js";
+import { subscribeAndWait } from "../support/feed.js";
 
 const UPDATE_WITHIN_MS = 2000;
 
@@ -55,8 +56,7 @@ describe("live status on the web directory", () => {
   async function statusEvent(domain: string, status: string): Promise<{ promise: Promise<number>; close: () => void }> {
     const feed = await TestSocket.open(reg.url, "/v1/feed");
     await feed.op("hello");
-    feed.send({ op: "subscribe", types: ["server.status"], domains: [domain] });
-    await new Promise((r) => setTimeout(r, 50)); // let the subscription arrive before the change can happen
+    await subscribeAndWait(reg.url, feed, { types: ["server.status"], domains: [domain] });
     const promise = feed.next((m) => m.op === "event" && m.data.status === status, 10_000).then(() => Date.now());
     return { promise, close: () => feed.close() };
   }

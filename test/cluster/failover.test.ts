@@ -4,6 +4,7 @@ import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startCluster, waitForShards, type TestCluster } from "../support/cluster.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
+import { letTimePass, quietFor } from "../support/wait.js";
 
 describe("a 3-node cluster losing a node", () => {
   const dbUrl = freshDatabaseUrl("failover");
@@ -44,7 +45,7 @@ describe("a 3-node cluster losing a node", () => {
         await new Promise((res) => setTimeout(res, Math.max(0, 1000 - (Date.now() - started))));
       }
     }));
-    await new Promise((r) => setTimeout(r, 1500));
+    await letTimePass(1500); // a steady state of heartbeats before the kill
     const killedAt = Date.now();
     await n0.kill("SIGKILL");
     await waitForShards([n1.url, n2.url]);
@@ -54,7 +55,7 @@ describe("a 3-node cluster losing a node", () => {
       .poll(async () => (await api(n1.url).get(`/v1/servers?status=offline&limit=100`)).body.total, { timeout: 15_000, interval: 200 })
       .toBe(silent.length);
     // Keep beating a while longer past several offline periods.
-    await new Promise((r) => setTimeout(r, 4000));
+    await quietFor(4000); // absence check: no heartbeating server goes offline
     stop = true;
     await beating;
     expect(failures).toBe(0);

@@ -4,6 +4,7 @@ import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startCluster, waitForShards, type TestCluster } from "../support/cluster.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
+import { letTimePass } from "../support/wait.js";
 
 describe("a 3-node cluster on one NATS", () => {
   const dbUrl = freshDatabaseUrl("members");
@@ -87,7 +88,7 @@ describe("a 3-node cluster on one NATS", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       statuses.push((await api(nodes[i % 3]).post("/v1/servers", newServer(), { headers: { "x-forwarded-for": ip } })).status);
-      await new Promise((r) => setTimeout(r, 20));
+      await letTimePass(20);
     }
     expect(statuses).toEqual([201, 201, 201, 201, 201]);
     for (const u of nodes) {

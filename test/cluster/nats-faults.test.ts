@@ -1,9 +1,12 @@
 // Issue 3: NATS going away and coming back; a member of a 3-node NATS cluster dying.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startCluster, waitForShards, type TestCluster } from "../support/cluster.js";
 import { startNats, startNatsCluster, type NatsServer } from "../support/nats-server.js";
+import { letTimePass } from "../support/wait.js";
+import { natsClient } from "../support/federation.js";
 
 const health = (u: string) => api(u).get("/v1/health");
 
@@ -62,7 +65,7 @@ describe("a registrar cluster whose NATS stops and restarts", () => {
     for (let i = 0; i < 3; i++) {
       await api(a).post(`/v1/servers/${s1.domain}/heartbeat`, {}, { token: r1.body.token });
       await api(b).post(`/v1/servers/${s2.domain}/heartbeat`, {}, { token: r2.body.token });
-      await new Promise((r) => setTimeout(r, 1000));
+      await letTimePass(1000); // one heartbeat a second
     }
     const db = await connect(dbUrl);
     const [rows] = await db.query<any[]>("SELECT domain FROM events WHERE type = 'server.status'");
@@ -78,8 +81,13 @@ describe("a registrar cluster on a 3-node NATS cluster", () => {
 
   beforeAll(async () => {
     natsNodes = await startNatsCluster(3);
-    // Let the JetStream meta group elect a leader before the registrars create their KV bucket.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The JetStream meta group elects a leader before the registrars create their KV bucket: JetStream answers.
+    const nc = await natsClient(natsNodes[0].url);
+    try {
+      await vi.waitFor(async () => (await jetstreamManager(nc, { timeout: 2000 })).getAccountInfo(), { timeout: 60_000, interval: 250 });
+    } finally {
+      await nc.close();
+    }
     cluster = await startCluster(2, { DATABASE_URL: dbUrl, NATS_URL: natsNodes.map((n) => n.url).join(","), ALLOW_INSECURE_URLS: "true", RATE_LIMIT_REGISTER: "off", OFFLINE_AFTER_S: "5" });
     await waitForShards(cluster.nodes.map((n) => n!.url));
   }, 90_000);
@@ -108,7 +116,7 @@ describe("a registrar cluster on a 3-node NATS cluster", () => {
         if (r.status !== 200) console.log(cluster.nodes.map((n) => n!.output.slice(-15).join("\n")).join("\n-----\n"));
         expect(r.status).toBe(200);
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await letTimePass(500);
     }
     const s = newServer();
     expect((await api(a).post("/v1/servers", s)).status).toBe(201);

@@ -9,6 +9,7 @@ import { api } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
 import { trustEnv, verifiedServer, type TestServer } from "../support/trust.js";
 import { DocumentServer } from "../support/zent-docs.js";
+import { letTimePass } from "../support/wait.js";
 
 const REG = "reg.cluster.test";
 const ADMIN_TOKEN = "0f".repeat(32);
@@ -82,7 +83,7 @@ describe("trust on a 2-node cluster", () => {
     const count = () => docs.requests.filter((d) => d === s.domain).length;
     const start = count();
     const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 3000)); // a fixed window: the number of fetches in it is the measurement
+    await letTimePass(3000); // a fixed window: the number of fetches in it is the measurement
     const periods = (Date.now() - t0) / 500;
     const fetched = count() - start;
     expect(fetched).toBeGreaterThanOrEqual(2);

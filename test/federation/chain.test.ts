@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { listing, metric, natsClient, rootDigest, sleep, startPeers, type TestPeer } from "../support/federation.js";
+import { listing, metric, natsClient, rootDigest, startPeers, type TestPeer } from "../support/federation.js";
+import { quietFor } from "../support/wait.js";
 
 const A = "reg.a.chain";
 const B = "reg.b.chain";
@@ -61,7 +62,7 @@ describe("three registrars in a chain A–B–C", () => {
       }
     }, { timeout: 3000, interval: 20 });
     // Let any loop show itself before counting.
-    await sleep(1500);
+    await quietFor(1500);
     const after = await Promise.all([a, b, c].map((p) => metric(p.url, "registrar_fed_changes_applied_total")));
     // B mirrors all 10, A the 5 from C, C the 5 from A: each exactly once.
     expect(after.map((n, i) => n - before[i])).toEqual([5, 10, 5]);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ROOT } from "../support/registrar.js";
 import { api, newServer } from "../support/http.js";
 import { freePort, NatsServer } from "../support/nats-server.js";
-import { metric, natsClient, publishJson, sleep, startPeer, type TestPeer } from "../support/federation.js";
+import { metric, natsClient, publishJson, startPeer, type TestPeer } from "../support/federation.js";
 
 const DEPLOY = path.join(ROOT, "deploy/nats-federation");
 
@@ -86,21 +86,30 @@ describe("the example NATS configs for two operators", () => {
     const leaked: string[] = [];
     spy.subscribe("zent.>", { callback: (_e, m) => void leaked.push(m.subject) });
     await spy.flush();
-    await sleep(300);
+    // Control: B's own subject does cross, so the spy sees what crosses. Sent until it arrives (the spy's interest
+    // travels over the leaf link first), then once more after the forgeries: one connection keeps its order, so
+    // anything forged that crossed would be seen before the last control.
+    const control = "zent.fed.reg_b_example.relay.reg_a_example";
+    const sendControl = async () => {
+      publishJson(b, control, { v: 1, from: "reg.b.example", to: "reg.a.example", pub: "deploytest", n: 1, changes: [] });
+      await b.flush();
+    };
+    await vi.waitFor(async () => {
+      await sendControl();
+      expect(leaked).toContain(control);
+    }, { timeout: 5000, interval: 50 });
+    const controlsBefore = leaked.filter((s) => s === control).length;
     // B pretends to be registrar C, and to be A, and writes into A's cluster subjects.
     publishJson(b, "zent.fed.reg_c_example.changes", changes("reg.c.example", forged));
     publishJson(b, "zent.fed.reg_a_example.changes", changes("reg.a.example", `${forged}x`));
     publishJson(b, "zent.fed.reg_a_example.relay.reg_b_example", changes("reg.a.example", `${forged}y`));
     b.publish("zent.zent.events", new TextEncoder().encode("{}"));
-    // Control: B's own subject does cross, so the spy would have seen the others.
-    publishJson(b, "zent.fed.reg_b_example.relay.reg_a_example", { v: 1, from: "reg.b.example", to: "reg.a.example", pub: "deploytest", n: 1, changes: [] });
-    await b.flush();
-    await sleep(1000);
+    await sendControl();
+    await vi.waitFor(() => expect(leaked.filter((s) => s === control).length).toBeGreaterThan(controlsBefore), { timeout: 5000, interval: 20 });
     await spy.close();
     // (A's own anti-entropy requests to C show up on the spy too; they are not B's.)
     const published = ["zent.fed.reg_c_example.changes", "zent.fed.reg_a_example.changes", "zent.fed.reg_a_example.relay.reg_b_example", "zent.zent.events"];
     expect(leaked.filter((s) => published.includes(s))).toEqual([]);
-    expect(leaked).toContain("zent.fed.reg_b_example.relay.reg_a_example");
     expect((await api(a.url).get(`/v1/servers/${forged}`)).status).toBe(404);
     // Nothing even reached A's registrar to be dropped.
     expect(await metric(a.url, "registrar_fed_dropped_total")).toBe(0);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
 import { metric, natsClient, publishJson, rootDigest, startPeer, type TestPeer } from "../support/federation.js";
+import { letTimePass } from "../support/wait.js";
 
 const A = "reg.a.mal";
 const B = "reg.b.mal"; // played by the test: a bare NATS client
@@ -129,7 +130,7 @@ describe("a registrar peered with a malicious registrar", () => {
     await vi.waitFor(async () => expect(await dropped("rate_limited")).toBeGreaterThan(before + 10_000), { timeout: 10_000, interval: 100 });
     await intact();
     // Budget refills: a legitimate change gets through again a second later.
-    await new Promise((r) => setTimeout(r, 1200));
+    await letTimePass(1200);
     const c = change(`after${serial}.evil.example`, B);
     publishJson(evil, changesOfB, message([c]));
     await vi.waitFor(async () => expect((await api(a.url).get(`/v1/servers/${c.domain}`)).status).toBe(200), { timeout: 3000, interval: 20 });

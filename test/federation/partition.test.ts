@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
-import { listing, metric, natsClient, rootDigest, sleep, startLinkedNats, startPeers, waitForLink, type LinkedNats, type TestPeer } from "../support/federation.js";
+import { listing, metric, natsClient, rootDigest, startLinkedNats, startPeers, waitForLink, type LinkedNats, type TestPeer } from "../support/federation.js";
 import { publish } from "../support/trust.js";
 import { DocumentServer } from "../support/zent-docs.js";
+import { letTimePass, quietFor } from "../support/wait.js";
 
 const A = "reg.a.part";
 const B = "reg.b.part";
@@ -69,7 +70,7 @@ describe("two registrars on linked NATS deployments", () => {
     expect((await api(a.url).del(`/v1/servers/${z.domain}`, { token: regZ.body.token })).status).toBe(204);
     expect((await api(b.url).post("/v1/servers", q1)).status).toBe(201);
     expect((await api(b.url).put(`/v1/servers/${y.domain}`, { description: "B side" }, { token: regY.body.token })).status).toBe(200);
-    await sleep(1500);
+    await quietFor(1500);
     // The link really is down: nothing crossed.
     expect((await api(b.url).get(`/v1/servers/${p1.domain}`)).status).toBe(404);
     expect((await api(a.url).get(`/v1/servers/${q1.domain}`)).status).toBe(404);
@@ -102,7 +103,7 @@ describe("two registrars on linked NATS deployments", () => {
     await net.link.pause();
     const srv = newServer();
     const atB = await api(b.url).post("/v1/servers", srv);
-    await sleep(20);
+    await letTimePass(20); // the two records' created_at differ
     const atA = await api(a.url).post("/v1/servers", { ...srv, name: "A's copy" });
     expect(atB.status).toBe(201);
     expect(atA.status).toBe(201);

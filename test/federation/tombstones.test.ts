@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
-import { metric, natsClient, publishJson, rootDigest, sleep, startPeers, type TestPeer } from "../support/federation.js";
+import { metric, natsClient, publishJson, rootDigest, startPeers, type TestPeer } from "../support/federation.js";
+import { quietFor } from "../support/wait.js";
 
 const A = "reg.a.tomb";
 const B = "reg.b.tomb";
@@ -45,7 +46,7 @@ describe("three meshed registrars and a removed server", () => {
     await vi.waitFor(async () => expect((await api(b.url).get(`/v1/servers/${x.domain}`)).status).toBe(404), { timeout: 5000, interval: 20 });
     for (let i = 0; i < 10; i++) {
       for (const p of [a, b, c]) expect((await api(p.url).get(`/v1/servers/${x.domain}`)).status).toBe(404);
-      await sleep(150);
+      await quietFor(150);
     }
     const db = await connect(c.dbUrl);
     const [rows] = await db.query<any[]>("SELECT deleted, record FROM mirrored_servers WHERE domain = ?", [x.domain]);

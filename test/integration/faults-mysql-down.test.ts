@@ -7,6 +7,7 @@ import { connect, dropDatabase, freshDatabaseUrl, mysqlBaseUrl } from "../suppor
 import { api, newServer, type ApiResponse } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { letTimePass } from "../support/wait.js";
 
 /** Answered at all within this long: "fails fast" rather than hanging on a dead pool. */
 const FAST_MS = 3_000;
@@ -190,7 +191,7 @@ describe("MySQL unreachable", () => {
       // Cut MySQL off while this burst is committing, and bring it back while requests still wait.
       await vi.waitFor(async () => expect(await rowCount()).toBeGreaterThan(before), { timeout: 5_000, interval: 2 });
       await proxy.pause();
-      await new Promise((r) => setTimeout(r, 300));
+      await letTimePass(300); // MySQL stays cut off this long
       await proxy.resume();
       const [regResults, updResults] = await Promise.all([Promise.all(regs), Promise.all(upds)]);
 

@@ -5,6 +5,7 @@ import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { TestSocket } from "../support/ws-test-client.js";
+import { subscribeAndWait } from "../support/feed.js";
 
 describe("/v1/feed slow consumers", () => {
   const dbUrl = freshDatabaseUrl("feedslow");
@@ -32,11 +33,10 @@ describe("/v1/feed slow consumers", () => {
     }
     const slow = await TestSocket.open(reg.url, "/v1/feed");
     await slow.op("hello");
-    slow.send({ op: "subscribe" });
+    await subscribeAndWait(reg.url, slow);
     const fast = await TestSocket.open(reg.url, "/v1/feed");
     const hello = await fast.op("hello");
-    fast.send({ op: "subscribe", after_seq: hello.last_seq });
-    await new Promise((r) => setTimeout(r, 50));
+    await subscribeAndWait(reg.url, fast, { after_seq: hello.last_seq });
     slow.ws.pause(); // stop reading: the kernel buffers fill, then the registrar's
 
     // ~12 KB events (every field near its limit) until the registrar gives up on `slow`: the kernel's socket

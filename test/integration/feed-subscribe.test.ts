@@ -4,6 +4,8 @@ import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { TestSocket } from "../support/ws-test-client.js";
+import { subscribeAndWait } from "../support/feed.js";
+import { quietFor } from "../support/wait.js";
 
 describe("/v1/feed", () => {
   const dbUrl = freshDatabaseUrl("feedsub");
@@ -54,8 +56,9 @@ describe("/v1/feed", () => {
   });
 
   it("without after_seq delivers only events committed after the subscription, in the contract's shape", async () => {
-    const s = await subscribed({});
-    await new Promise((r) => setTimeout(r, 50)); // let the subscribe arrive before writing
+    const s = await TestSocket.open(reg.url, "/v1/feed");
+    await s.op("hello");
+    await subscribeAndWait(reg.url, s);
     const from = await newestSeq();
     const upto = await someActivity();
     const last = await s.next((m) => m.op === "event" && m.seq === upto);
@@ -94,7 +97,7 @@ describe("/v1/feed", () => {
     const expected = (await storedEvents(0)).filter(keep).map((e) => e.seq);
     expect(expected.length).toBeGreaterThan(0);
     await s.next((m) => m.op === "event" && m.seq === expected.at(-1));
-    await new Promise((r) => setTimeout(r, 50));
+    await quietFor(50); // absence check: nothing filtered out arrives late
     expect(s.messages.filter((m) => m.op === "event").map((m) => m.seq)).toEqual(expected);
     s.close();
     fence.close();
@@ -148,8 +151,7 @@ describe("/v1/feed", () => {
       const idle = await TestSocket.open(other.url, "/v1/feed");
       const live = await TestSocket.open(other.url, "/v1/feed");
       await live.op("hello");
-      live.send({ op: "subscribe", after_seq: 0 });
-      await new Promise((r) => setTimeout(r, 50));
+      await subscribeAndWait(other.url, live, { after_seq: 0 });
       const stopped = other.stop();
       expect((await idle.closedWithin()).code).toBe(1012);
       expect((await live.closedWithin()).code).toBe(1012);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { connect, dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
+import { letTimePass, quietFor } from "../support/wait.js";
 
 const OFFLINE_AFTER_MS = 2_000;
 
@@ -46,7 +47,7 @@ describe("offline timer through HTTP (OFFLINE_AFTER_S=2)", () => {
       while (beating) {
         const hb = await c.post(`/v1/servers/${alive.domain}/heartbeat`, { user_count: 3 }, { token: a.body.token });
         expect(hb.status).toBe(200);
-        await new Promise((r) => setTimeout(r, 400));
+        await letTimePass(400);
       }
     })();
 
@@ -78,7 +79,7 @@ describe("offline timer through HTTP (OFFLINE_AFTER_S=2)", () => {
     expect(online.body.servers.map((x: any) => x.domain)).toEqual([alive.domain]);
 
     // The heartbeating one stays online past two of its would-be deadlines.
-    await new Promise((r) => setTimeout(r, Math.max(0, deadlineMs + 2 * OFFLINE_AFTER_MS - Date.now())));
+    await quietFor(Math.max(0, deadlineMs + 2 * OFFLINE_AFTER_MS - Date.now()));
     beating = false;
     await aliveBeats;
     expect((await c.get(`/v1/servers/${alive.domain}`)).body.server.status).toBe("online");

@@ -5,6 +5,7 @@ import { Feed, RegistrarClient, SessionClosedError, type RegistryEvent } from ".
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
+import { metric } from "../support/federation.js";
 
 const FAST_BACKOFF = { initialMs: 50, maxMs: 200, restartJitterMs: 100 };
 
@@ -39,7 +40,7 @@ describe("Feed across a node shutdown", () => {
     feed.on("status", (status, info) => statuses.push({ status, url: info.url, code: info.code }));
     feed.start();
     await vi.waitFor(() => expect(feed.status).toBe("subscribed"));
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(async () => expect(await metric(a.url, "registrar_feed_subscribers")).toBe(1), { interval: 10 });
     const start = feed.position!;
 
     for (let i = 0; i < 10; i++) await httpA.rateServer(domain, { user_id: `a${i}`, rating: 4 });
@@ -96,7 +97,7 @@ describe("Feed on one node", () => {
     feed.on("event", (ev) => got.push(ev));
     feed.start();
     await vi.waitFor(() => expect(feed.status).toBe("subscribed"));
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(async () => expect(await metric(reg.url, "registrar_feed_subscribers")).toBe(1), { interval: 10 });
     await http.rateServer(other.server.domain, { user_id: "x", rating: 1 });
     await http.updateServer(watched.server.domain, watched.token, { name: "Watched" });
     const { rating } = await http.rateServer(watched.server.domain, { user_id: "y", rating: 5 });

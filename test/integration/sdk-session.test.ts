@@ -6,6 +6,7 @@ import { RegistrarClient, ServerSession, SessionClosedError, type SessionStatus 
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
+import { quietFor } from "../support/wait.js";
 
 const FAST_BACKOFF = { initialMs: 50, maxMs: 200, restartJitterMs: 100 };
 
@@ -44,7 +45,7 @@ describe("ServerSession on one node", () => {
     const until = Date.now() + 4500; // more than twice OFFLINE_AFTER_S
     while (Date.now() < until) {
       seen.add((await http.serverHealth(kept.server.domain)).status);
-      await new Promise((r) => setTimeout(r, 100));
+      await quietFor(100);
     }
     expect([...seen]).toEqual(["online"]);
     expect((await http.serverHealth(control.server.domain)).status).toBe("offline");
@@ -82,7 +83,8 @@ describe("ServerSession on one node", () => {
     await vi.waitFor(() => expect(t.errors).toHaveLength(1));
     expect(t.errors[0]).toBeInstanceOf(SessionClosedError);
     expect((t.errors[0] as SessionClosedError).code).toBe(4001);
-    await new Promise((r) => setTimeout(r, 400));
+    await vi.waitFor(() => expect(t.statuses.at(-1)?.status).toBe("stopped"));
+    await quietFor(400); // absence check: no reconnect after 4001
     expect(t.statuses.map((s) => s.status)).toEqual(["connecting", "identifying", "stopped"]);
   });
 
@@ -138,7 +140,7 @@ describe("ServerSession across a node shutdown", () => {
     const until = Date.now() + 6500; // more than twice OFFLINE_AFTER_S on B
     while (Date.now() < until) {
       seen.add((await httpB.serverHealth(domain)).status);
-      await new Promise((r) => setTimeout(r, 150));
+      await quietFor(150);
     }
     expect([...seen]).toEqual(["online"]);
     expect(t.errors).toEqual([]);

@@ -4,6 +4,7 @@ import { InProcessTransport } from "../../transport/in-process.js";
 import { NatsTransport } from "../../transport/nats/nats-transport.js";
 import { NoResponderError, RequestTimeoutError, type Transport } from "../../transport/transport.js";
 import { startNats, type NatsServer } from "../support/nats-server.js";
+import { quietFor } from "../support/wait.js";
 
 const enc = (s: string) => Buffer.from(s);
 const dec = (b: Uint8Array) => Buffer.from(b).toString();
@@ -72,7 +73,7 @@ describe.each(transports)("the %s transport", (_name, make) => {
     await flush(t);
     t.publish("zt.test.u", enc("2"));
     await flush(t);
-    await new Promise((r) => setTimeout(r, 50));
+    await quietFor(50); // absence check: nothing arrives after unsubscribe
     expect(got).toEqual(["1"]);
     await t.close();
   });

@@ -14,6 +14,7 @@ import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { publish, trustEnv, verifiedServer, type TestServer } from "../support/trust.js";
 import { DocumentServer } from "../support/zent-docs.js";
+import { letTimePass } from "../support/wait.js";
 
 const REG = "reg.identity.test";
 
@@ -160,7 +161,7 @@ describe("keys, assertions and ratings", () => {
       await publish(docs, s.domain, { [REG]: ch }, [{ kid: "old", key: s.key, validUntil: new Date(Date.now() + 1500).toISOString() }]);
       expect((await c.post(`/v1/servers/${s.domain}/verification/check`, undefined, { token: s.token })).status).toBe(200);
       const early = await createIdentityAssertion({ iss: s.domain, sub: "bob", audience: REG, kid: "old", privateKey: s.key.privateKey });
-      await new Promise((r) => setTimeout(r, 1600)); // the key's valid_until passes
+      await letTimePass(1600); // the key's valid_until passes
       expect((await verify(early)).status).toBe(401);
       // Unverified by the operator's hand or a lapse: its keys no longer count.
       const plain = newServer();

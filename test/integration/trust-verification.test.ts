@@ -8,6 +8,7 @@ import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { publish, trustEnv, verifiedServer } from "../support/trust.js";
 import { DocumentServer } from "../support/zent-docs.js";
+import { quietFor } from "../support/wait.js";
 
 const REG = "reg.trust.test";
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -235,7 +236,7 @@ describe("re-checks (VERIFY_RECHECK_S, VERIFY_GRACE_S)", () => {
     const seen = docs.requests.filter((d) => d === s.domain).length;
     await vi.waitFor(() => expect(docs.requests.filter((d) => d === s.domain).length).toBeGreaterThan(seen), { timeout: 3000, interval: 20 });
     docs.set(s.domain, doc);
-    await new Promise((r) => setTimeout(r, 1500)); // absence check: no lapse happens after the proof came back
+    await quietFor(1500); // absence check: no lapse happens after the proof came back
     expect((await c.get(`/v1/servers/${s.domain}`)).body.server.verified).toBe(true);
     const [audit] = await db.query<RowDataPacket[]>("SELECT id FROM audit_log WHERE domain = ? AND action = 'server.unverify'", [s.domain]);
     expect(audit).toHaveLength(0);

@@ -4,6 +4,7 @@ import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { identified, TestSocket } from "../support/ws-test-client.js";
+import { letTimePass } from "../support/wait.js";
 
 const PATH = "/v1/ws/server";
 
@@ -133,7 +134,7 @@ describe("/v1/ws/server close codes", () => {
     const fresh = await register(reg.url);
     const s = await identified(reg.url, fresh.domain, fresh.token);
     for (let i = 1; i <= 6; i++) {
-      await new Promise((r) => setTimeout(r, 300));
+      await letTimePass(300);
       s.send({ op: "heartbeat", seq: i });
       await s.next((m) => m.op === "heartbeat_ack" && m.seq === i);
     }
@@ -171,7 +172,7 @@ describe("/v1/ws/server: 4001 for an expired token", () => {
   it("refuses an identify once the token is past its absolute expiry, and closes a live session at its next heartbeat", async () => {
     const server = await register(reg.url);
     const live = await identified(reg.url, server.domain, server.token);
-    await new Promise((r) => setTimeout(r, 1900));
+    await letTimePass(1900); // the token passes its absolute expiry
     live.send({ op: "heartbeat", seq: 1 });
     expect(await live.closedWithin()).toEqual({ code: 4001, reason: "token expired" });
     const s = await TestSocket.open(reg.url, PATH);

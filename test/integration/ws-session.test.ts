@@ -5,6 +5,7 @@ import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { startRegistrar, type InProcessRegistrar } from "../support/registrar.js";
 import { identified, TestSocket } from "../support/ws-test-client.js";
+import { letTimePass } from "../support/wait.js";
 
 describe("/v1/ws/server sessions", () => {
   const dbUrl = freshDatabaseUrl("wssession");
@@ -27,7 +28,7 @@ describe("/v1/ws/server sessions", () => {
 
   it("answers identify with ready and a session id; identify counts as a heartbeat", async () => {
     const server = await register(reg.url);
-    await new Promise((r) => setTimeout(r, 20));
+    await letTimePass(20); // last_seen moves past the registration's
     const before = await wsHeartbeats(reg.url);
     const s = await TestSocket.open(reg.url, "/v1/ws/server");
     await s.op("hello");

@@ -148,7 +148,7 @@ export async function metric(url: string, name: string, labels: Record<string, s
   return sum;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const dec = (d: Uint8Array) => JSON.parse(new TextDecoder().decode(d));

@@ -5,6 +5,7 @@ import { DocumentFetcher, type DocumentFetcherOptions } from "../../src/trust/do
 import { FetchSlotsFullError } from "../../src/trust/fetch-slots.js";
 import { TRUST_DEFAULTS } from "../../src/trust/settings.js";
 import { DocumentServer, TEST_TLS } from "../support/zent-docs.js";
+import { quietFor } from "../support/wait.js";
 
 const DOC = { domain: "chat.zent.test", registrars: { "reg.test": "c".repeat(43) }, keys: [] };
 
@@ -92,7 +93,7 @@ describe("DocumentFetcher", () => {
     expect(await fetcher().fetch("huge.zent.test")).toMatchObject({ ok: false, reason: "too_large" });
     await expect.poll(() => docs.written.length).toBeGreaterThan(before);
     // Socket buffers on both sides hold a few MB at most; the server could never write the whole answer.
-    await new Promise((r) => setTimeout(r, 200)); // absence check: the writing has stopped, not just slowed
+    await quietFor(200); // absence check: the writing has stopped, not just slowed
     expect(docs.written[before]).toBeLessThan(10_000_000);
   });
 

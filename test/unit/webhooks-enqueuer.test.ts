@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { RegistryEvent } from "../../src/core/events.js";
 import type { DeliveriesRepo } from "../../src/webhooks/deliveries-repo.js";
 import { WebhookEnqueuer } from "../../src/webhooks/enqueuer.js";
+import { quietFor } from "../support/wait.js";
 
 const ev = (seq: number): RegistryEvent => ({ seq, type: "server.updated", domain: "a.example.com", origin: "local", at: new Date(0).toISOString(), data: {} });
 
@@ -93,7 +94,7 @@ describe("WebhookEnqueuer", () => {
     await q.stop();
     expect(repo.enqueued).toEqual([1]);
     q.offer(ev(2));
-    await new Promise((r) => setTimeout(r, 20));
+    await quietFor(20); // absence check: nothing is enqueued after stop
     expect(repo.enqueued).toEqual([1]);
   });
 });
