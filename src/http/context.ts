@@ -24,6 +24,8 @@ export type RequestContext = {
   prefix: string;
   startedMs: number;
   aborted: boolean;
+  /** Run once when the client goes away before the response (uWS allows one onAborted handler per response). */
+  onAbort: (() => void)[];
   done: boolean;
   /** Extra headers for the eventual response (rate-limit state, …). */
   headers: [string, string][];
@@ -70,11 +72,13 @@ export function readContext(
     prefix,
     startedMs: performance.now(),
     aborted: false,
+    onAbort: [],
     done: false,
     headers: [],
   };
   res.onAborted(() => {
     ctx.aborted = true;
+    for (const hook of ctx.onAbort) hook();
   });
   return ctx;
 }

@@ -3,21 +3,26 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { errorBody, RegistrarError, UnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../core/errors.js";
 import { isStoreUnavailable } from "../store/unavailable.js";
+import { BodyAbortedError } from "./body.js";
 import { corsHeaders } from "../security/cors.js";
 import { legacyErrorBody, successorUrl } from "./legacy/errors.js";
 import type { RequestContext } from "./context.js";
+
+const CLIENT_CLOSED = 499;
 
 const STATUS_TEXT: Record<number, string> = {
   200: "200 OK", 201: "201 Created", 204: "204 No Content", 304: "304 Not Modified", 400: "400 Bad Request", 401: "401 Unauthorized",
   403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict",
   413: "413 Payload Too Large", 415: "415 Unsupported Media Type", 429: "429 Too Many Requests",
+  // Never written (the client is gone); logged and counted under nginx's "client closed request".
+  [CLIENT_CLOSED]: "499 Client Closed Request",
   500: "500 Internal Server Error", 503: "503 Service Unavailable",
 };
 
 export type Responder = {
-  /** Requests started and not yet answered, for graceful shutdown. */
+  /** Requests started, not yet answered and whose client is still there, for graceful shutdown. */
   readonly active: number;
-  begin(): void;
+  begin(ctx: RequestContext): void;
   send(ctx: RequestContext, status: number, body: string | Buffer | null, headers?: [string, string][], closeConnection?: boolean): void;
   fail(ctx: RequestContext, err: unknown): void;
 };
@@ -36,7 +41,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
   function send(ctx: RequestContext, status: number, body: string | Buffer | null, headers: [string, string][] = [], closeConnection = false): void {
     if (ctx.done) return;
     ctx.done = true;
-    active--;
+    settle(ctx);
     const durationMs = performance.now() - ctx.startedMs;
     log.info({ req_id: ctx.requestId, ip: ctx.ip, method: ctx.method, route: ctx.route, status, duration_ms: Math.round(durationMs * 1000) / 1000 }, "request");
     histogramFor(ctx.route, ctx.method, status).observe(durationMs / 1000);
@@ -62,6 +67,10 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
   }
 
   function fail(ctx: RequestContext, err: unknown): void {
+    if (err instanceof BodyAbortedError) {
+      send(ctx, CLIENT_CLOSED, null);
+      return;
+    }
     if (err instanceof RegistrarError) {
       // A body we refused mid-stream leaves unread bytes on the socket: close it rather than parse garbage.
       const close = err instanceof PayloadTooLargeError || err instanceof UnsupportedMediaTypeError;
@@ -81,11 +90,20 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
   }
 
   let active = 0;
+  const counted = new WeakSet<RequestContext>();
+  /** Takes a request out of `active` once: when it is answered or when its client goes away, whichever is first. */
+  function settle(ctx: RequestContext): void {
+    if (counted.delete(ctx)) active--;
+  }
   return {
     get active() {
       return active;
     },
-    begin: () => void active++,
+    begin(ctx) {
+      active++;
+      counted.add(ctx);
+      ctx.onAbort.push(() => settle(ctx));
+    },
     send,
     fail,
   };
