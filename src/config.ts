@@ -31,6 +31,7 @@ export const DEFAULTS = {
   wsRateLimit: "120/60",
   feedRetentionDays: 7,
   shutdownTimeoutMs: 10_000,
+  shutdownDrainMs: 0,
   maxBodyBytes: 65_536,
   webhookRetryBaseMs: 1000,
   webhookRetryMaxMs: 3_600_000,
@@ -92,6 +93,8 @@ const Env = z.object({
   WS_HEARTBEAT_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsHeartbeatTimeoutS),
   WS_RATE_LIMIT: rateSpec.default(DEFAULTS.wsRateLimit),
   FEED_RETENTION_DAYS: positiveNumber.default(DEFAULTS.feedRetentionDays),
+  // Contract §10: /readyz is 503 and the node keeps serving this long after SIGTERM before it closes its listener.
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULTS.shutdownDrainMs),
   SHARDS: z.coerce.number().int().min(1).max(4096).default(DEFAULTS.shards),
   PEERS: z.string().optional(),
   FEDERATION: z.enum(["auto", "on", "off"]).default("auto"),
@@ -238,6 +241,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     uwsUseFallback: isFallbackRequested(e.UWS_USE_FALLBACK),
     /** Fixed by the contract (64 KiB, §1), not a setting. */
     maxBodyBytes: DEFAULTS.maxBodyBytes,
+    /** The stop after the drain: in-flight requests, flushes and hand-over must fit in it (not a setting). */
     shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
   });
 }

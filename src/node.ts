@@ -15,6 +15,8 @@ import { startHousekeeping } from "./housekeeping.js";
 import { startEdge } from "./http/edge.js";
 import { legacyRoutes } from "./http/legacy/routes.js";
 import { healthRoutes } from "./http/routes/health.js";
+import { probeRoutes } from "./http/routes/probes.js";
+import { Readiness } from "./http/readiness.js";
 import { adminRoutes } from "./http/routes/admin.js";
 import { keyRoutes } from "./http/routes/keys.js";
 import { ratingRoutes, ratingSubmitter } from "./http/routes/ratings.js";
@@ -100,7 +102,9 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     const onHeartbeat = heartbeatCounter(metrics);
     const registrations = registrationCounter(metrics);
     const ratingDeps = { directory, ratings: store.ratings, service: trust.ratings, limit: limits.rate };
+    const readiness = new Readiness();
     const routes = [
+      ...probeRoutes(readiness),
       ...serverRoutes({
         directory, actors: registry.api, schemas, registrarId: config.registrarId,
         offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat, limits, registrations,
@@ -130,7 +134,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
       ...(config.webUi ? webRoutes({ directory, ratings: store.ratings, registrarId: config.registrarId, lastSeq: () => events.sequencer.last, limiter: limits.list }) : []),
     ];
     const webSockets = { actors: registry.api, sequencer: events.sequencer, store: feedStore(store.db), onStoreError, claims: shared(subj.sessions) };
-    const edge = life.add("edge", await startEdge({ uWS, config, log: part("edge"), metrics, routes, webSockets }));
+    const edge = life.add("edge", await startEdge({ uWS, config, log: part("edge"), metrics, routes, webSockets, readiness }));
     return { port: edge.port, log, directory, actors: registry.local, db: store.db, stop: once(() => stopNode(life, log)) };
   });
 }
