@@ -9,6 +9,7 @@ import { parseCorsOrigins } from "./security/cors.js";
 import { parseRateLimit } from "./security/rate-limit.js";
 import { SECRET_ENV, TrustEnv, trustSettings } from "./trust/settings.js";
 import { isFallbackRequested } from "./uws.js";
+import { POOL_DEFAULTS } from "./store/db.js";
 import { checkTlsFiles, parseDatabaseUrl, redactUrl } from "./store/mysql-url.js";
 
 export const DEFAULTS = {
@@ -32,6 +33,9 @@ export const DEFAULTS = {
   feedRetentionDays: 7,
   shutdownTimeoutMs: 10_000,
   shutdownDrainMs: 0,
+  dbPoolSize: POOL_DEFAULTS.connectionLimit,
+  dbQueueLimit: POOL_DEFAULTS.queueLimit,
+  dbAcquireTimeoutMs: POOL_DEFAULTS.acquireTimeoutMs,
   maxBodyBytes: 65_536,
   webhookRetryBaseMs: 1000,
   webhookRetryMaxMs: 3_600_000,
@@ -59,6 +63,10 @@ const Env = z.object({
   HOST: z.string().min(1).default(DEFAULTS.host),
   // Parsed, with its TLS options, by src/store/mysql-url.ts (below).
   DATABASE_URL: z.string().default(DEFAULTS.databaseUrl),
+  // The MySQL pool (src/store/db.ts): when it runs dry, requests answer 503 `unavailable` (contract §10).
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULTS.dbPoolSize),
+  DB_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.dbQueueLimit),
+  DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(DEFAULTS.dbAcquireTimeoutMs),
   NATS_URL: z.string().min(1).optional(),
   // A NATS subject token: no dots (they would split the subject).
   CLUSTER_ID: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "expected 1-63 chars of a-z 0-9 _ - (no dots)").default(DEFAULTS.clusterId),
@@ -180,6 +188,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     /** DATABASE_URL parsed (host, user, database, TLS): what every MySQL connection is opened from. */
     database: parsed(env, "DATABASE_URL", () => parseDatabase(e.DATABASE_URL)),
+    /** The MySQL pool's size, queue and wait deadline. */
+    dbPool: Object.freeze({ connectionLimit: e.DB_POOL_SIZE, queueLimit: e.DB_QUEUE_LIMIT, acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS }),
     natsUrl: e.NATS_URL,
     /** Cluster mode (NATS, shards, shared limits) or one node on its own: decided here, once. */
     mode: (e.NATS_URL ? "cluster" : "single") as "cluster" | "single",

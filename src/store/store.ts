@@ -14,9 +14,9 @@ export type Store = {
 };
 
 /** Applies pending migrations, then opens the pool; stop closes it (last, after every feature that writes). */
-export async function openStore(config: Pick<Config, "database" | "tokens">): Promise<Store> {
+export async function openStore(config: Pick<Config, "database" | "tokens" | "dbPool">): Promise<Store> {
   await migrate(config.database);
-  const db = await openDb(config.database);
+  const db = await openDb(config.database, config.dbPool);
   try {
     // The pool itself must work before anything is built on it (and the first request finds a warm connection).
     await db.query("SELECT 1");
