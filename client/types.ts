@@ -135,6 +135,8 @@ export type RegistryEvent = {
 /** Close codes of contract §4 and §5. */
 export const CloseCodes = {
   normal: 1000,
+  /** Refused by policy: too many feed connections from one client address (contract §10). */
+  policyViolation: 1008,
   internalError: 1011,
   restarting: 1012,
   tryAgainLater: 1013,

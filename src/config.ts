@@ -31,6 +31,7 @@ export const DEFAULTS = {
   wsHeartbeatTimeoutS: 90,
   wsRateLimit: "120/60",
   feedRetentionDays: 7,
+  feedMaxPerIp: 8,
   shutdownTimeoutMs: 10_000,
   shutdownDrainMs: 0,
   dbPoolSize: POOL_DEFAULTS.connectionLimit,
@@ -101,6 +102,7 @@ const Env = z.object({
   WS_HEARTBEAT_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsHeartbeatTimeoutS),
   WS_RATE_LIMIT: rateSpec.default(DEFAULTS.wsRateLimit),
   FEED_RETENTION_DAYS: positiveNumber.default(DEFAULTS.feedRetentionDays),
+  FEED_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.feedMaxPerIp),
   // Contract §10: /readyz is 503 and the node keeps serving this long after SIGTERM before it closes its listener.
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULTS.shutdownDrainMs),
   SHARDS: z.coerce.number().int().min(1).max(4096).default(DEFAULTS.shards),
@@ -229,6 +231,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** Inbound WebSocket messages per connection; null = off. */
     wsRateLimit: parsed(env, "WS_RATE_LIMIT", () => parseRateLimit(e.WS_RATE_LIMIT, DEFAULTS.wsRateLimit)),
     feedRetentionMs: Math.round(e.FEED_RETENTION_DAYS * DAY_MS),
+    /** Open /v1/feed connections per client IP; the next is closed with 1008 (contract §10). */
+    feedMaxPerIp: e.FEED_MAX_PER_IP,
     auditRetentionMs: Math.round(e.AUDIT_RETENTION_DAYS * DAY_MS),
     shards: e.SHARDS,
     peers,

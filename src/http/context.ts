@@ -40,6 +40,12 @@ function nextRequestId(): string {
   return `${ID_PREFIX}-${(idCounter++).toString(36)}`;
 }
 
+/** The client address of a request or a WebSocket upgrade: the peer, or what a trusted proxy says (contract §3). */
+export function clientIpOf(res: HttpResponse, req: HttpRequest, resolveIp: (peer: string, xff: string | undefined) => string): string {
+  const xff = req.getHeader("x-forwarded-for");
+  return resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), xff === "" ? undefined : xff);
+}
+
 export function readContext(
   res: HttpResponse,
   req: HttpRequest,
@@ -50,7 +56,6 @@ export function readContext(
   prefix = "",
 ): RequestContext {
   const incomingId = req.getHeader("x-request-id");
-  const xff = req.getHeader("x-forwarded-for");
   const params: string[] = [];
   for (let i = 0; i < paramCount; i++) params.push(req.getParameter(i) ?? "");
   const ctx: RequestContext = {
@@ -61,7 +66,7 @@ export function readContext(
     query: req.getQuery() ?? "",
     params,
     requestId: REQUEST_ID.test(incomingId) ? incomingId : nextRequestId(),
-    ip: resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), xff === "" ? undefined : xff),
+    ip: clientIpOf(res, req, resolveIp),
     origin: req.getHeader("origin") || undefined,
     authorization: req.getHeader("authorization") || undefined,
     contentType: req.getHeader("content-type") || undefined,

@@ -8,6 +8,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { resolveClientIp } from "../security/client-ip.js";
 import type { Readiness } from "./readiness.js";
+import { clientIpOf } from "./context.js";
 import { createResponder } from "./respond.js";
 import { mountRoutes, type RouteSpec } from "./router.js";
 
@@ -23,7 +24,7 @@ export type EdgeDeps = {
   metrics: Metrics;
   /** Route groups, mounted after the WebSocket endpoints (the router ends with a catch-all 404). */
   routes: RouteSpec[];
-  webSockets: Omit<WebSocketDeps, "config" | "log" | "metrics" | "actors"> & { actors: HeartbeatPort };
+  webSockets: Omit<WebSocketDeps, "config" | "log" | "metrics" | "actors" | "clientIp"> & { actors: HeartbeatPort };
   /** Turned ready once listening, draining first thing in stop() (contract §10 /readyz). */
   readiness: Readiness;
 };
@@ -37,7 +38,8 @@ export async function startEdge(d: EdgeDeps): Promise<Edge> {
     trusted.size === 0 && IPV4_TEXT.test(peer) ? peer : resolveClientIp(peer, xff, trusted);
   const respond = createResponder(log, d.metrics, config.corsOrigins);
   const app = uWS.App();
-  const webSockets = mountWebSockets(app, { ...d.webSockets, config, log, metrics: d.metrics });
+  const clientIp = (res: uWSModule.HttpResponse, req: uWSModule.HttpRequest) => clientIpOf(res, req, resolveIp);
+  const webSockets = mountWebSockets(app, { ...d.webSockets, config, log, metrics: d.metrics, clientIp });
   mountRoutes(app, d.routes, { respond, resolveIp, maxBodyBytes: config.maxBodyBytes, prefix: config.pathPrefix });
   const listenSocket = await new Promise<uWSModule.us_listen_socket>((resolve, reject) =>
     app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)))),
