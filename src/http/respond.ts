@@ -20,9 +20,12 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 export type Responder = {
-  /** Requests started, not yet answered and whose client is still there, for graceful shutdown. */
+  /**
+   * Requests started and not yet answered, for graceful shutdown. A request whose client went away still counts
+   * until its handler ends (its write may be half-way); an aborted body ends it at once (src/http/body.ts).
+   */
   readonly active: number;
-  begin(ctx: RequestContext): void;
+  begin(): void;
   send(ctx: RequestContext, status: number, body: string | Buffer | null, headers?: [string, string][], closeConnection?: boolean): void;
   fail(ctx: RequestContext, err: unknown): void;
 };
@@ -41,7 +44,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
   function send(ctx: RequestContext, status: number, body: string | Buffer | null, headers: [string, string][] = [], closeConnection = false): void {
     if (ctx.done) return;
     ctx.done = true;
-    settle(ctx);
+    active--;
     const durationMs = performance.now() - ctx.startedMs;
     log.info({ req_id: ctx.requestId, ip: ctx.ip, method: ctx.method, route: ctx.route, status, duration_ms: Math.round(durationMs * 1000) / 1000 }, "request");
     histogramFor(ctx.route, ctx.method, status).observe(durationMs / 1000);
@@ -90,20 +93,11 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
   }
 
   let active = 0;
-  const counted = new WeakSet<RequestContext>();
-  /** Takes a request out of `active` once: when it is answered or when its client goes away, whichever is first. */
-  function settle(ctx: RequestContext): void {
-    if (counted.delete(ctx)) active--;
-  }
   return {
     get active() {
       return active;
     },
-    begin(ctx) {
-      active++;
-      counted.add(ctx);
-      ctx.onAbort.push(() => settle(ctx));
-    },
+    begin: () => void active++,
     send,
     fail,
   };

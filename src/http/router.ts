@@ -51,7 +51,7 @@ export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: Router
   }
   app.any("/*", (res: HttpResponse, req: HttpRequest) => {
     const ctx = readContext(res, req, "unmatched", 0, false, deps.resolveIp);
-    deps.respond.begin(ctx);
+    deps.respond.begin();
     deps.respond.fail(ctx, new NotFoundError(`no route for ${ctx.method} ${ctx.url}`));
   });
 }
@@ -62,7 +62,7 @@ function mountOne(app: TemplatedApp, route: RouteSpec, pattern: string, routeNam
   const allow = [...Object.keys(route.methods), ...(route.methods.GET ? ["HEAD"] : []), "OPTIONS"];
   const context = (res: HttpResponse, req: HttpRequest) => {
     const ctx = readContext(res, req, routeName, paramCount, legacy, deps.resolveIp, prefix);
-    deps.respond.begin(ctx);
+    deps.respond.begin();
     return ctx;
   };
   for (const [method, spec] of Object.entries(route.methods) as [Method, Spec][]) {
