@@ -34,6 +34,9 @@ import { openStore } from "./store/store.js";
 import { requireNativeUws } from "./uws.js";
 import { createWebhooks, type WebhookMetrics, type WebhookSettings } from "./webhooks/service.js";
 import { webRoutes } from "./web/routes.js";
+import { uptimeRoutes } from "./http/routes/uptime.js";
+import { createUptimeTracker } from "./uptime/tracker.js";
+import { startDeadSweep } from "./directory/dead-sweep.js";
 import { feedStore } from "./ws/index.js";
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version;
@@ -80,6 +83,12 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
           isLeader: () => registry.cluster!.ownership.accepts(0), log: part("federation"), metrics, onStoreError: onStoreError("federation"),
         })
       : null;
+    // Contract §9.2: uptime_30d from the daily rollup, advanced by status events; dead servers leave listings.
+    const uptime = createUptimeTracker({ directory, repo: store.uptime, registrarId: config.registrarId, onError: onStoreError("uptime") });
+    life.defer("uptime events", events.sequencer.listen(uptime.onEvent));
+    await uptime.start();
+    life.defer("uptime", () => uptime.stop());
+    life.add("dead sweep", startDeadSweep(directory, config.deadAfterMs));
     const listed = (domain: string) => directory.get(domain);
     const update = (rec: ServerRecord, fields: number, mutate: () => void) => directory.update(rec, fields, false, mutate);
     // Proofs, keys, assertions, rater identities (contract §8); re-checks run on the owner of each domain's shard.
@@ -93,7 +102,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     if (federation) life.add("federation", federation.start());
     life.add("trust re-checks", trust.start());
     webhooks.start(events.sequencer.last);
-    life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, log, onError: onStoreError("audit_prune") }));
+    life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, uptime: { repo: store.uptime, retentionDays: config.uptimeRetentionDays }, log, onError: onStoreError("audit_prune") }));
     life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster,
       build: { version: VERSION, nodeId: config.nodeId, registrarId: config.registrarId } }));
     const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
@@ -104,11 +113,13 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
       ...serverRoutes({
         directory, actors: registry.api, schemas, registrarId: config.registrarId,
         offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat, limits, registrations,
+        lastSeq: () => events.sequencer.last,
       }),
       // The PHP registrar's dialect on the unversioned routes (contract §7), on the same actors and rules; its
       // fromDomain/userId rating is the home-server form of §8.4 (userId up to 128 characters there).
       ...legacyRoutes({ directory, actors: registry.api, schemas, ratings: store.ratings, onHeartbeat, registrations, limits, submitRating: ratingSubmitter(ratingDeps, 128) }),
       ...ratingRoutes(ratingDeps),
+      ...uptimeRoutes({ directory, repo: store.uptime, registrarId: config.registrarId }),
       ...verificationRoutes({ proofs: trust.proofs, recoveryLimit: limits.recovery }),
       ...keyRoutes({ listed, issuerKeys: trust.issuerKeys, signer: trust.signer, assertions: trust.assertions }),
       // Without ADMIN_TOKEN the admin routes are not mounted at all: every admin path is the plain 404 (§8.5).
