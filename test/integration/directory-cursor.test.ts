@@ -58,7 +58,7 @@ describe("cursor paging", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await c.get(`/v1/servers?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
+      const res: { status: number; text: string; body: any } = await c.get(`/v1/servers?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
       expect(res.status, res.text).toBe(200);
       seen.push(...res.body.servers.map((s: { domain: string }) => s.domain));
       cursor = res.body.next_cursor;
