@@ -34,7 +34,7 @@ import { openStore } from "./store/store.js";
 import { requireNativeUws } from "./uws.js";
 import { createWebhooks, type WebhookMetrics, type WebhookSettings } from "./webhooks/service.js";
 import { webRoutes } from "./web/routes.js";
-import { uptimeRoutes } from "./http/routes/uptime.js";
+import { unknownUptime, uptimeRoutes } from "./http/routes/uptime.js";
 import { createUptimeTracker } from "./uptime/tracker.js";
 import { startDeadSweep } from "./directory/dead-sweep.js";
 import { feedStore } from "./ws/index.js";
@@ -138,7 +138,19 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
         natsHealth: () => net.transport.health(), cluster: () => registry.cluster?.health() ?? singleNodeHealth(config, directory), registry: metrics.registry,
       }),
       // The web directory (contract §9.1); without it / and /server/:domain fall through to the 404 route.
-      ...(config.webUi ? webRoutes({ directory, ratings: store.ratings, registrarId: config.registrarId, lastSeq: () => events.sequencer.last, limiter: limits.list }) : []),
+      ...(config.webUi
+        ? webRoutes({
+            directory, ratings: store.ratings, registrarId: config.registrarId, lastSeq: () => events.sequencer.last, limiter: limits.list,
+            // §8.3: the keys kept from the last successful fetch of a verified domain; none for the others.
+            keys: async (domain) => ((await trust.issuerKeys.stored(domain))?.keys ?? []) as unknown as Record<string, unknown>[],
+            // §9.2: the rollup's days (mirrored records have none: every day "no data").
+            uptime: async (domain, days) => {
+              const nowMs = Date.now();
+              const own = directory.get(domain)?.origin === config.registrarId;
+              return ((own ? await store.uptime.read(domain, days, nowMs) : null) ?? unknownUptime(days, nowMs)).days;
+            },
+          })
+        : []),
     ];
     const webSockets = { actors: registry.api, sequencer: events.sequencer, store: feedStore(store.db), onStoreError, claims: shared(subj.sessions) };
     const edge = life.add("edge", await startEdge({ uWS, config, log: part("edge"), metrics, routes, webSockets }));

@@ -38,7 +38,7 @@ export type CursorProblem = "malformed" | "other_query";
  * be used. Any string may arrive here: every field is checked before it is trusted.
  */
 export function decodeCursor(cursor: string, sort: SortKey, fingerprint: string): ServerRecord | CursorProblem {
-  if (cursor.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return "malformed";
+  if (cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return "malformed";
   let c: { v?: unknown; f?: unknown; k?: unknown; d?: unknown };
   try {
     c = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));

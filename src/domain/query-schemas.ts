@@ -40,7 +40,7 @@ export const ListQuery = z
     language: LanguageTag.optional(),
     registration: Registration.optional(),
     include_dead: booleanParam.default(false),
-    cursor: z.string().min(1, { error: "must not be empty" }).max(1024, { error: "must be at most 1024 characters" }).optional(),
+    cursor: z.string().min(1, { error: "must not be empty" }).max(2048, { error: "must be at most 2048 characters" }).optional(),
   })
   .transform(({ order, ...rest }) => ({
     ...rest,
