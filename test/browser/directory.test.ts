@@ -232,7 +232,7 @@ describe("web directory in a browser", () => {
         expect(await page.locator(".trust-state").textContent()).toContain("Verified The owner proved control of aurora.example.org");
         // §8.3: the keys kept from the domain's document.
         expect(await page.locator("table.keys tbody tr").count()).toBe(1);
-        expect(await page.locator("table.keys tbody tr td").allTextContents()).toEqual([AURORA_KEY.kid, "Ed25519", AURORA_KEY.public_key, "1 Jun 2027"]);
+        expect(await page.locator("table.keys tbody tr td").allTextContents()).toEqual([AURORA_KEY.kid, "Ed25519", AURORA_KEY.public_key, "Jun 1, 2027"]);
         // §9.2: 90 days, four with data (three from the rollup, and today): 50 %, 100 %, 0 %, 100 %.
         expect(await page.locator(".uptime-chart rect").count()).toBe(90);
         expect(await page.locator(".uptime-chart").getAttribute("aria-label")).toBe("Uptime over the last 90 days: 62.5 % online on 4 days with data");
