@@ -46,6 +46,8 @@ export const DEFAULTS = {
   webhookConcurrency: 16,
   webhookRetentionDays: 7,
   auditRetentionDays: 365,
+  deadAfterDays: 30,
+  uptimeRetentionDays: 400,
   fedAntiEntropyS: 30,
   fedTombstoneTtlS: 7 * 86_400,
   fedMaxChangesPerS: 5000,
@@ -111,6 +113,10 @@ const Env = z.object({
   FED_ANTI_ENTROPY_S: positiveNumber.default(DEFAULTS.fedAntiEntropyS),
   FED_TOMBSTONE_TTL_S: positiveNumber.default(DEFAULTS.fedTombstoneTtlS),
   FED_MAX_CHANGES_PER_S: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.fedMaxChangesPerS),
+  // Contract §9.2: offline longer than this leaves listings (unless include_dead=true); decimals accepted (tests).
+  DEAD_AFTER_DAYS: positiveNumber.default(DEFAULTS.deadAfterDays),
+  // Contract §9.2: daily uptime rows kept this long, whatever FEED_RETENTION_DAYS says.
+  UPTIME_RETENTION_DAYS: z.coerce.number().int().min(365).max(3650).default(DEFAULTS.uptimeRetentionDays),
   // The web directory at / and /server/:domain (contract §9.1); off answers 404 for both.
   WEB_UI: z.enum(["on", "off"]).default("on"),
   // Contract §7: every route also served under this path (a registrar placed under a path of another site).
@@ -244,6 +250,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxChangesPerS: e.FED_MAX_CHANGES_PER_S,
       maxMessageBytes: DEFAULTS.fedMaxMessageBytes,
     }),
+    /** §9.2: a server offline for longer than this is dead: hidden from listings unless include_dead=true. */
+    deadAfterMs: Math.round(e.DEAD_AFTER_DAYS * DAY_MS),
+    uptimeRetentionDays: e.UPTIME_RETENTION_DAYS,
     /** The HTML directory (src/web, docs/web.md). */
     webUi: e.WEB_UI === "on",
     /** Proof of domain control, keys, assertions, rater identity, admin (contract §8; src/trust/settings.ts). */

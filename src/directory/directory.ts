@@ -4,6 +4,7 @@ import { SearchCache } from "./search-cache.js";
 import { LIVENESS_FIELDS, type FieldMask } from "../core/record.js";
 import { SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
 import { selectPage } from "./top-k.js";
+import { languageMatches } from "../domain/directory-fields.js";
 
 export type ListFilter = {
   q?: string;
@@ -17,9 +18,17 @@ export type ListFilter = {
   origin: string;
   limit: number;
   offset: number;
+  /** §9.2: a canonical language tag (matches it and its subtags) and a registration policy. */
+  language?: string;
+  registration?: string;
+  /** §9.2: list servers offline for longer than DEAD_AFTER_DAYS too. */
+  includeDead?: boolean;
+  /** §9.2 cursor: start strictly after this stand-in (src/directory/cursor.ts), after skipping `offset` more. */
+  after?: ServerRecord;
 };
 
-export type ListPage = { records: ServerRecord[]; total: number };
+/** `more`: at least one more record matches after the page (the listing then answers a next_cursor). */
+export type ListPage = { records: ServerRecord[]; total: number; more: boolean };
 
 // Heartbeats move only LIVENESS_FIELDS; unless a count really changed, a heartbeat does not bump the directory
 // version (only last_seen moved: a cached page may show it up to PageCache's softTtlMs old).
@@ -95,25 +104,30 @@ export class Directory {
         touched.push(idx);
       }
     }
+    // A server that comes back is alive again at once (the dead sweep only ever marks).
     const status = r.status;
     const verified = r.verified;
+    const dead = r.dead;
     const users = r.userCount;
     const channels = r.channelCount;
     mutate();
     r.json = null;
-    // Filter counts change only with status or verified (origin never changes in place).
-    if (r.status !== status || r.verified !== verified) {
-      const now = { status: r.status, verified: r.verified };
+    if (r.status === "online") r.dead = false;
+    // Filter counts change only with status, verified or dead (origin never changes in place).
+    if (r.status !== status || r.verified !== verified || r.dead !== dead) {
+      const now = { status: r.status, verified: r.verified, dead: r.dead };
       r.status = status;
       r.verified = verified;
+      r.dead = dead;
       this.count(r, -1);
       r.status = now.status;
       r.verified = now.verified;
+      r.dead = now.dead;
       this.count(r, 1);
     }
     for (const idx of touched) idx.add(r);
     if (text) this.search.changed(r);
-    const changed = text || r.status !== status || r.verified !== verified || r.userCount !== users || r.channelCount !== channels;
+    const changed = text || r.status !== status || r.verified !== verified || r.dead !== dead || r.userCount !== users || r.channelCount !== channels;
     if (changed || (fields & ~LIVENESS_FIELDS) !== 0) this.version++;
   }
 
@@ -138,20 +152,42 @@ export class Directory {
   list(f: ListFilter): ListPage {
     const idx = this.index(f.sort, f.order);
     const accept = makeFilter(f);
+    // One more than the page, to know whether a next page exists (§9.2 next_cursor).
+    const want = f.limit + 1;
     if (f.q) {
       const matches = this.search.get(f.q.toLowerCase(), () => this.records.values());
       if (matches.size > this.records.size * WALK_WHEN_MATCH_FRACTION_ABOVE) {
         let total = 0;
         for (const r of matches) if (accept(r)) total++;
-        return { total, records: walk(idx, (r) => matches.has(r) && accept(r), f.offset, f.limit) };
+        return page(walk(idx, (r) => matches.has(r) && accept(r), f.offset, want, f.after), total, f.limit);
       }
       const candidates: ServerRecord[] = [];
+      const after = f.after;
       for (const r of matches) if (accept(r)) candidates.push(r);
-      return { total: candidates.length, records: selectPage(candidates, comparator(f.sort, f.order), f.offset, f.limit) };
+      const total = candidates.length;
+      const rest = after ? candidates.filter((r) => idx.cmp(r, after) > 0) : candidates;
+      return page(selectPage(rest, idx.cmp, f.offset, want), total, f.limit);
     }
-    const total = this.total(f);
-    const filtered = f.status !== "any" || f.verified !== undefined || f.origin !== "any";
-    return { total, records: walk(idx, filtered ? accept : null, f.offset, f.limit) };
+    // language and registration are not counted per key: their totals take one pass over the records.
+    const scanned = f.language !== undefined || f.registration !== undefined;
+    let total = 0;
+    if (scanned) for (const r of this.records.values()) total += accept(r) ? 1 : 0;
+    else total = this.total(f);
+    const filtered = scanned || f.status !== "any" || f.verified !== undefined || f.origin !== "any" || this.deadCount() > 0;
+    return page(walk(idx, filtered ? accept : null, f.offset, want, f.after), total, f.limit);
+  }
+
+  /** Marks or clears §9.2's dead flag (DEAD_AFTER_DAYS), keeping counts and the version right. */
+  setDead(r: ServerRecord, dead: boolean): void {
+    if (r.dead === dead) return;
+    if (this.records.get(r.domain) !== r) {
+      r.dead = dead;
+      return;
+    }
+    this.count(r, -1);
+    r.dead = dead;
+    this.count(r, 1);
+    this.version++;
   }
 
   /** Counts by status, online servers and origins, for health and metrics. */
@@ -161,10 +197,17 @@ export class Directory {
     return n;
   }
 
+  private deadCount(): number {
+    let n = 0;
+    for (const [key, c] of this.counts) if (key.endsWith("|1")) n += c;
+    return n;
+  }
+
   private total(f: ListFilter): number {
     let n = 0;
     for (const [key, c] of this.counts) {
-      const [status, verified, origin] = key.split("|");
+      const [status, verified, origin, dead] = key.split("|");
+      if (dead === "1" && !f.includeDead) continue;
       if (f.status !== "any" && status !== f.status) continue;
       if (f.verified !== undefined && (verified === "1") !== f.verified) continue;
       if (f.origin !== "any" && origin !== f.origin) continue;
@@ -174,7 +217,7 @@ export class Directory {
   }
 
   private count(r: ServerRecord, delta: number): void {
-    const key = `${r.status}|${r.verified ? 1 : 0}|${r.origin}`;
+    const key = `${r.status}|${r.verified ? 1 : 0}|${r.origin}|${r.dead ? 1 : 0}`;
     const n = (this.counts.get(key) ?? 0) + delta;
     if (n === 0) this.counts.delete(key);
     else this.counts.set(key, n);
@@ -193,20 +236,30 @@ export class Directory {
 }
 
 function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
-  const { status, verified, origin } = f;
+  const { status, verified, origin, language, registration } = f;
+  const includeDead = f.includeDead === true;
   // The q match set covers descriptions too; the legacy search narrows it to names and domains.
   const qLower = f.q && f.qIn === "name_domain" ? f.q.toLowerCase() : null;
   return (r) =>
     (status === "any" || r.status === status) &&
     (verified === undefined || r.verified === verified) &&
     (origin === "any" || r.origin === origin) &&
+    (includeDead || !r.dead) &&
+    (language === undefined || languageMatches(r.languages, language)) &&
+    (registration === undefined || r.registration === registration) &&
     (qLower === null || r.domain.includes(qLower) || r.name.toLowerCase().includes(qLower));
 }
 
-function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, limit: number): ServerRecord[] {
+function page(records: ServerRecord[], total: number, limit: number): ListPage {
+  const more = records.length > limit;
+  if (more) records.length = limit;
+  return { records, total, more };
+}
+
+function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, limit: number, after?: ServerRecord): ServerRecord[] {
   const out: ServerRecord[] = [];
   let skipped = 0;
-  for (const r of idx.walk()) {
+  for (const r of after ? idx.after(after) : idx.walk()) {
     if (accept && !accept(r)) continue;
     if (skipped < offset) {
       skipped++;

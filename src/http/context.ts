@@ -17,6 +17,8 @@ export type RequestContext = {
   contentLength: string | undefined;
   /** For ETag revalidation (304); undefined when absent. */
   ifNoneMatch: string | undefined;
+  /** For gzip/brotli answers (contract §9.2); undefined when absent. */
+  acceptEncoding: string | undefined;
   chunked: boolean;
   /** Served in the legacy dialect (contract §7): string errors, deprecation headers. */
   legacy: boolean;
@@ -72,6 +74,7 @@ export function readContext(
     contentType: req.getHeader("content-type") || undefined,
     contentLength: req.getHeader("content-length") || undefined,
     ifNoneMatch: req.getHeader("if-none-match") || undefined,
+    acceptEncoding: req.getHeader("accept-encoding") || undefined,
     chunked: /chunked/i.test(req.getHeader("transfer-encoding")),
     legacy,
     prefix,

@@ -62,8 +62,9 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
       for (const [k, v] of ctx.headers) res.writeHeader(k, v);
       for (const [k, v] of headers) res.writeHeader(k, v);
       if (status === 204) res.endWithoutBody(0, closeConnection);
-      // RFC 9110 §15.4.5: a 304 has no body and no Content-Length of its own.
-      else if (status === 304) res.endWithoutBody(undefined, closeConnection);
+      // RFC 9110 §15.4.5: a 304 has no body. Without a reported length uWS ends the message by closing the
+      // connection, which kills keep-alive clients' next request; it then reports Content-Length: 0.
+      else if (status === 304) res.endWithoutBody(0, closeConnection);
       else if (ctx.method === "HEAD") res.endWithoutBody(body === null ? 0 : Buffer.byteLength(body), closeConnection);
       else res.end(body ?? "", closeConnection);
     });
