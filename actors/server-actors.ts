@@ -217,8 +217,15 @@ export class ServerActors implements ActorApi {
     // Build the new state on a copy so a failed write leaves memory untouched.
     const next = Object.assign(Object.create(Object.getPrototypeOf(rec)), rec) as ServerRecord;
     next.applyFields(changed);
-    next.recordVersion = rec.recordVersion + 1;
     next.tokenActivityMs = this.clock.now();
+    // Contract §10: an update that changes nothing writes nothing and publishes no event. It still counts as the
+    // token's activity (§3 sliding expiry), kept like a heartbeat's: in memory, written behind.
+    if (sameClientFields(next, rec)) {
+      rec.tokenActivityMs = next.tokenActivityMs;
+      this.liveness.markDirty(rec);
+      return { recordJson: rec.toJson(), seq: 0 };
+    }
+    next.recordVersion = rec.recordVersion + 1;
     const ev = await this.store.updateServer(next, changed, cmd.by, this.ownership.fence(domain));
     if (!ev) throw new NotFoundError(`${domain} is not registered`);
     this.directory.update(rec, CLIENT_FIELDS, true, () => {
@@ -387,4 +394,8 @@ export class ServerActors implements ActorApi {
 
 function unknownCommand(cmd: never): never {
   throw new Error(`unknown command ${JSON.stringify((cmd as { type?: unknown }).type)}`);
+}
+
+function sameClientFields(a: ServerRecord, b: ServerRecord): boolean {
+  return JSON.stringify(a.clientFields()) === JSON.stringify(b.clientFields());
 }

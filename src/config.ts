@@ -25,6 +25,8 @@ export const DEFAULTS = {
   rateLimitRegister: "5/3600",
   rateLimitRate: "10/60",
   rateLimitList: "30/60",
+  rateLimitWrite: "60/60",
+  rateLimitHeartbeat: "120/60",
   flushIntervalMs: 1000,
   heartbeatIntervalS: 30,
   wsIdentifyTimeoutS: 10,
@@ -88,6 +90,9 @@ const Env = z.object({
   RATE_LIMIT_REGISTER: rateSpec.default(DEFAULTS.rateLimitRegister),
   RATE_LIMIT_RATE: rateSpec.default(DEFAULTS.rateLimitRate),
   RATE_LIMIT_LIST: rateSpec.default(DEFAULTS.rateLimitList),
+  // Per domain, on the routes that take its token (contract §10).
+  RATE_LIMIT_WRITE: rateSpec.default(DEFAULTS.rateLimitWrite),
+  RATE_LIMIT_HEARTBEAT: rateSpec.default(DEFAULTS.rateLimitHeartbeat),
   ALLOW_INSECURE_URLS: bool.default(false),
   ALLOW_PRIVATE_WEBHOOKS: bool.default(false),
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(DEFAULTS.webhookRetryBaseMs),
@@ -212,11 +217,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokens: tokenPolicy(e.TOKEN_TTL_DAYS, e.TOKEN_MAX_AGE_DAYS),
     trustedProxies: parsed(env, "TRUSTED_PROXIES", () => parseTrustedProxies(e.TRUSTED_PROXIES)),
     corsOrigins: parsed(env, "CORS_ORIGINS", () => parseCorsOrigins(e.CORS_ORIGINS)),
-    /** Per-IP limits of registration, rating and listing; null = off. */
+    /** Per-IP limits of registration, rating and listing, per-domain limits of token writes and heartbeats; null = off. */
     rateLimits: Object.freeze({
       register: parsed(env, "RATE_LIMIT_REGISTER", () => parseRateLimit(e.RATE_LIMIT_REGISTER, DEFAULTS.rateLimitRegister)),
       rate: parsed(env, "RATE_LIMIT_RATE", () => parseRateLimit(e.RATE_LIMIT_RATE, DEFAULTS.rateLimitRate)),
       list: parsed(env, "RATE_LIMIT_LIST", () => parseRateLimit(e.RATE_LIMIT_LIST, DEFAULTS.rateLimitList)),
+      write: parsed(env, "RATE_LIMIT_WRITE", () => parseRateLimit(e.RATE_LIMIT_WRITE, DEFAULTS.rateLimitWrite)),
+      heartbeat: parsed(env, "RATE_LIMIT_HEARTBEAT", () => parseRateLimit(e.RATE_LIMIT_HEARTBEAT, DEFAULTS.rateLimitHeartbeat)),
     }),
     allowInsecureUrls: e.ALLOW_INSECURE_URLS,
     allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS,

@@ -24,7 +24,7 @@ export function createMetrics() {
       labelNames: ["result"] as const, registers: [registry],
     }),
     rateLimited: new client.Counter({
-      name: "registrar_rate_limited_total", help: "Requests refused with 429 by a per-IP limit (register, rate, list)",
+      name: "registrar_rate_limited_total", help: "Requests refused with 429 by a rate limit (per IP: register, rate, list, recovery; per domain: write, heartbeat, rate_per_home)",
       labelNames: ["limit"] as const, registers: [registry],
     }),
     authFailures: new client.Counter({
@@ -86,7 +86,7 @@ export function createMetrics() {
   };
   // Known label values start at 0, so rate() and absent() see the series before the first increment.
   for (const type of EVENT_TYPES) m.events.labels(type).inc(0);
-  for (const limit of ["register", "rate", "list"]) m.rateLimited.labels(limit).inc(0);
+  for (const limit of ["register", "rate", "list", "write", "heartbeat"]) m.rateLimited.labels(limit).inc(0);
   for (const reason of ["unauthorized", "token_expired"]) m.authFailures.labels(reason).inc(0);
   m.registrations.labels("created").inc(0);
   return m;

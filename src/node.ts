@@ -124,7 +124,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
       ...legacyRoutes({ directory, actors: registry.api, schemas, ratings: store.ratings, onHeartbeat, registrations, limits, submitRating: ratingSubmitter(ratingDeps, 128) }),
       ...ratingRoutes(ratingDeps),
       ...uptimeRoutes({ directory, repo: store.uptime, registrarId: config.registrarId }),
-      ...verificationRoutes({ proofs: trust.proofs, recoveryLimit: limits.recovery }),
+      ...verificationRoutes({ proofs: trust.proofs, recoveryLimit: limits.recovery, writeLimit: limits.write }),
       ...keyRoutes({ listed, issuerKeys: trust.issuerKeys, signer: trust.signer, assertions: trust.assertions }),
       // Without ADMIN_TOKEN the admin routes are not mounted at all: every admin path is the plain 404 (§8.5).
       ...(trust.admin.enabled
@@ -135,7 +135,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
         : []),
       ...webhookRoutes({
         db: store.db, listedOrigin: (domain) => directory.get(domain)?.origin, webhooks: webhooks.repo, registrarId: config.registrarId,
-        allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks,
+        allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks, writeLimit: limits.write,
       }),
       ...healthRoutes({
         nodeId: config.nodeId, version: VERSION, startedMs, checkMysql: () => store.db.query("SELECT 1").then(() => true, () => false),

@@ -16,13 +16,10 @@ export class SharedRateLimiter extends RateLimiter {
     super(opts);
   }
 
-  override take(key: string, cost = 1): RateLimitDecision {
-    const d = super.take(key, cost);
-    if (d.allowed && cost > 0) {
-      const report: RateLimitReport = { v: CLUSTER_WIRE_VERSION, n: this.name, k: key, w: d.windowStartMs, c: cost, from: this.nodeId };
-      this.transport.publish(this.subject, encode(report));
-    }
-    return d;
+  // Only what counts for good is reported: a cancelled reservation stays on this node and is given back here.
+  protected override committed(key: string, d: RateLimitDecision, cost: number): void {
+    const report: RateLimitReport = { v: CLUSTER_WIRE_VERSION, n: this.name, k: key, w: d.windowStartMs, c: cost, from: this.nodeId };
+    this.transport.publish(this.subject, encode(report));
   }
 
   /** Subscribes the given limiters to the other nodes' reports. */

@@ -30,8 +30,8 @@ export type ListFilter = {
 /** `more`: at least one more record matches after the page (the listing then answers a next_cursor). */
 export type ListPage = { records: ServerRecord[]; total: number; more: boolean };
 
-// Heartbeats move only LIVENESS_FIELDS; unless a count really changed, a heartbeat does not bump the directory
-// version (only last_seen moved: a cached page may show it up to PageCache's softTtlMs old).
+// Heartbeats move only LIVENESS_FIELDS and do not bump the directory version unless the status changed: a cached
+// page may show last_seen and counts (and an order by them) up to PageCache's softTtlMs old.
 
 // Dense q matches are cheaper to find by walking the sort index; sparse ones by selecting from the match set.
 const WALK_WHEN_MATCH_FRACTION_ABOVE = 0.05;
@@ -54,7 +54,7 @@ export class Directory {
 
   /**
    * Bumped by every change that can move a record in or out of a page or change what it shows, except
-   * heartbeat soft state (last_seen, counts): listing caches key on it.
+   * heartbeat soft state (last_seen, counts, and the order by them): listing caches key on it.
    */
   version = 0;
 
@@ -108,8 +108,6 @@ export class Directory {
     const status = r.status;
     const verified = r.verified;
     const dead = r.dead;
-    const users = r.userCount;
-    const channels = r.channelCount;
     mutate();
     r.json = null;
     if (r.status === "online") r.dead = false;
@@ -127,7 +125,9 @@ export class Directory {
     }
     for (const idx of touched) idx.add(r);
     if (text) this.search.changed(r);
-    const changed = text || r.status !== status || r.verified !== verified || r.dead !== dead || r.userCount !== users || r.channelCount !== channels;
+    // Counts alone leave the version as it is (issue 8): a beat alternating user_count 1/2 used to empty the page
+    // cache on every beat. Like last_seen, they reach cached pages within PageCache's softTtlMs.
+    const changed = text || r.status !== status || r.verified !== verified || r.dead !== dead;
     if (changed || (fields & ~LIVENESS_FIELDS) !== 0) this.version++;
   }
 

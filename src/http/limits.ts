@@ -1,5 +1,6 @@
-// The node's per-IP rate limiters (register, rate, list): local on one node, shared over the transport in a
-// cluster so a limit holds for the sum over all nodes; swept every 30 s.
+// The node's rate limiters: per client IP (register, rate, list, recovery), per domain (token writes, HTTP
+// heartbeats, contract §10) and per rater home; local on one node, shared over the transport in a cluster so a
+// limit holds for the sum over all nodes; swept every 30 s.
 import type { OnDrop } from "../../transport/codec.js";
 import type { Transport } from "../../transport/transport.js";
 import { SharedRateLimiter } from "../cluster/shared-rate-limit.js";
@@ -12,6 +13,10 @@ export type Limits = {
   register: RateLimiter | null;
   rate: RateLimiter | null;
   list: RateLimiter | null;
+  /** RATE_LIMIT_WRITE per domain: PUT, DELETE, rotation, verification, recovery, webhooks (contract §10). */
+  write: RateLimiter | null;
+  /** RATE_LIMIT_HEARTBEAT per domain: HTTP heartbeats (contract §10). */
+  heartbeat: RateLimiter | null;
   /** RATE_LIMIT_RECOVERY per client IP (contract §8.2). */
   recovery: RateLimiter | null;
   /** RATE_LIMIT_RATE_PER_HOME, keyed by the rater's home domain (contract §8.4). */
@@ -36,6 +41,7 @@ export function createLimits(d: LimitDeps): Limits {
   const { rateLimits } = d.config;
   const limiters = {
     register: make("register", rateLimits.register), rate: make("rate", rateLimits.rate), list: make("list", rateLimits.list),
+    write: make("write", rateLimits.write), heartbeat: make("heartbeat", rateLimits.heartbeat),
     recovery: make("recovery", d.config.trust.rateLimitRecovery), ratePerHome: make("rate_per_home", d.config.trust.rateLimitRatePerHome),
   };
   const active = new Map(Object.entries(limiters).filter((e): e is [string, RateLimiter] => e[1] !== null));

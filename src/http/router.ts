@@ -2,12 +2,14 @@
 // under PATH_PREFIX; HEAD, CORS preflight, 405 with Allow (a legacy path: 404 Not found), and the 404 fallback.
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import { MethodNotAllowedError, NotFoundError, RateLimitedError } from "../core/errors.js";
-import type { RateLimiter } from "../security/rate-limit.js";
+import { ipLimitKey } from "../security/client-ip.js";
+import { domainLimitKey, type RateLimitDecision, type RateLimiter } from "../security/rate-limit.js";
 import { readJsonBody } from "./body.js";
 import { readContext, type RequestContext } from "./context.js";
 import { legacyNotFound } from "./legacy/errors.js";
 import type { Responder } from "./respond.js";
 import { represent } from "./representation.js";
+import { pathDomain } from "./routes/params.js";
 
 export type Reply = { status: number; body?: unknown; raw?: string; bytes?: Buffer; headers?: [string, string][] };
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -22,7 +24,19 @@ export type RouteSpec = {
   dialect?: "v1" | "legacy";
   /** Served exactly at this path, outside /v1 (e.g. /metrics). */
   bare?: boolean;
-  methods: Partial<Record<Method, { handler: Handler; body?: boolean; limiter?: RateLimiter | null }>>;
+  methods: Partial<Record<Method, MethodSpec>>;
+};
+
+export type MethodSpec = {
+  handler: Handler;
+  body?: boolean;
+  /** Per client IP (its /64 for IPv6), before anything else is read. */
+  limiter?: RateLimiter | null;
+  /**
+   * Per domain (the route's first parameter), counted only for requests that succeed: one refused for its token,
+   * or for anything else, gives its count back, so nobody without the token can spend a domain's budget.
+   */
+  perDomain?: RateLimiter | null;
 };
 
 export type RouterDeps = {
@@ -33,7 +47,7 @@ export type RouterDeps = {
   prefix?: string;
 };
 
-type Spec = NonNullable<RouteSpec["methods"][Method]>;
+type Spec = MethodSpec;
 const UWS_METHOD = { GET: "get", POST: "post", PUT: "put", DELETE: "del" } as const;
 
 export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: RouterDeps): void {
@@ -76,10 +90,35 @@ function mountOne(app: TemplatedApp, route: RouteSpec, pattern: string, routeNam
   app.any(pattern, (res, req) => deps.respond.fail(context(res, req), legacy ? legacyNotFound() : new MethodNotAllowedError(allow)));
 }
 
-function run(ctx: RequestContext, spec: { handler: Handler; body?: boolean; limiter?: RateLimiter | null }, deps: RouterDeps): void {
+function rateHeaders(ctx: RequestContext, d: RateLimitDecision): void {
+  ctx.headers.push(["RateLimit-Limit", String(d.limit)], ["RateLimit-Remaining", String(d.remaining)], ["RateLimit-Reset", String(d.resetS)]);
+}
+
+/** Runs the handler under the domain's budget: reserved now, kept if the handler succeeds, given back if not. */
+async function underDomainLimit(ctx: RequestContext, limiter: RateLimiter, run: () => Promise<Reply> | Reply): Promise<Reply> {
+  const domain = pathDomain(ctx.params[0]);
+  // A path that is no domain is refused by the handler (401/404) and has no budget to spend.
+  if (!domain) return run();
+  const held = limiter.reserve(domainLimitKey(domain));
+  if (!held.decision.allowed) {
+    rateHeaders(ctx, held.decision);
+    throw new RateLimitedError(held.decision.retryAfterS);
+  }
+  try {
+    const reply = await run();
+    held.commit();
+    rateHeaders(ctx, held.decision);
+    return reply;
+  } catch (err) {
+    held.cancel();
+    throw err;
+  }
+}
+
+function run(ctx: RequestContext, spec: Spec, deps: RouterDeps): void {
   if (spec.limiter) {
-    const d = spec.limiter.take(ctx.ip);
-    ctx.headers.push(["RateLimit-Limit", String(d.limit)], ["RateLimit-Remaining", String(d.remaining)], ["RateLimit-Reset", String(d.resetS)]);
+    const d = spec.limiter.take(ipLimitKey(ctx.ip));
+    rateHeaders(ctx, d);
     if (!d.allowed) {
       deps.respond.fail(ctx, new RateLimitedError(d.retryAfterS));
       return;
@@ -89,8 +128,9 @@ function run(ctx: RequestContext, spec: { handler: Handler; body?: boolean; limi
   // body still refuse an oversized or non-JSON one before running (contract §1: a rejected request changes nothing).
   // The PHP registrar read a JSON body whatever its Content-Type said; the legacy dialect does too (contract §7).
   const body = readJsonBody(ctx, deps.maxBodyBytes, spec.body === true, ctx.legacy);
+  const perDomain = spec.perDomain;
   body
-    .then((b) => spec.handler(ctx, b))
+    .then((b) => (perDomain ? underDomainLimit(ctx, perDomain, () => spec.handler(ctx, b)) : spec.handler(ctx, b)))
     .then((reply) => {
       const text = reply.bytes ?? reply.raw ?? (reply.body === undefined ? null : JSON.stringify(reply.body));
       // The legacy dialect keeps the PHP registrar's plain answers (contract §7).

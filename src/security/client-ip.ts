@@ -2,7 +2,7 @@
 
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "./cloudflare-ranges.js";
 import { CidrSet, parseCidr, type Cidr } from "./cidr.js";
-import { formatIp, parseIp, type IpAddress } from "./ip-address.js";
+import { formatIp, isIpv4, parseIp, type IpAddress } from "./ip-address.js";
 
 /**
  * Parses TRUSTED_PROXIES: comma-separated CIDRs or bare addresses; the token `cloudflare` (any case)
@@ -63,4 +63,17 @@ export function resolveClientIp(
     lastTrusted = hop;
   }
   return formatIp(lastTrusted);
+}
+
+const V6_HOST_BITS = 64n;
+
+/**
+ * The key a client is rate-limited under: its IPv4 address, or for IPv6 its /64 (contract §10), the block one
+ * customer usually holds, so that rotating through it buys no extra quota. `ip` is resolveClientIp's output.
+ */
+export function ipLimitKey(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const parsed = parseIp(ip);
+  if (parsed === null || isIpv4(parsed)) return ip;
+  return `${formatIp((parsed >> V6_HOST_BITS) << V6_HOST_BITS)}/64`;
 }

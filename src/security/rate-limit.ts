@@ -1,4 +1,5 @@
 // Per-key request limits in fixed wall-clock windows whose counts add up across cluster nodes.
+import { createHash } from "node:crypto";
 
 /** One limit: at most `limit` requests per `windowS` seconds. */
 export interface RateLimit {
@@ -22,6 +23,16 @@ export interface RateLimitDecision {
   windowStartMs: number;
 }
 
+/**
+ * A request counted before its outcome is known: `commit()` when it turned out to count, `cancel()` to give the
+ * count back (a per-domain write refused for its token must not spend the owner's budget). Either, once.
+ */
+export interface RateLimitReservation {
+  readonly decision: RateLimitDecision;
+  commit(): void;
+  cancel(): void;
+}
+
 export interface RateLimiterOptions {
   limit: number;
   windowS: number;
@@ -31,6 +42,14 @@ export interface RateLimiterOptions {
   now?: () => number;
   /** Called on each refusal (metrics); the one place every limited route passes through. */
   onRefused?: () => void;
+}
+
+/** Longest limiter key a cluster report carries (transport/subjects.ts RateLimitReport.k). */
+const MAX_KEY_CHARS = 64;
+
+/** A domain's key in the per-domain limiters: the domain itself, or a digest of one too long for the wire. */
+export function domainLimitKey(domain: string): string {
+  return domain.length <= MAX_KEY_CHARS ? domain : `#${createHash("sha256").update(domain).digest("base64url")}`;
 }
 
 export const RATE_LIMIT_DEFAULTS = Object.freeze({ maxKeys: 100_000 });
@@ -125,6 +144,39 @@ export class RateLimiter {
 
   /** Counts `cost` requests for `key` if they fit in the current window; a refusal counts nothing. */
   take(key: string, cost = 1): RateLimitDecision {
+    const d = this.#count(key, cost);
+    if (d.allowed && cost > 0) this.committed(key, d, cost);
+    return d;
+  }
+
+  /**
+   * Counts one request for `key` on this node now (so concurrent requests see it) and leaves it to the caller to
+   * `commit()` it (a cluster node then tells the others) or `cancel()` it (the count is given back). A refused
+   * reservation counts nothing; its commit and cancel do nothing.
+   */
+  reserve(key: string): RateLimitReservation {
+    const decision = this.#count(key, 1);
+    let settled = !decision.allowed;
+    return {
+      decision,
+      commit: () => {
+        if (settled) return;
+        settled = true;
+        this.committed(key, decision, 1);
+      },
+      cancel: () => {
+        if (settled) return;
+        settled = true;
+        const window = this.#windows.get(key);
+        if (window !== undefined && window.startMs === decision.windowStartMs && window.local > 0) window.local--;
+      },
+    };
+  }
+
+  /** Allowed requests that count for good pass here (SharedRateLimiter reports them to the other nodes). */
+  protected committed(_key: string, _decision: RateLimitDecision, _cost: number): void {}
+
+  #count(key: string, cost: number): RateLimitDecision {
     if (!Number.isSafeInteger(cost) || cost < 0) {
       throw new RangeError(`cost must be a non-negative integer, got ${cost}`);
     }

@@ -3,7 +3,7 @@
 import { NotFoundError, NotOwnerError, RateLimitedError } from "../core/errors.js";
 import type { Initiator } from "../core/events.js";
 import { SORT_FIELD, type ServerRecord } from "../core/record.js";
-import type { RateLimiter } from "../security/rate-limit.js";
+import { domainLimitKey, type RateLimiter } from "../security/rate-limit.js";
 import type { Rating, RatingsRepo } from "../store/ratings-repo.js";
 import { resolveRater, type RaterPorts } from "./rater.js";
 import type { RaterClaim } from "./rating-claim.js";
@@ -39,7 +39,7 @@ export class RatingService {
     this.rated(domain);
     const rater = await resolveRater(domain, claim, this.d.rater);
     if (rater.homeDomain !== null && this.d.perHome) {
-      const decision = this.d.perHome.take(rater.homeDomain);
+      const decision = this.d.perHome.take(domainLimitKey(rater.homeDomain));
       if (!decision.allowed) throw new RateLimitedError(decision.retryAfterS);
     }
     const by: Initiator = rater.homeDomain ? { kind: "domain", id: rater.homeDomain } : { kind: "ip", id: ip };

@@ -7,6 +7,7 @@ import type { RequestContext } from "../http/context.js";
 import { pathDomain } from "../http/routes/params.js";
 import type { Reply, RouteSpec } from "../http/router.js";
 import type { RateLimiter } from "../security/rate-limit.js";
+import { ipLimitKey } from "../security/client-ip.js";
 import type { Rating } from "../store/ratings-repo.js";
 import { loadAssets, type Assets } from "./assets.js";
 import { directoryMain } from "./directory-page.js";
@@ -58,7 +59,7 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
   /** A 429 page when rendering one more page would pass the listing limit; null when allowed. */
   const overLimit = (ctx: RequestContext): Reply | null => {
     if (!d.limiter) return null;
-    const v = d.limiter.take(ctx.ip);
+    const v = d.limiter.take(ipLimitKey(ctx.ip));
     ctx.headers.push(["RateLimit-Limit", String(v.limit)], ["RateLimit-Remaining", String(v.remaining)], ["RateLimit-Reset", String(v.resetS)]);
     if (v.allowed) return null;
     const page = renderedPage(messagePage(base(), "Too many requests", `Please wait ${v.retryAfterS} s and try again.`));

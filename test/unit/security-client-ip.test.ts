@@ -3,8 +3,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../src/security/cloudflare-ranges.js";
-import { parseTrustedProxies, resolveClientIp } from "../../src/security/client-ip.js";
-import { normaliseIp } from "../../src/security/ip-address.js";
+import { ipLimitKey, parseTrustedProxies, resolveClientIp } from "../../src/security/client-ip.js";
+import { formatIp, normaliseIp } from "../../src/security/ip-address.js";
 
 describe("parseTrustedProxies", () => {
   it.each([undefined, "", "  ", ","])("trusts nobody when the value is %j", (value) => {
@@ -138,5 +138,28 @@ describe("resolveClientIp", () => {
         }),
       );
     });
+  });
+});
+
+describe("ipLimitKey", () => {
+  it("keys IPv6 clients by their /64 and IPv4 clients by their address (contract §10)", () => {
+    expect(ipLimitKey("2001:db8:1:2::1")).toBe("2001:db8:1:2::/64");
+    expect(ipLimitKey("2001:db8:1:2:ffff:ffff:ffff:ffff")).toBe("2001:db8:1:2::/64");
+    expect(ipLimitKey("2001:db8:1:3::1")).toBe("2001:db8:1:3::/64");
+    expect(ipLimitKey("::1")).toBe("::/64");
+    expect(ipLimitKey("203.0.113.9")).toBe("203.0.113.9");
+    expect(ipLimitKey("")).toBe("");
+  });
+
+  it("gives every address of one /64 the same key and no two /64s the same key", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }), (prefix, host, other) => {
+        const ip = (p: bigint, h: bigint) => formatIp((p << 64n) | h);
+        // IPv4-mapped space (::ffff:0:0/96) lies in prefix 0; keep to real IPv6 prefixes.
+        fc.pre(prefix !== 0n && ((prefix + other) & ((1n << 64n) - 1n)) !== 0n);
+        expect(ipLimitKey(ip(prefix, host))).toBe(ipLimitKey(ip(prefix, 0n)));
+        expect(ipLimitKey(ip(prefix, host))).not.toBe(ipLimitKey(ip((prefix + other) & ((1n << 64n) - 1n), host)));
+      }),
+    );
   });
 });

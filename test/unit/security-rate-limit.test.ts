@@ -249,3 +249,46 @@ describe("RateLimiter", () => {
     });
   });
 });
+
+describe("RateLimiter.reserve", () => {
+  it("holds a place at once, keeps it on commit and gives it back on cancel", () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ limit: 2, windowS: 60, now: clock.now });
+    const a = limiter.reserve("d");
+    const b = limiter.reserve("d");
+    expect([a.decision.allowed, b.decision.allowed]).toEqual([true, true]);
+    // Two in flight: a third is refused before either settles.
+    expect(limiter.reserve("d").decision.allowed).toBe(false);
+    b.cancel();
+    b.cancel(); // once only: a second cancel gives nothing more back
+    a.commit();
+    const c = limiter.reserve("d");
+    expect(c.decision).toMatchObject({ allowed: true, remaining: 0 });
+    c.commit();
+    expect(limiter.reserve("d").decision.allowed).toBe(false);
+  });
+
+  it("reports a committed reservation and not a cancelled one (the hook a cluster node uses)", () => {
+    const reported: string[] = [];
+    class Reporting extends RateLimiter {
+      protected override committed(key: string): void {
+        reported.push(key);
+      }
+    }
+    const limiter = new Reporting({ limit: 5, windowS: 60, now: manualClock().now });
+    limiter.reserve("kept").commit();
+    limiter.reserve("dropped").cancel();
+    limiter.take("taken");
+    expect(reported).toEqual(["kept", "taken"]);
+  });
+
+  it("does not give back into a later window than the one it counted in", () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter({ limit: 1, windowS: 60, now: clock.now });
+    const held = limiter.reserve("d");
+    clock.nowMs += 60_000;
+    limiter.take("d");
+    held.cancel();
+    expect(limiter.take("d").allowed).toBe(false);
+  });
+});

@@ -26,7 +26,7 @@ export type LegacyRouteDeps = {
   onHeartbeat: () => void;
   /** registrar_registrations_total{result}: legacy registrations count like /v1 ones. */
   registrations: { created(): void; refused(err: unknown): void };
-  limits: { register: RateLimiter | null; list: RateLimiter | null; rate: RateLimiter | null };
+  limits: { register: RateLimiter | null; list: RateLimiter | null; rate: RateLimiter | null; write: RateLimiter | null; heartbeat: RateLimiter | null };
   /** The rating operation of `POST /v1/servers/:domain/rate` (src/http/routes/ratings.ts), given a /v1-shaped body. */
   submitRating: (ctx: RequestContext, v1Body: unknown) => Promise<unknown>;
 };
@@ -88,6 +88,7 @@ export function legacyRoutes(d: LegacyRouteDeps): RouteSpec[] {
       GET: { handler: (ctx) => ({ status: 200, raw: legacyRowJson(known(ctx, d.directory)) }) },
       PUT: {
         body: true,
+        perDomain: d.limits.write,
         handler: async (ctx, body) => {
           const { domain, tokenHash } = legacyAuth(ctx);
           const update = legacyUpdate(body);
@@ -105,6 +106,7 @@ export function legacyRoutes(d: LegacyRouteDeps): RouteSpec[] {
         },
       },
       DELETE: {
+        perDomain: d.limits.write,
         handler: async (ctx) => {
           const { domain, tokenHash } = legacyAuth(ctx);
           await d.actors.send({ type: "remove", domain, tokenHash, by: { kind: "domain", id: domain } });
@@ -115,6 +117,7 @@ export function legacyRoutes(d: LegacyRouteDeps): RouteSpec[] {
     legacy("/servers/:domain/heartbeat", {
       POST: {
         body: true,
+        perDomain: d.limits.heartbeat,
         handler: async (ctx, body) => {
           const { domain, tokenHash } = legacyAuth(ctx);
           const stats = parseOrThrow(Heartbeat, legacyStats(body));

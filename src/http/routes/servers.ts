@@ -24,7 +24,8 @@ export type ServerRouteDeps = {
   onHeartbeat: () => void;
   /** registrar_registrations_total{result}. */
   registrations: { created(): void; refused(err: unknown): void };
-  limits: { register: RateLimiter | null; list: RateLimiter | null };
+  /** Per client IP: register, list; per domain (contract §10): write (PUT, DELETE, rotation), heartbeat. */
+  limits: { register: RateLimiter | null; list: RateLimiter | null; write: RateLimiter | null; heartbeat: RateLimiter | null };
   /** Newest event seq delivered on this node: every event up to it is reflected in the directory (§9.2 X-Registrar-Seq). */
   lastSeq: () => number;
 };
@@ -149,6 +150,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         },
         PUT: {
           body: true,
+          perDomain: d.limits.write,
           handler: async (ctx, body) => {
             const { domain, tokenHash } = authDomain(ctx, d);
             const input = parseOrThrow(d.schemas.UpdateServer(domain), body) as Record<string, unknown>;
@@ -159,6 +161,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
           },
         },
         DELETE: {
+          perDomain: d.limits.write,
           handler: async (ctx) => {
             const { domain, tokenHash } = authDomain(ctx, d);
             await d.actors.send({ type: "remove", domain, tokenHash, by: { kind: "domain", id: domain } });
@@ -172,6 +175,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
       methods: {
         POST: {
           body: true,
+          perDomain: d.limits.heartbeat,
           handler: async (ctx, body) => {
             const { domain, tokenHash } = authDomain(ctx, d);
             const stats = body === undefined ? {} : parseOrThrow(Heartbeat, body);
@@ -190,6 +194,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
       methods: {
         POST: {
           body: true,
+          perDomain: d.limits.write,
           handler: async (ctx, body) => {
             const { domain, tokenHash } = authDomain(ctx, d);
             if (body !== undefined && (typeof body !== "object" || body === null || Object.keys(body).length > 0)) {

@@ -12,6 +12,8 @@ export type VerificationRouteDeps = {
   proofs: ProofService;
   /** RATE_LIMIT_RECOVERY, per client IP, on both recovery routes. */
   recoveryLimit: RateLimiter | null;
+  /** RATE_LIMIT_WRITE, per domain, on all four routes (contract §10). */
+  writeLimit: RateLimiter | null;
 };
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -37,6 +39,7 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
       methods: {
         POST: {
           body: true,
+          perDomain: d.writeLimit,
           handler: async (ctx, body) => {
             noFields(body);
             const domain = domainOf(ctx, true);
@@ -50,6 +53,7 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
       methods: {
         POST: {
           body: true,
+          perDomain: d.writeLimit,
           handler: async (ctx, body) => {
             noFields(body);
             const domain = domainOf(ctx, true);
@@ -64,6 +68,7 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
       methods: {
         POST: {
           body: true,
+          perDomain: d.writeLimit,
           limiter: d.recoveryLimit,
           handler: async (ctx, body) => {
             noFields(body);
@@ -77,6 +82,7 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
       methods: {
         POST: {
           body: true,
+          perDomain: d.writeLimit,
           limiter: d.recoveryLimit,
           handler: async (ctx, body) => {
             noFields(body);

@@ -1,6 +1,7 @@
 // Webhook routes (issue 4): a server registers, lists and deletes its webhooks and reads their recent deliveries.
 import { PageQuery } from "../../domain/schemas.js";
 import { NotOwnerError, ValidationError } from "../../core/errors.js";
+import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { Db } from "../../store/db.js";
 import { authenticateOwner } from "../../webhooks/auth.js";
@@ -20,6 +21,8 @@ export type WebhookRouteDeps = {
   lookup?: LookupAll;
   /** The origin of the listed record, if any: mirrored records live outside `servers` (contract §6: 403). */
   listedOrigin?: (domain: string) => string | undefined;
+  /** RATE_LIMIT_WRITE, per domain, on every webhook route (contract §10): each one checks the token in MySQL. */
+  writeLimit: RateLimiter | null;
 };
 
 const WEBHOOK_ID = /^wh_[0-9a-f]{24}$/;
@@ -40,6 +43,7 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
       path: "/servers/:domain/webhooks",
       methods: {
         POST: {
+          perDomain: d.writeLimit,
           body: true,
           handler: async (ctx, body) => {
             const domain = await owner(ctx);
@@ -55,6 +59,7 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
           },
         },
         GET: {
+          perDomain: d.writeLimit,
           handler: async (ctx) => {
             const domain = await owner(ctx);
             return { status: 200, body: { webhooks: await d.webhooks.list(domain) } };
@@ -66,6 +71,7 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
       path: "/servers/:domain/webhooks/:id",
       methods: {
         DELETE: {
+          perDomain: d.writeLimit,
           handler: async (ctx) => {
             const domain = await owner(ctx);
             await d.webhooks.remove(domain, webhookId(ctx.params[1]));
@@ -78,6 +84,7 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
       path: "/servers/:domain/webhooks/:id/deliveries",
       methods: {
         GET: {
+          perDomain: d.writeLimit,
           handler: async (ctx) => {
             const domain = await owner(ctx);
             const page = parseOrThrow(PageQuery, queryParams(ctx.query));
