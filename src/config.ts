@@ -86,6 +86,12 @@ const Env = z.object({
   TOKEN_TTL_DAYS: positiveNumber.default(DEFAULTS.tokenTtlDays),
   TOKEN_MAX_AGE_DAYS: positiveNumber.default(DEFAULTS.tokenMaxAgeDays),
   TRUSTED_PROXIES: z.string().optional(),
+  // A header a trusted proxy sets to the client address (cf-connecting-ip, x-real-ip), read instead of X-Forwarded-For.
+  CLIENT_IP_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, "expected a header name such as cf-connecting-ip")
+    .transform((v) => v.toLowerCase())
+    .optional(),
   CORS_ORIGINS: z.string().optional(),
   RATE_LIMIT_REGISTER: rateSpec.default(DEFAULTS.rateLimitRegister),
   RATE_LIMIT_RATE: rateSpec.default(DEFAULTS.rateLimitRate),
@@ -216,6 +222,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** TOKEN_TTL_DAYS and TOKEN_MAX_AGE_DAYS as the one expiry rule's policy (src/core/tokens.ts). */
     tokens: tokenPolicy(e.TOKEN_TTL_DAYS, e.TOKEN_MAX_AGE_DAYS),
     trustedProxies: parsed(env, "TRUSTED_PROXIES", () => parseTrustedProxies(e.TRUSTED_PROXIES)),
+    /** CLIENT_IP_HEADER in lower case (how uWS names headers); undefined reads X-Forwarded-For. */
+    clientIpHeader: e.CLIENT_IP_HEADER,
     corsOrigins: parsed(env, "CORS_ORIGINS", () => parseCorsOrigins(e.CORS_ORIGINS)),
     /** Per-IP limits of registration, rating and listing, per-domain limits of token writes and heartbeats; null = off. */
     rateLimits: Object.freeze({

@@ -33,6 +33,24 @@ export type RequestContext = {
   headers: [string, string][];
 };
 
+/**
+ * The client address from the socket peer and, when the resolver trusts the peer, a forwarding header: `lines(name)`
+ * reads every line of that header (called only then, and only during the request's handler).
+ */
+export type ResolveIp = (peer: string, lines: (name: string) => string | undefined) => string;
+
+/**
+ * Every line of a header joined with "," in order, or undefined when absent or empty: uWS's getHeader returns only
+ * the first line, and a proxy that adds its own line after the client's must not be hidden by it (review M2).
+ */
+export function headerLines(req: HttpRequest, name: string): string | undefined {
+  let joined: string | undefined;
+  req.forEach((key, value) => {
+    if (key === name && value !== "") joined = joined === undefined ? value : `${joined},${value}`;
+  });
+  return joined;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 // A random per-process prefix and a counter: unique across nodes and restarts without a UUID per request.
@@ -43,9 +61,8 @@ function nextRequestId(): string {
 }
 
 /** The client address of a request or a WebSocket upgrade: the peer, or what a trusted proxy says (contract §3). */
-export function clientIpOf(res: HttpResponse, req: HttpRequest, resolveIp: (peer: string, xff: string | undefined) => string): string {
-  const xff = req.getHeader("x-forwarded-for");
-  return resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), xff === "" ? undefined : xff);
+export function clientIpOf(res: HttpResponse, req: HttpRequest, resolveIp: ResolveIp): string {
+  return resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), (name) => headerLines(req, name));
 }
 
 export function readContext(
@@ -54,7 +71,7 @@ export function readContext(
   route: string,
   paramCount: number,
   legacy: boolean,
-  resolveIp: (peer: string, xff: string | undefined) => string,
+  resolveIp: ResolveIp,
   prefix = "",
 ): RequestContext {
   const incomingId = req.getHeader("x-request-id");

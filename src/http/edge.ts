@@ -8,7 +8,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { resolveClientIp } from "../security/client-ip.js";
 import type { Readiness } from "./readiness.js";
-import { clientIpOf } from "./context.js";
+import { clientIpOf, type ResolveIp } from "./context.js";
 import { createResponder } from "./respond.js";
 import { mountRoutes, type RouteSpec } from "./router.js";
 
@@ -34,8 +34,10 @@ export type Edge = { port: number; stop(): Promise<void> };
 export async function startEdge(d: EdgeDeps): Promise<Edge> {
   const { uWS, config, log } = d;
   const trusted = config.trustedProxies;
-  const resolveIp = (peer: string, xff: string | undefined) =>
-    trusted.size === 0 && IPV4_TEXT.test(peer) ? peer : resolveClientIp(peer, xff, trusted);
+  // CLIENT_IP_HEADER (e.g. cf-connecting-ip) replaces X-Forwarded-For, under the same rule: only from a trusted peer.
+  const header = config.clientIpHeader ?? "x-forwarded-for";
+  const resolveIp: ResolveIp = (peer, lines) =>
+    trusted.size === 0 && IPV4_TEXT.test(peer) ? peer : resolveClientIp(peer, () => lines(header), trusted);
   const respond = createResponder(log, d.metrics, config.corsOrigins);
   const app = uWS.App();
   const clientIp = (res: uWSModule.HttpResponse, req: uWSModule.HttpRequest) => clientIpOf(res, req, resolveIp);

@@ -5,7 +5,7 @@ import { MethodNotAllowedError, NotFoundError, RateLimitedError } from "../core/
 import { ipLimitKey } from "../security/client-ip.js";
 import { domainLimitKey, type RateLimitDecision, type RateLimiter } from "../security/rate-limit.js";
 import { readJsonBody } from "./body.js";
-import { readContext, type RequestContext } from "./context.js";
+import { readContext, type RequestContext, type ResolveIp } from "./context.js";
 import { legacyNotFound } from "./legacy/errors.js";
 import type { Responder } from "./respond.js";
 import { represent } from "./representation.js";
@@ -41,7 +41,7 @@ export type MethodSpec = {
 
 export type RouterDeps = {
   respond: Responder;
-  resolveIp: (peer: string, xff: string | undefined) => string;
+  resolveIp: ResolveIp;
   maxBodyBytes: number;
   /** PATH_PREFIX ("" for none): every route is also served under it. */
   prefix?: string;

@@ -40,18 +40,22 @@ export function parseTrustedProxies(value: string | undefined): CidrSet {
  * - If every hop is trusted, the left-most one is the client (the request started inside).
  *
  * Empty list items are ignored (RFC 9110 §5.6.1). When a request carries several X-Forwarded-For
- * lines the caller joins them with "," in order, which is their defined meaning as one list.
+ * lines the caller joins them with "," in order, which is their defined meaning as one list
+ * (src/http/context.ts headerLines). CLIENT_IP_HEADER's value is walked the same way.
  * The result is canonical text (formatIp). A peer that is not an address at all (uWS reports an
  * empty string for some closed sockets) comes back unchanged: there is nothing better to report.
  */
 export function resolveClientIp(
   peer: string,
-  xForwardedFor: string | undefined,
+  forwarded: string | undefined | (() => string | undefined),
   trusted: CidrSet,
 ): string {
   const peerIp = parseIp(peer);
   if (peerIp === null) return peer;
-  if (!trusted.has(peerIp) || xForwardedFor === undefined) return formatIp(peerIp);
+  if (!trusted.has(peerIp)) return formatIp(peerIp);
+  // Read only for a trusted peer: collecting every header line costs a walk over all headers.
+  const xForwardedFor = typeof forwarded === "function" ? forwarded() : forwarded;
+  if (xForwardedFor === undefined) return formatIp(peerIp);
   let lastTrusted: IpAddress = peerIp;
   const hops = xForwardedFor.split(",");
   for (let i = hops.length - 1; i >= 0; i--) {
