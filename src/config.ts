@@ -159,10 +159,15 @@ function parsed<T>(env: Record<string, string | undefined>, name: string, parse:
   }
 }
 
+/** Variables whose values are secrets by their name (WEBHOOK_SECRET_KEY, ADMIN_TOKEN, …): never echoed (review L5). */
+function isSecretName(name: string): boolean {
+  return SECRET_ENV.has(name) || /(?:_KEY|_SECRET|_TOKEN|_PASSWORD|_CREDENTIALS)$/.test(name);
+}
+
 /** `NAME="value"` as an error shows it: a password in a URL's user part (DATABASE_URL, NATS_URL) becomes `***`, a secret is hidden. */
 function shown(name: string, env: Record<string, string | undefined>): string {
   // A secret's value is never printed, not even redacted (ADMIN_TOKEN, contract §8.5).
-  return SECRET_ENV.has(name) ? `${name} (value hidden)` : `${name}=${JSON.stringify(redactUrl(env[name] ?? ""))}`;
+  return isSecretName(name) ? `${name} (value hidden)` : `${name}=${JSON.stringify(redactUrl(env[name] ?? ""))}`;
 }
 
 /** DATABASE_URL with its TLS options; the PEM files it names are read and checked now (issue 13). */

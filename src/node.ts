@@ -73,6 +73,8 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     /** A subject shared with the other nodes (cluster mode); null on a single node. */
     const shared = (subject: string) => (cluster ? { transport: net.transport, subject, onDrop, nodeId: config.nodeId } : null);
     const events = life.add("events", await createEventBus({ db: store.db, cluster: shared(subj.events), onGapError: onStoreError("gap_fill"), onPublish: eventCounter(metrics) }));
+    // Review L3: a database dump or backup would hand out every webhook's signing secret.
+    if (!config.webhooks.secretKeyHex) log.warn({ setting: "WEBHOOK_SECRET_KEY" }, "webhook secrets are stored in clear: set WEBHOOK_SECRET_KEY (64 hex characters) to encrypt them");
     const webhooks = life.add("webhooks", createWebhooks(store.db, webhookSettings(config), onStoreError("webhooks"), webhookMetrics(metrics)));
     life.defer("webhook events", events.sequencer.listen(webhooks.onEvent));
     const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits), onRefused: rateLimitCounter(metrics) }));

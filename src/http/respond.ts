@@ -19,6 +19,9 @@ const STATUS_TEXT: Record<number, string> = {
   500: "500 Internal Server Error", 503: "503 Service Unavailable",
 };
 
+/** Headers of a reply whose body carries a token (registration, rotation, recovery). */
+export const TOKEN_REPLY_HEADERS: [string, string][] = [["Cache-Control", "no-store"]];
+
 export type Responder = {
   /**
    * Requests started and not yet answered, for graceful shutdown. A request whose client went away still counts
@@ -53,6 +56,10 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
     res.cork(() => {
       res.writeStatus(STATUS_TEXT[status] ?? String(status));
       res.writeHeader("X-Request-Id", ctx.requestId);
+      // Review L6: no content sniffing on any response; nothing sent to a token holder, or carrying a token, is kept by
+      // a shared cache or the browser (handlers mark the anonymous replies that carry one: TOKEN_REPLY_HEADERS).
+      res.writeHeader("X-Content-Type-Options", "nosniff");
+      if (ctx.authorization !== undefined && !headers.some(([k]) => k === "Cache-Control")) res.writeHeader("Cache-Control", "no-store");
       if (body !== null && !headers.some(([k]) => k === "Content-Type")) res.writeHeader("Content-Type", "application/json");
       for (const [k, v] of corsHeaders(ctx.origin, corsOrigins, ctx.method === "OPTIONS")) res.writeHeader(k, v);
       if (ctx.legacy) {

@@ -146,9 +146,18 @@ export function sslOptions(tls: MysqlTls): SslOptions {
   return ssl;
 }
 
-/** The URL with its password replaced by `***`, for error messages and logs. */
+/**
+ * The URL with its password replaced by `***`, for error messages and logs. The user part ends at the last `@`, so a
+ * password with an unescaped `/`, `?`, `#` or `@` is hidden too (review L5); a user part without a password is a
+ * token in a NATS URL (`nats://<token>@host`) and is hidden whole, except for mysql:// (there it is a user name).
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)[^@/?#]*@/i, "$1***@");
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(url);
+  if (!m) return url;
+  const [whole, scheme, userinfo] = m;
+  const colon = userinfo.indexOf(":");
+  const shown = colon >= 0 ? `${userinfo.slice(0, colon)}:***` : /^mysql:/i.test(scheme) ? userinfo : "***";
+  return `${scheme}${shown}@${url.slice(whole.length)}`;
 }
 
 function readPem(tls: MysqlTls): { ca?: string; cert?: string; key?: string } {

@@ -17,8 +17,8 @@ export const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
 ].join("; ");
 
+// X-Content-Type-Options: nosniff goes on every response (src/http/respond.ts).
 const COMMON: readonly [string, string][] = [
-  ["X-Content-Type-Options", "nosniff"],
   // Links out (a server's site, its icon host) learn nothing about which page the visitor was on.
   ["Referrer-Policy", "same-origin"],
 ];

@@ -17,6 +17,7 @@ import { missingAuthorization, NO_FIELDS, withLegacyText } from "./errors.js";
 import { legacyListQuery, legacyRatingsParams } from "./query.js";
 import { legacyRating, legacyRegistration, legacyStats, legacyUpdate } from "./requests.js";
 import { legacyHealth, legacyRatingsPage, legacyRowJson } from "./wire.js";
+import { TOKEN_REPLY_HEADERS } from "../respond.js";
 
 export type LegacyRouteDeps = {
   directory: Directory;
@@ -76,7 +77,7 @@ export function legacyRoutes(d: LegacyRouteDeps): RouteSpec[] {
             const hash = hashToken(token).toString("hex");
             await d.actors.send({ type: "register", domain, fields: fields as ServerFields, tokenHash: hash, by: { kind: "ip", id: ctx.ip } });
             d.registrations.created();
-            return { status: 201, body: { domain, serverToken: token } };
+            return { status: 201, body: { domain, serverToken: token }, headers: TOKEN_REPLY_HEADERS };
           } catch (err) {
             d.registrations.refused(err);
             throw err;

@@ -15,6 +15,7 @@ import { AUDIT_PAGE_MAX, type AuditReader } from "../../trust/audit-reader.js";
 import type { BansRepo } from "../../trust/bans-repo.js";
 import type { ChecksRepo } from "../../trust/checks-repo.js";
 import type { RequestContext } from "../context.js";
+import { TOKEN_REPLY_HEADERS } from "../respond.js";
 import type { RouteSpec } from "../router.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
 
@@ -104,7 +105,7 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
           own(domain);
           const token = generateToken();
           const r = await d.actors.send({ type: "reissue_token", domain, newTokenHash: hashToken(token).toString("hex"), by: OPERATOR });
-          return { status: 200, raw: `{"token":"${token}","token_expires_at":"${iso(r.tokenExpiresMs)}"}` };
+          return { status: 200, raw: `{"token":"${token}","token_expires_at":"${iso(r.tokenExpiresMs)}"}`, headers: TOKEN_REPLY_HEADERS };
         }, true),
       },
     },

@@ -8,6 +8,7 @@ import { AUTH_MESSAGES, NotFoundError, NotOwnerError, UnauthorizedError, Validat
 import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
+import { TOKEN_REPLY_HEADERS } from "../respond.js";
 import type { RouteSpec } from "../router.js";
 import { PageCache } from "../../directory/page-cache.js";
 import { decodeCursor, encodeCursor, queryFingerprint } from "../../directory/cursor.js";
@@ -71,6 +72,7 @@ async function register(ctx: RequestContext, body: unknown, d: ServerRouteDeps) 
   return {
     status: 201,
     raw: `{"server":${reply.recordJson},"token":"${token}","token_expires_at":"${iso(reply.tokenExpiresMs)}"}`,
+    headers: TOKEN_REPLY_HEADERS,
   };
 }
 
@@ -202,7 +204,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
             }
             const fresh = newToken();
             const r = await d.actors.send({ type: "rotate_token", domain, tokenHash, newTokenHash: fresh.hash, by: { kind: "domain", id: domain } });
-            return { status: 200, raw: `{"token":"${fresh.token}","token_expires_at":"${iso(r.tokenExpiresMs)}"}` };
+            return { status: 200, raw: `{"token":"${fresh.token}","token_expires_at":"${iso(r.tokenExpiresMs)}"}`, headers: TOKEN_REPLY_HEADERS };
           },
         },
       },

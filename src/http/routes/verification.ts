@@ -5,6 +5,7 @@ import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { ProofService } from "../../trust/proof-service.js";
 import type { RequestContext } from "../context.js";
+import { TOKEN_REPLY_HEADERS } from "../respond.js";
 import type { RouteSpec } from "../router.js";
 import { pathDomain } from "./params.js";
 
@@ -89,7 +90,7 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
             const domain = domainOf(ctx, false);
             const token = generateToken();
             const r = await d.proofs.completeRecovery(domain, hashToken(token).toString("hex"), { kind: "ip", id: ctx.ip });
-            return { status: 200, raw: `{"server":${r.recordJson},"token":"${token}","token_expires_at":"${iso(r.tokenExpiresMs)}"}` };
+            return { status: 200, raw: `{"server":${r.recordJson},"token":"${token}","token_expires_at":"${iso(r.tokenExpiresMs)}"}`, headers: TOKEN_REPLY_HEADERS };
           },
         },
       },
