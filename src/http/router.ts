@@ -90,8 +90,13 @@ function mountOne(app: TemplatedApp, route: RouteSpec, pattern: string, routeNam
   app.any(pattern, (res, req) => deps.respond.fail(context(res, req), legacy ? legacyNotFound() : new MethodNotAllowedError(allow)));
 }
 
+/** RateLimit-* of the limit closest to refusing, when a route has two (recovery: per IP and per domain). */
 function rateHeaders(ctx: RequestContext, d: RateLimitDecision): void {
-  ctx.headers.push(["RateLimit-Limit", String(d.limit)], ["RateLimit-Remaining", String(d.remaining)], ["RateLimit-Reset", String(d.resetS)]);
+  const at = ctx.headers.findIndex(([k]) => k === "RateLimit-Limit");
+  if (at >= 0 && Number(ctx.headers[at + 1][1]) <= d.remaining) return;
+  const headers: [string, string][] = [["RateLimit-Limit", String(d.limit)], ["RateLimit-Remaining", String(d.remaining)], ["RateLimit-Reset", String(d.resetS)]];
+  if (at >= 0) ctx.headers.splice(at, 3, ...headers);
+  else ctx.headers.push(...headers);
 }
 
 /** Runs the handler under the domain's budget: reserved now, kept if the handler succeeds, given back if not. */
