@@ -47,7 +47,6 @@ export type RouterDeps = {
   prefix?: string;
 };
 
-type Spec = MethodSpec;
 const UWS_METHOD = { GET: "get", POST: "post", PUT: "put", DELETE: "del" } as const;
 
 export function mountRoutes(app: TemplatedApp, routes: RouteSpec[], deps: RouterDeps): void {
@@ -80,7 +79,7 @@ function mountOne(app: TemplatedApp, route: RouteSpec, pattern: string, routeNam
     deps.respond.begin();
     return ctx;
   };
-  for (const [method, spec] of Object.entries(route.methods) as [Method, Spec][]) {
+  for (const [method, spec] of Object.entries(route.methods) as [Method, MethodSpec][]) {
     app[UWS_METHOD[method]](pattern, (res, req) => run(context(res, req), spec, deps));
   }
   const get = route.methods.GET;
@@ -120,7 +119,7 @@ async function underDomainLimit(ctx: RequestContext, limiter: RateLimiter, run: 
   }
 }
 
-function run(ctx: RequestContext, spec: Spec, deps: RouterDeps): void {
+function run(ctx: RequestContext, spec: MethodSpec, deps: RouterDeps): void {
   if (spec.limiter) {
     const d = spec.limiter.take(ipLimitKey(ctx.ip));
     rateHeaders(ctx, d);
