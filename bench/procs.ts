@@ -121,6 +121,9 @@ export async function startRegistrar(o: RegistrarOptions): Promise<Registrar> {
         RATE_LIMIT_REGISTER: "off",
         RATE_LIMIT_RATE: "off",
         RATE_LIMIT_LIST: "off",
+        // The heartbeat load rotates through its domains faster than RATE_LIMIT_HEARTBEAT's 2 per second each.
+        RATE_LIMIT_HEARTBEAT: "off",
+        RATE_LIMIT_WRITE: "off",
         WS_RATE_LIMIT: "off",
         LOG_LEVEL: o.logLevel,
         ...o.env,
