@@ -9,6 +9,7 @@ import { closeConnection, decodeMessage, newConnectionState, SEND_DROPPED, sendF
 import { matches, topicsFor, topicsOf, type FeedFilter } from "./feed-filter.js";
 import { eventFrame, feedHelloFrame, resetFrame } from "./frames.js";
 import { upgradeWith } from "./upgrade.js";
+import { ipLimitKey } from "../security/client-ip.js";
 import { describeIssues, FEED_OPS, Subscribe } from "./ws-messages.js";
 
 export const FEED_DEFAULTS = {
@@ -56,7 +57,7 @@ export type FeedDeps = {
 type Phase = "new" | "catching_up" | "waiting" | "live";
 
 type FeedState = ConnectionState & {
-  /** The client address this connection counts against (FEED_MAX_PER_IP). */
+  /** The client this connection counts against (FEED_MAX_PER_IP): its address, or its /64 for IPv6. */
   ip: string;
   /** Whether it was let in and counted in `perIp` (a connection over the cap is closed without being counted). */
   counted: boolean;
@@ -199,7 +200,8 @@ export class Feed {
   }
 
   private newState(ip: string): FeedState {
-    return { ...newConnectionState(), ip, counted: false, phase: "new", filter: NO_FILTER, cursor: 0, pending: null, drained: null };
+    // Counted like the rate limits count clients: an IPv6 client by its /64 (contract §10).
+    return { ...newConnectionState(), ip: ipLimitKey(ip), counted: false, phase: "new", filter: NO_FILTER, cursor: 0, pending: null, drained: null };
   }
 
   private release(ip: string): void {

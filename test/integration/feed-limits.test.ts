@@ -70,6 +70,18 @@ describe("FEED_MAX_PER_IP behind a trusted proxy", () => {
     const last = await openFeed(reg.url, "203.0.113.7");
     expect(await firstOutcome(last)).toEqual({ hello: false, code: 1008 });
   });
+
+  it("counts an IPv6 client by its /64: other addresses of the same /64 share its three places", async () => {
+    for (const ip of ["2001:db8:7:7::1", "2001:db8:7:7::2", "2001:db8:7:7:ffff::3"]) {
+      const c = await openFeed(reg.url, ip);
+      clients.push(c);
+      expect(await firstOutcome(c)).toEqual({ hello: true });
+    }
+    expect(await firstOutcome(await openFeed(reg.url, "2001:db8:7:7::4"))).toEqual({ hello: false, code: 1008 });
+    const next = await openFeed(reg.url, "2001:db8:7:8::1");
+    clients.push(next);
+    expect(await firstOutcome(next)).toEqual({ hello: true });
+  });
 });
 
 describe("FEED_MAX_PER_IP without trusted proxies", () => {
