@@ -14,7 +14,7 @@ export const SEQUENCER_DEFAULTS = {
   batch: 1000,
   /** Own commits kept while an earlier seq is still on its way; beyond this they are read back from MySQL. */
   maxBuffered: 10_000,
-  /** Wait before reading again after a failed read (MySQL away). */
+  /** Wait before reading again after a failed read (MySQL away) or an announcement MySQL did not confirm. */
   retryMs: 120,
 } as const;
 
@@ -34,9 +34,13 @@ export class EventSequencer {
   private committed = 0;
   /** Highest seq announced by other nodes: untrusted, only a reason to read. */
   private hinted = 0;
+  /** Announcements heard: one that arrives during a read may be for a commit the read could not see yet. */
+  private hintsHeard = 0;
   private queue: Promise<void> = Promise.resolve();
   private pullQueued = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** After an announcement MySQL did not confirm, further announcements wait this long: a flood costs few reads. */
+  private suspectUntil = 0;
   private readonly s: Required<Omit<SequencerOptions, "onUnconfirmed">>;
 
   constructor(
@@ -82,7 +86,9 @@ export class EventSequencer {
 
   /** Another node says it committed `seq`: read the events table up to it (nothing is taken from the message). */
   hint(seq: number): void {
-    if (!Number.isSafeInteger(seq) || seq <= this.lastSeq || seq <= this.hinted) return;
+    if (!Number.isSafeInteger(seq) || seq <= this.lastSeq) return;
+    this.hintsHeard++;
+    if (seq <= this.hinted) return;
     this.hinted = seq;
     this.schedulePull();
   }
@@ -123,8 +129,17 @@ export class EventSequencer {
   private async pull(): Promise<void> {
     const target = Math.max(this.hinted, this.committed);
     if (target <= this.lastSeq) return;
+    // Only announcements pending, and the last one was false: wait (real events are at most retryMs late).
+    if (this.committed <= this.lastSeq && Date.now() < this.suspectUntil) {
+      this.retryLater();
+      return;
+    }
+    const heard = this.hintsHeard;
     await this.readUpTo(target);
-    if (this.hinted > this.lastSeq) {
+    if (this.hinted > this.lastSeq && this.hinted <= target) {
+      this.suspectUntil = Date.now() + this.s.retryMs;
+      // An announcement heard during the read may be a real commit below a forged one: read once more, later.
+      if (this.hintsHeard !== heard) return this.retryLater();
       // Everything committed up to the hint has been read: what was announced beyond it does not exist.
       const unconfirmed = this.hinted;
       this.hinted = this.lastSeq;

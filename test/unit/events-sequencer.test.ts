@@ -15,15 +15,19 @@ function table(seqs: number[] = []) {
     rows,
     reads: 0,
     fail: false,
+    /** When set, reads take their snapshot and then wait for it (a read in flight). */
+    gate: null as Promise<void> | null,
     commit(e: RegistryEvent) {
       rows.set(e.seq, e);
       return e;
     },
     read: async (after: number, upto: number, limit: number): Promise<RegistryEvent[]> => {
       t.reads++;
-      await Promise.resolve();
-      if (t.fail) throw new Error("store down");
-      return [...rows.values()].filter((e) => e.seq > after && e.seq <= upto).sort((a, b) => a.seq - b.seq).slice(0, limit);
+      const fail = t.fail;
+      const snapshot = [...rows.values()].filter((e) => e.seq > after && e.seq <= upto).sort((a, b) => a.seq - b.seq).slice(0, limit);
+      await (t.gate ?? Promise.resolve());
+      if (fail) throw new Error("store down");
+      return snapshot;
     },
   };
   return t;
@@ -83,6 +87,19 @@ describe("EventSequencer", () => {
     expect(seqs()).toEqual([11]);
   });
 
+  it("a real announcement heard while a forged one is being read is not lost", async () => {
+    const { t, seq, seqs } = setup(10);
+    let open = () => {};
+    t.gate = new Promise((r) => (open = r));
+    seq.hint(12); // forged, one ahead of a real commit that is not visible yet
+    await vi.waitFor(() => expect(t.reads).toBe(1));
+    t.commit(ev(11));
+    seq.hint(11); // the real one, heard while the read (which cannot see it) is in flight
+    t.gate = null;
+    open();
+    await vi.waitFor(() => expect(seqs()).toEqual([11]));
+  });
+
   it("a flood of 200,000 forged announcements costs few reads and leaves the sequence intact", async () => {
     const { t, seq, seqs } = setup(0);
     for (let i = 2; i < 200_002; i++) seq.hint(i);
@@ -91,6 +108,22 @@ describe("EventSequencer", () => {
     expect(t.reads).toBeLessThan(10);
     seq.offer(t.commit(ev(1)));
     expect(seqs()).toEqual([1]);
+  });
+
+  it("a steady stream of forged announcements is read at most once per retry interval, real ones still arrive", async () => {
+    const { t, seq, seqs } = setup(0, [], { retryMs: 50 });
+    const started = Date.now();
+    let next = 1000;
+    while (Date.now() - started < 500) {
+      seq.hint(next++);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    // ~500 forged announcements over 500 ms at one read per 50 ms: about 10 reads, not hundreds.
+    expect(next - 1000).toBeGreaterThan(100);
+    expect(t.reads).toBeLessThan(30);
+    t.commit(ev(1));
+    seq.hint(1);
+    await vi.waitFor(() => expect(seqs()).toEqual([1]));
   });
 
   it("skips holes that were rolled back, moving straight to each row (no counting up)", async () => {
