@@ -9,6 +9,12 @@ import { NoResponderError, RequestTimeoutError, type Subscription, type Transpor
 import { isStoreUnavailable } from "../store/unavailable.js";
 import { errorFromWire, errorToWire, RegistrarError, ShardMovedError, UnavailableError } from "../core/errors.js";
 
+/**
+ * Commands that replace a token. In degraded mode they would reach MySQL only, while the shard owner (still on
+ * NATS) keeps the old hash in memory and goes on accepting the old token (security review M5): refused with 503.
+ */
+const TOKEN_CHANGES: ReadonlySet<ServerCommand["type"]> = new Set(["rotate_token", "reissue_token", "recover"]);
+
 export type ClusterActorSettings = { shards: number; requestTimeoutMs: number; retryBudgetMs: number };
 
 export class ClusterActors implements ActorApi {
@@ -70,7 +76,10 @@ export class ClusterActors implements ActorApi {
       const shard = shardOf(cmd.domain, this.s.shards);
       try {
         // Without NATS nobody hears anybody: every node serves every server from MySQL (degraded mode).
-        if (this.transport.health() === "down") return await this.degraded.send(cmd);
+        if (this.transport.health() === "down") {
+          if (TOKEN_CHANGES.has(cmd.type)) throw cannotChangeToken();
+          return await this.degraded.send(cmd);
+        }
         if (this.owns(shard)) return await this.local.send(cmd);
         payload ??= encode({ v: COMMAND_WIRE_VERSION, cmd });
         const started = performance.now();
@@ -107,4 +116,10 @@ export class ClusterActors implements ActorApi {
     this.onDrop(MESSAGES.shardReply.kind, reason);
     return new UnavailableError("the owner's reply could not be read; retry shortly", { cause });
   }
+}
+
+function cannotChangeToken(): UnavailableError {
+  const err = new UnavailableError("this node cannot reach the cluster to change a token; retry shortly (or through another node)");
+  err.headers = [["Retry-After", "1"]];
+  return err;
 }
