@@ -11,6 +11,7 @@ import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
 import { waitForShards } from "../support/cluster.js";
 import { issueServerCert, makeCertificates } from "../support/mariadb-tls.js";
+import { makeNatsJwt } from "../support/nats-jwt.js";
 import { freePort, NatsServer } from "../support/nats-server.js";
 import { ROOT, spawnRegistrar, type ChildRegistrar } from "../support/registrar.js";
 
@@ -140,5 +141,43 @@ describe("the shipped NATS config with TLS on", () => {
     });
     await waitForShards([node.url]);
     expect((await api(node.url).post("/v1/servers", newServer())).status).toBe(201);
+  }, 60_000);
+});
+
+describe("a NATS server with decentralised (JWT) auth and a registrar with NATS_CREDS", () => {
+  const dbUrl = freshDatabaseUrl("natsjwt");
+  let dir: string;
+  let nats: NatsServer;
+  let node: ChildRegistrar | null = null;
+  const jwt = makeNatsJwt(["zent.zent.>", "_INBOX.>", "$JS.API.>", "$JS.FC.>", "$KV.zent_zent_shards.>"]);
+
+  beforeAll(async () => {
+    const port = await freePort();
+    dir = mkdtempSync(path.join(os.tmpdir(), "zt-natsjwt-"));
+    writeFileSync(path.join(dir, "nats.conf"), `listen: 127.0.0.1:${port}\njetstream { store_dir: "${path.join(dir, "js")}" }\n${jwt.serverConfig}\n`);
+    writeFileSync(path.join(dir, "registrar.creds"), jwt.creds, { mode: 0o600 });
+    writeFileSync(path.join(dir, "stranger.creds"), jwt.foreignCreds, { mode: 0o600 });
+    nats = new NatsServer(port, ["-c", path.join(dir, "nats.conf")], dir);
+    await nats.start();
+  }, 30_000);
+
+  afterAll(async () => {
+    await node?.kill("SIGKILL");
+    await nats?.cleanup();
+    await dropDatabase(dbUrl);
+  });
+
+  it("runs a registrar that logs in with its .creds file, and fails one whose user the server does not know", async () => {
+    await expect(natsConnect({ servers: nats.url, timeout: 3000 })).rejects.toThrow(/authorization/i);
+    const env = { DATABASE_URL: dbUrl, CLUSTER_ID: "zent", LOG_LEVEL: "warn", ALLOW_INSECURE_URLS: "true", NATS_URL: nats.url };
+    node = await spawnRegistrar({ ...env, NODE_ID: "jwt-a", NATS_CREDS: path.join(dir, "registrar.creds") });
+    await waitForShards([node.url]);
+    expect((await api(node.url).post("/v1/servers", newServer())).status).toBe(201);
+    const err = await spawnRegistrar({ ...env, NODE_ID: "jwt-b", NATS_CREDS: path.join(dir, "stranger.creds") }, 20_000).then(
+      (n) => (void n.kill("SIGKILL"), null),
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toMatch(/NATS refused this node's credentials \(NATS_CREDS\)/);
   }, 60_000);
 });
