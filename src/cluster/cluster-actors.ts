@@ -31,6 +31,8 @@ export class ClusterActors implements ActorApi {
     private readonly degraded: ActorApi,
     private readonly onMailboxLatency: (seconds: number) => void,
     private readonly onDrop: OnDrop,
+    /** Waits until this node's directory holds the event of a write another node committed (bounded). */
+    private readonly reach: (seq: number) => Promise<void> = async () => {},
   ) {}
 
   send<C extends ServerCommand>(cmd: C): Promise<ReplyTo<C>> {
@@ -86,7 +88,12 @@ export class ClusterActors implements ActorApi {
         this.stats.remote++;
         const raw = await this.transport.request(this.subject(shard), payload, this.s.requestTimeoutMs);
         this.onMailboxLatency((performance.now() - started) / 1000);
-        return this.readReply(cmd, raw);
+        const reply = this.readReply(cmd, raw);
+        // The owner committed an event: show it here before answering, so the client's next request through this
+        // node finds its write (the event would reach this node a moment later anyway).
+        const seq = (reply as { seq?: unknown }).seq;
+        if (typeof seq === "number" && seq > 0) await this.reach(seq);
+        return reply;
       } catch (err) {
         const retryable = err instanceof ShardMovedError || err instanceof NoResponderError || err instanceof RequestTimeoutError;
         if (!retryable) throw err;

@@ -42,6 +42,8 @@ export class EventSequencer {
   /** After an announcement MySQL did not confirm, further announcements wait this long: a flood costs few reads. */
   private suspectUntil = 0;
   private readonly s: Required<Omit<SequencerOptions, "onUnconfirmed">>;
+  /** Callers waiting for `last` to reach a seq (an edge that routed a write to another node). */
+  private readonly waiters = new Set<{ seq: number; done: () => void }>();
 
   constructor(
     private lastSeq: number,
@@ -91,6 +93,21 @@ export class EventSequencer {
     if (seq <= this.hinted) return;
     this.hinted = seq;
     this.schedulePull();
+  }
+
+  /**
+   * Resolves once `last` reaches `seq` (read from MySQL like any announcement), or after timeoutMs: an edge that
+   * routed a write to its shard owner answers only when its own directory shows the write (read your writes).
+   */
+  reach(seq: number, timeoutMs: number): Promise<void> {
+    if (seq <= this.lastSeq) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = { seq, done: () => (clearTimeout(timer), this.waiters.delete(w), resolve()) };
+      const timer = setTimeout(w.done, timeoutMs);
+      timer.unref();
+      this.waiters.add(w);
+      this.hint(seq);
+    });
   }
 
   /** Reads everything committed after `last` from MySQL (after a NATS outage, or before taking over a shard). */
@@ -174,6 +191,7 @@ export class EventSequencer {
         this.onError(err);
       }
     }
+    if (this.waiters.size > 0) for (const w of this.waiters) if (w.seq <= this.lastSeq) w.done();
   }
 
   private drainBuffered(): void {

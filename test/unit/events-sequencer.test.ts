@@ -176,6 +176,19 @@ describe("EventSequencer", () => {
     expect(errors).toHaveLength(1);
   });
 
+  it("reach resolves once the seq is read from MySQL, or after its time limit when it never commits", async () => {
+    const { t, seq, seqs } = setup(0);
+    t.commit(ev(1));
+    t.commit(ev(2));
+    await seq.reach(2, 5000);
+    expect(seqs()).toEqual([1, 2]);
+    await seq.reach(1, 5000); // already there
+    const started = Date.now();
+    await seq.reach(99, 100);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(seq.last).toBe(2);
+  });
+
   it("catchUp reads everything after last, concurrent reads never deliver twice or out of order", async () => {
     const { t, seq, seqs } = setup(0);
     for (let i = 1; i <= 50; i++) if (i % 7 !== 0) t.commit(ev(i));
