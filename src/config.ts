@@ -1,6 +1,7 @@
 // Configuration: process.env parsed once by a zod schema into the values the node uses (limits, CIDR sets, origins,
 // policies already parsed), frozen, passed down. Nothing else reads process.env.
 import os from "node:os";
+import { accessSync, constants } from "node:fs";
 import { z } from "zod";
 import { tokenPolicy } from "./core/tokens.js";
 import { DAY_MS } from "./core/units.js";
@@ -11,6 +12,7 @@ import { SECRET_ENV, TrustEnv, trustSettings } from "./trust/settings.js";
 import { isFallbackRequested } from "./uws.js";
 import { POOL_DEFAULTS } from "./store/db.js";
 import { checkTlsFiles, parseDatabaseUrl, redactUrl } from "./store/mysql-url.js";
+import type { NatsLink } from "../transport/nats/nats-link.js";
 
 export const DEFAULTS = {
   port: 5000,
@@ -73,6 +75,11 @@ const Env = z.object({
   DB_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.dbQueueLimit),
   DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(DEFAULTS.dbAcquireTimeoutMs),
   NATS_URL: z.string().min(1).optional(),
+  // Read when connecting (src/config checks here that they can be read): transport/nats/nats-link.ts.
+  NATS_CREDS: z.string().min(1).optional(),
+  NATS_TLS_CA: z.string().min(1).optional(),
+  NATS_TLS_CERT: z.string().min(1).optional(),
+  NATS_TLS_KEY: z.string().min(1).optional(),
   // A NATS subject token: no dots (they would split the subject).
   CLUSTER_ID: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "expected 1-63 chars of a-z 0-9 _ - (no dots)").default(DEFAULTS.clusterId),
   REGISTRAR_ID: z
@@ -187,6 +194,33 @@ function parsePeers(raw: string | undefined, self: string): string[] {
   return peers;
 }
 
+/** NATS_URL with its credentials and TLS files; each file must be readable now (fail at start, not at connect). */
+function natsLink(env: Record<string, string | undefined>, e: z.infer<typeof Env>): NatsLink | null {
+  const files = { NATS_CREDS: e.NATS_CREDS, NATS_TLS_CA: e.NATS_TLS_CA, NATS_TLS_CERT: e.NATS_TLS_CERT, NATS_TLS_KEY: e.NATS_TLS_KEY };
+  for (const [name, file] of Object.entries(files)) {
+    if (file === undefined) continue;
+    if (!e.NATS_URL) throw new ConfigError(`invalid ${shown(name, env)}: it needs NATS_URL`);
+    parsed(env, name, () => {
+      try {
+        accessSync(file, constants.R_OK);
+      } catch (err) {
+        throw new Error(`cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+    });
+  }
+  if ((e.NATS_TLS_CERT === undefined) !== (e.NATS_TLS_KEY === undefined)) {
+    const missing = e.NATS_TLS_CERT === undefined ? "NATS_TLS_CERT" : "NATS_TLS_KEY";
+    throw new ConfigError(`invalid ${missing}: a NATS client certificate needs both NATS_TLS_CERT and NATS_TLS_KEY`);
+  }
+  if (!e.NATS_URL) return null;
+  const tlsOn = e.NATS_TLS_CA !== undefined || e.NATS_TLS_CERT !== undefined || /(^|,)\s*tls:\/\//i.test(e.NATS_URL);
+  return {
+    url: e.NATS_URL,
+    credsFile: e.NATS_CREDS,
+    tls: tlsOn ? { caFile: e.NATS_TLS_CA, certFile: e.NATS_TLS_CERT, keyFile: e.NATS_TLS_KEY } : undefined,
+  };
+}
+
 /** Parses the environment; throws ConfigError with one line naming the variable and the problem. */
 export function loadConfig(env: Record<string, string | undefined> = process.env) {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -215,6 +249,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** The MySQL pool's size, queue and wait deadline. */
     dbPool: Object.freeze({ connectionLimit: e.DB_POOL_SIZE, queueLimit: e.DB_QUEUE_LIMIT, acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS }),
     natsUrl: e.NATS_URL,
+    /** How to reach NATS (URL with credentials, .creds file, TLS files); null without NATS_URL. */
+    nats: natsLink(env, e),
     /** Cluster mode (NATS, shards, shared limits) or one node on its own: decided here, once. */
     mode: (e.NATS_URL ? "cluster" : "single") as "cluster" | "single",
     clusterId: e.CLUSTER_ID,

@@ -68,7 +68,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
   const life = new Lifecycle(log);
   return life.run(async () => {
     const store = life.add("store", await openStore(config));
-    const net = life.add("transport", await connectTransport(config.natsUrl, config.nodeId, (err) => log.warn({ err }, "nats error")));
+    const net = life.add("transport", await connectTransport(config.nats, config.nodeId, (err) => log.warn({ err }, "nats error")));
     const cluster = config.mode === "cluster" && net.leases ? { transport: net.transport, leases: net.leases } : null;
     /** A subject shared with the other nodes (cluster mode); null on a single node. */
     const shared = (subject: string) => (cluster ? { transport: net.transport, subject, onDrop, nodeId: config.nodeId } : null);

@@ -3,7 +3,8 @@
 import type { z } from "zod";
 import type { Subscription, Transport } from "./transport.js";
 
-export type DropReason = "too_large" | "not_json" | "invalid";
+/** `unconfirmed`: a well-formed event announcement whose seq the events table does not hold (forged or rolled back). */
+export type DropReason = "too_large" | "not_json" | "invalid" | "unconfirmed";
 
 export class DecodeError extends Error {
   constructor(

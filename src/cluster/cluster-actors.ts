@@ -9,6 +9,12 @@ import { NoResponderError, RequestTimeoutError, type Subscription, type Transpor
 import { isStoreUnavailable } from "../store/unavailable.js";
 import { errorFromWire, errorToWire, RegistrarError, ShardMovedError, UnavailableError } from "../core/errors.js";
 
+/**
+ * Commands that replace a token. In degraded mode they would reach MySQL only, while the shard owner (still on
+ * NATS) keeps the old hash in memory and goes on accepting the old token (security review M5): refused with 503.
+ */
+const TOKEN_CHANGES: ReadonlySet<ServerCommand["type"]> = new Set(["rotate_token", "reissue_token", "recover"]);
+
 export type ClusterActorSettings = { shards: number; requestTimeoutMs: number; retryBudgetMs: number };
 
 export class ClusterActors implements ActorApi {
@@ -25,6 +31,8 @@ export class ClusterActors implements ActorApi {
     private readonly degraded: ActorApi,
     private readonly onMailboxLatency: (seconds: number) => void,
     private readonly onDrop: OnDrop,
+    /** Waits until this node's directory holds the event of a write another node committed (bounded). */
+    private readonly reach: (seq: number) => Promise<void> = async () => {},
   ) {}
 
   send<C extends ServerCommand>(cmd: C): Promise<ReplyTo<C>> {
@@ -70,14 +78,22 @@ export class ClusterActors implements ActorApi {
       const shard = shardOf(cmd.domain, this.s.shards);
       try {
         // Without NATS nobody hears anybody: every node serves every server from MySQL (degraded mode).
-        if (this.transport.health() === "down") return await this.degraded.send(cmd);
+        if (this.transport.health() === "down") {
+          if (TOKEN_CHANGES.has(cmd.type)) throw cannotChangeToken();
+          return await this.degraded.send(cmd);
+        }
         if (this.owns(shard)) return await this.local.send(cmd);
         payload ??= encode({ v: COMMAND_WIRE_VERSION, cmd });
         const started = performance.now();
         this.stats.remote++;
         const raw = await this.transport.request(this.subject(shard), payload, this.s.requestTimeoutMs);
         this.onMailboxLatency((performance.now() - started) / 1000);
-        return this.readReply(cmd, raw);
+        const reply = this.readReply(cmd, raw);
+        // The owner committed an event: show it here before answering, so the client's next request through this
+        // node finds its write (the event would reach this node a moment later anyway).
+        const seq = (reply as { seq?: unknown }).seq;
+        if (typeof seq === "number" && seq > 0) await this.reach(seq);
+        return reply;
       } catch (err) {
         const retryable = err instanceof ShardMovedError || err instanceof NoResponderError || err instanceof RequestTimeoutError;
         if (!retryable) throw err;
@@ -107,4 +123,10 @@ export class ClusterActors implements ActorApi {
     this.onDrop(MESSAGES.shardReply.kind, reason);
     return new UnavailableError("the owner's reply could not be read; retry shortly", { cause });
   }
+}
+
+function cannotChangeToken(): UnavailableError {
+  const err = new UnavailableError("this node cannot reach the cluster to change a token; retry shortly (or through another node)");
+  err.headers = [["Retry-After", "1"]];
+  return err;
 }

@@ -34,6 +34,8 @@ export const CLUSTER_DEFAULTS = {
   /** Grace for overdue deadlines of a shard that just moved: the takeover window. */
   takeoverGraceMs: 5000,
   catchUpEveryMs: 2000,
+  /** Longest wait of an edge for its own directory to show a write its shard owner committed. */
+  readYourWritesMs: 1000,
 } as const;
 
 export type ClusterDeps = {
@@ -119,6 +121,7 @@ export async function createCluster(d: ClusterDeps) {
     degraded,
     d.onMailboxLatency,
     d.onDrop,
+    (seq) => d.sequencer.reach(seq, CLUSTER_DEFAULTS.readYourWritesMs),
   );
 
   return {

@@ -24,7 +24,9 @@ export type EventBusDeps = {
 };
 
 export async function createEventBus(d: EventBusDeps): Promise<EventBus> {
-  const sequencer = new EventSequencer(await lastSeq(d.db), (after, upto) => readEvents(d.db, after, upto - after, upto), d.onGapError);
+  const sequencer = new EventSequencer(await lastSeq(d.db), (after, upto, limit) => readEvents(d.db, after, limit, upto), d.onGapError, {
+    onUnconfirmed: () => d.cluster?.onDrop(MESSAGES.events.kind, "unconfirmed"),
+  });
   const c = d.cluster;
   const counted = d.onPublish ?? (() => {});
   if (!c) {
@@ -37,9 +39,10 @@ export async function createEventBus(d: EventBusDeps): Promise<EventBus> {
       stop() {},
     };
   }
-  // NATS echoes a node's own publications back to it: those are dropped by sender before they reach the sequencer.
+  // NATS echoes a node's own publications back to it: those are dropped by sender. Another node's event is only a
+  // hint: the sequencer reads it (and anything before it) from MySQL, so a forged message delivers nothing.
   const sub = listen(c.transport, c.subject, MESSAGES.events, c.onDrop, (m) => {
-    if (m.from !== c.nodeId) sequencer.offer(m.ev);
+    if (m.from !== c.nodeId) sequencer.hint(m.ev.seq);
   });
   return {
     sequencer,

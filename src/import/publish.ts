@@ -15,7 +15,7 @@ export async function openEventPublisher(config: Config, warn: (line: string) =>
   const from = `import-php-${process.pid}`;
   let net: NodeTransport;
   try {
-    net = await connectTransport(config.natsUrl, from, () => {});
+    net = await connectTransport(config.nats, from, () => {});
   } catch (err) {
     warn(`NATS unreachable (${(err as Error).message}): the nodes will read the imported servers from MySQL within seconds`);
     return null;

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ROOT } from "../support/registrar.js";
 import { api, newServer } from "../support/http.js";
@@ -24,6 +24,8 @@ async function fromConfig(file: string, port: number, replace: [string, string][
   await server.start();
   return server;
 }
+
+const natsClientOnce = (url: string) => natsConnect({ servers: url, timeout: 3000 });
 
 function record(domain: string, origin: string) {
   const at = new Date().toISOString();
@@ -46,15 +48,25 @@ describe("the example NATS configs for two operators", () => {
 
   beforeAll(async () => {
     const [hubPort, leafPort, bPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    hub = await fromConfig("hub-reg-a.conf", hubPort, [["0.0.0.0:7422", `127.0.0.1:${leafPort}`]]);
+    hub = await fromConfig("hub-reg-a.conf", hubPort, [
+      ["0.0.0.0:7422", `127.0.0.1:${leafPort}`],
+      // A test-only user of A's account without permissions limits: the spy below that watches for leaks.
+      ["    users: [\n      {\n        user: reg-a", "    users: [\n      { user: spy, password: spy }\n      {\n        user: reg-a"],
+    ]);
     leaf = await fromConfig("leaf-reg-b.conf", bPort, [["nats.reg-a.example:7422", `127.0.0.1:${leafPort}`]]);
     a = await startPeer({
       id: "reg.a.example", peers: ["reg.b.example", "reg.c.example"],
-      natsUrl: `nats://127.0.0.1:${hubPort}`,
+      natsUrl: `nats://reg-a:change-me-reg-a@127.0.0.1:${hubPort}`,
+      // The cluster id the config's permissions name.
+      env: { CLUSTER_ID: "zent" },
     });
-    // Operator B's side of the link, played by a plain client in B's account.
-    b = await natsClient(`nats://127.0.0.1:${bPort}`);
+    // Operator B's side of the link, played by a client of B's registrar user.
+    b = await natsClient(`nats://reg-b:change-me-reg-b@127.0.0.1:${bPort}`);
   }, 60_000);
+
+  it("requires a login on both client ports", async () => {
+    for (const server of [hub, leaf]) await expect(natsClientOnce(server.url)).rejects.toThrow(/authorization/i);
+  });
 
   afterAll(async () => {
     await b?.close();
@@ -82,7 +94,7 @@ describe("the example NATS configs for two operators", () => {
 
   it("never lets B's traffic appear under another registrar's subjects or A's cluster subjects", async () => {
     const forged = `c${Date.now()}.example.org`;
-    const spy = await natsClient(hub.url);
+    const spy = await natsClient(hub.url.replace("nats://", "nats://spy:spy@"));
     const leaked: string[] = [];
     spy.subscribe("zent.>", { callback: (_e, m) => void leaked.push(m.subject) });
     await spy.flush();

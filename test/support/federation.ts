@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
+import { splitCredentials } from "../../transport/nats/nats-link.js";
 import { dropDatabase, freshDatabaseUrl } from "./db.js";
 import { freePort, NatsServer } from "./nats-server.js";
 import { spawnRegistrar, type ChildRegistrar } from "./registrar.js";
@@ -155,7 +156,9 @@ const dec = (d: Uint8Array) => JSON.parse(new TextDecoder().decode(d));
 
 /** A plain NATS client (a peer operator's tool, or an attacker). */
 export async function natsClient(url: string): Promise<NatsConnection> {
-  return natsConnect({ servers: url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+  // Credentials in the URL's user part, as the registrar takes them (nats.js itself ignores them there).
+  const { servers, auth } = splitCredentials(url);
+  return natsConnect({ servers, ...auth, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
 }
 
 /** The root digest a registrar serves on its sync subject. */

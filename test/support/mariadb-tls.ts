@@ -32,7 +32,7 @@ function openssl(dir: string, args: string[]): void {
 }
 
 /** A CA, an unrelated CA (same subject), and a client certificate and key from the first. */
-function makeCertificates(dir: string): TlsMariaDb["files"] {
+export function makeCertificates(dir: string): TlsMariaDb["files"] {
   const f = (name: string) => path.join(dir, name);
   openssl(dir, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=zent test CA"]);
   openssl(dir, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.pem", "-days", "2", "-subj", "/CN=zent test CA"]);
@@ -42,7 +42,7 @@ function makeCertificates(dir: string): TlsMariaDb["files"] {
 }
 
 /** server.pem and server.key, signed by ca.pem, for these subject alternative names. */
-function issueServerCert(dir: string, names: string[]): { cert: string; key: string } {
+export function issueServerCert(dir: string, names: string[]): { cert: string; key: string } {
   writeFileSync(path.join(dir, "server.ext"), `subjectAltName=${names.join(",")}\n`);
   openssl(dir, ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=zent test MariaDB"]);
   openssl(dir, ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"]);

@@ -40,12 +40,14 @@ export class NatsServer {
     readonly port: number,
     private readonly args: string[],
     readonly dir: string,
+    /** Extra environment of nats-server (a config may read a password from it). */
+    private readonly env: Record<string, string> = {},
   ) {
     this.url = `nats://127.0.0.1:${port}`;
   }
 
   async start(): Promise<void> {
-    this.child = spawn(NATS_BIN, this.args, { stdio: "ignore" });
+    this.child = spawn(NATS_BIN, this.args, { stdio: "ignore", env: { ...process.env, ...this.env } });
     await waitForPort(this.port);
   }
 

@@ -112,4 +112,17 @@ describe("deploy/systemd and docker-compose.yml", () => {
     expect(compose["x-registrar"].build).toEqual({ context: ".", dockerfile: "deploy/Dockerfile" });
     expect(existsSync(path.join(ROOT, compose["x-registrar"].build.dockerfile))).toBe(true);
   });
+
+  it("runs NATS from the shipped config that requires a login, and the registrar logs in (H5, L8)", () => {
+    const compose = yaml("docker-compose.yml");
+    const nats = compose.services.nats;
+    expect(nats.command).toEqual(["-c", "/etc/nats/registrar.conf"]);
+    expect(nats.volumes).toContain("./deploy/nats/registrar.conf:/etc/nats/registrar.conf:ro");
+    const conf = read("deploy/nats/registrar.conf");
+    expect(conf).not.toMatch(/no_auth_user/);
+    expect(conf).toMatch(/password: \$NATS_REGISTRAR_PASSWORD/);
+    expect(compose["x-registrar"].environment.NATS_URL).toMatch(/^nats:\/\/registrar:\$\{NATS_REGISTRAR_PASSWORD:\?[^}]*\}@nats:4222$/);
+    expect(nats.environment.NATS_REGISTRAR_PASSWORD).toMatch(/^\$\{NATS_REGISTRAR_PASSWORD:\?/);
+    for (const f of ["deploy/nats-federation/hub-reg-a.conf", "deploy/nats-federation/leaf-reg-b.conf"]) expect(read(f)).not.toMatch(/^\s*no_auth_user/m);
+  });
 });

@@ -1,11 +1,15 @@
 // NATS transport (nats.js v3): subjects for events, gossip and shard mailboxes, KV leases; reconnects forever,
 // reports health. The only module (with kv-leases.ts) that knows NATS.
-import { connect, NoRespondersError, RequestError, TimeoutError, type NatsConnection, type Subscription as NatsSub } from "@nats-io/transport-node";
+import { AuthorizationError, connect, NoRespondersError, RequestError, TimeoutError, type NatsConnection, type Subscription as NatsSub } from "@nats-io/transport-node";
 import type { LeaseProvider, LeaseStore } from "../leases.js";
 import { NoResponderError, RequestTimeoutError, type Handler, type Responder, type Subscription, type Transport } from "../transport.js";
 import { KvLeaseStore } from "./kv-leases.js";
+import { linkOptions, splitCredentials, type NatsLink } from "./nats-link.js";
 
-export type NatsOptions = { servers: string; name: string; onError?: (err: unknown) => void };
+export type NatsOptions = { servers: string; credsFile?: string; tls?: NatsLink["tls"]; name: string; onError?: (err: unknown) => void };
+
+/** NATS refused this node's credentials at connect: a configuration error, named as such (never retried). */
+export class NatsAuthError extends Error {}
 
 export class NatsTransport implements Transport, LeaseProvider {
   readonly kind = "nats" as const;
@@ -19,16 +23,20 @@ export class NatsTransport implements Transport, LeaseProvider {
   }
 
   static async connect(opts: NatsOptions): Promise<NatsTransport> {
-    const { servers, auth } = splitCredentials(opts.servers);
+    const link = linkOptions({ url: opts.servers, credsFile: opts.credsFile, tls: opts.tls });
     const nc = await connect({
-      ...auth,
-      servers,
+      ...link,
       name: opts.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       pingInterval: 2000,
       maxPingOut: 2,
       timeout: 3000,
+    }).catch((err: unknown) => {
+      if (err instanceof AuthorizationError || (err instanceof Error && /authoriz|authenticat/i.test(err.message))) {
+        throw new NatsAuthError(`NATS refused this node's credentials (${describe(opts)}): ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
     });
     return new NatsTransport(nc, opts.onError ?? (() => {}));
   }
@@ -114,20 +122,12 @@ export class NatsTransport implements Transport, LeaseProvider {
   }
 }
 
-/**
- * nats.js v3 does not read credentials from server URLs: take `nats://user:pass@host` (or `nats://token@host`) apart
- * into connection options, so NATS_URL can carry them.
- */
-export function splitCredentials(urls: string): { servers: string[]; auth: { user?: string; pass?: string; token?: string } } {
-  const auth: { user?: string; pass?: string; token?: string } = {};
-  const servers = urls.split(",").map((raw) => {
-    const text = raw.trim();
-    const m = /^([a-z]+:\/\/)([^@/]*)@(.*)$/i.exec(text);
-    if (!m) return text;
-    const [user, pass] = m[2].split(":").map(decodeURIComponent);
-    if (pass !== undefined) Object.assign(auth, { user, pass });
-    else auth.token = user;
-    return m[1] + m[3];
-  });
-  return { servers, auth };
+/** Kept here for callers that parse NATS_URL (src/import, tests). */
+export { splitCredentials };
+
+/** Which credentials were offered, never their values. */
+function describe(opts: NatsOptions): string {
+  const { auth } = splitCredentials(opts.servers);
+  const what = [auth.user ? `user ${auth.user} from NATS_URL` : auth.token ? "token from NATS_URL" : null, opts.credsFile ? "NATS_CREDS" : null].filter(Boolean);
+  return what.length ? what.join(", ") : "no credentials: set them in NATS_URL or NATS_CREDS";
 }
