@@ -1,5 +1,5 @@
 // Writes responses: corked, skipped when aborted, with request id, CORS, deprecation headers and one log line.
-import type { Logger } from "../log.js";
+import { requestLogger, type Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { errorBody, RegistrarError, UnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../core/errors.js";
 import { isStoreUnavailable } from "../store/unavailable.js";
@@ -41,12 +41,13 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
     if (!child) children.set(key, (child = metrics.httpDuration.labels(route, method, String(status))));
     return child;
   };
+  const logRequest = requestLogger(log);
   function send(ctx: RequestContext, status: number, body: string | Buffer | null, headers: [string, string][] = [], closeConnection = false): void {
     if (ctx.done) return;
     ctx.done = true;
     active--;
     const durationMs = performance.now() - ctx.startedMs;
-    log.info({ req_id: ctx.requestId, ip: ctx.ip, method: ctx.method, route: ctx.route, status, duration_ms: Math.round(durationMs * 1000) / 1000 }, "request");
+    logRequest(ctx.requestId, ctx.ip, ctx.method, ctx.route, status, durationMs);
     histogramFor(ctx.route, ctx.method, status).observe(durationMs / 1000);
     if (ctx.aborted) return;
     const res = ctx.res;
