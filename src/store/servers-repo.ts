@@ -9,6 +9,7 @@ import { audit } from "./audit-repo.js";
 import { inTransaction, type Conn, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
 import { accrueUptime } from "./uptime-repo.js";
+import { RegistrationCommits, SERVER_COLUMNS, SERVER_ROW, serverRowValues, type Registration } from "./registration-commits.js";
 import { DAY_MS } from "../core/units.js";
 import { RECORD_COLUMNS, ratingSummarySql, readTokenColumns, toRecord } from "./server-rows.js";
 
@@ -32,14 +33,24 @@ export async function checkFence(conn: Conn, fence: Fence | undefined): Promise<
 export type Liveness = { domain: string; lastSeenMs: number; userCount: number; channelCount: number; version: string | null; tokenExpiresMs: number };
 
 export class ServersRepo implements ServerStore {
+  private readonly registrations: RegistrationCommits;
+
   constructor(
     private readonly db: Db,
     private readonly tokens: TokenPolicy,
     /** UPTIME_RETENTION_DAYS: a status span is counted no further back than this. */
     private readonly uptimeRetentionDays = 400,
-  ) {}
+  ) {
+    this.registrations = new RegistrationCommits(db, tokens, (r) => this.insertAlone(r));
+  }
 
-  async insertServer(rec: ServerRecord, by: Initiator, fence?: Fence): Promise<RegistryEvent> {
+  /** Registrations that arrive while another commits are committed together (src/store/registration-commits.ts). */
+  insertServer(rec: ServerRecord, by: Initiator, fence?: Fence): Promise<RegistryEvent> {
+    return this.registrations.insert({ rec, by, fence });
+  }
+
+  /** One registration in its own transaction (the group's fallback, and a group of one). */
+  private async insertAlone({ rec, by, fence }: Registration): Promise<RegistryEvent> {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
       await checkFence(conn, fence);
@@ -47,20 +58,7 @@ export class ServersRepo implements ServerStore {
       const [banned] = await conn.query<RowDataPacket[]>("SELECT 1 FROM bans WHERE domain = ?", [rec.domain]);
       if (banned.length > 0) throw new BannedError(`${rec.domain} is banned at this registrar`);
       try {
-        await conn.query(
-          `INSERT INTO servers (domain, origin, name, description, icon, api_url, ws_url, voice_url, voice_provider, cdn_url,
-             web_url, languages, registration,
-             protocols, capabilities, version, user_count, channel_count, verified, status, status_since, last_seen, created_at, updated_at,
-             record_version, token_hash, token_issued_at, token_expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UNHEX(?), ?, ?)`,
-          [
-            rec.domain, rec.origin, rec.name, rec.description, rec.icon, rec.apiUrl, rec.wsUrl, rec.voiceUrl, rec.voiceProvider,
-            rec.cdnUrl, rec.webUrl, JSON.stringify(rec.languages), rec.registration,
-            JSON.stringify(rec.protocols), JSON.stringify(rec.capabilities), rec.version, rec.userCount,
-            rec.channelCount, rec.verified ? 1 : 0, rec.status, new Date(rec.createdAtMs), new Date(rec.lastSeenMs), new Date(rec.createdAtMs),
-            new Date(rec.createdAtMs), rec.recordVersion, rec.tokenHash, new Date(rec.tokenIssuedMs), new Date(tokenExpiresMs(rec, this.tokens)),
-          ],
-        );
+        await conn.query(`INSERT INTO servers (${SERVER_COLUMNS}) VALUES ${SERVER_ROW}`, serverRowValues(rec, this.tokens));
       } catch (err) {
         if ((err as { code?: string }).code === "ER_DUP_ENTRY") throw new DomainTakenError(`${rec.domain} is already registered`, { cause: err });
         throw err;
