@@ -4,6 +4,7 @@
 // LOG_BLOCK_BYTES, at the latest every LOG_FLUSH_MS, synchronously on exit), and the request line has its own
 // writer (requestLogger) that builds the same JSON pino would with one string concatenation.
 import pino from "pino";
+import { isoTime } from "./core/iso-time.js";
 
 export type Logger = pino.Logger;
 
@@ -57,7 +58,7 @@ export function requestLogger(log: Logger): RequestLogger {
     const now = Date.now();
     if (now !== lastMs) {
       lastMs = now;
-      head = `{"level":"info","time":"${new Date(now).toISOString()}"${bindings}`;
+      head = `{"level":"info","time":"${isoTime(now)}"${bindings}`;
     }
     stream.write(
       `${head},"req_id":${jsonText(reqId)},"ip":${jsonText(ip)},"method":${jsonText(method)},"route":${jsonText(route)},"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000},"msg":"request"}\n`,

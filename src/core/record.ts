@@ -1,6 +1,7 @@
 // One registered server's in-memory state (the directory's record and its actor's state in one compact object),
 // its client-set fields and stats as schemas, and the masks that name which sort keys a change may move.
 import { z } from "zod";
+import { isoTime } from "./iso-time.js";
 
 export type Status = "online" | "offline";
 
@@ -179,7 +180,7 @@ export class ServerRecord {
       verified: this.verified,
       verified_at: this.verifiedAtMs ? new Date(this.verifiedAtMs).toISOString() : null,
       status: this.status,
-      last_seen: new Date(this.lastSeenMs).toISOString(),
+      last_seen: isoTime(this.lastSeenMs),
       created_at: new Date(this.createdAtMs).toISOString(),
       rating: { average: this.ratingAverage(), count: this.ratingCount, distribution: this.ratingStars, verified_count: this.ratingVerified },
       origin: this.origin,

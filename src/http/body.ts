@@ -43,11 +43,24 @@ export function readJsonBody(ctx: RequestContext, maxBytes: number, parse = true
         reject(new PayloadTooLargeError(`body over ${maxBytes} bytes`));
         return;
       }
+      if (isLast) settled = true; // a late abort changes nothing now
+      if (!parse) {
+        if (isLast) resolve(undefined);
+        return;
+      }
+      // The usual case, the whole body in one chunk: decoded in place, while uWS still owns the memory.
+      if (isLast && chunks.length === 0) {
+        if (size === 0) return resolve(undefined);
+        try {
+          resolve(JSON.parse(UTF8.decode(chunk)));
+        } catch {
+          reject(new InvalidJsonError("request body is not valid JSON"));
+        }
+        return;
+      }
       // uWS reuses the chunk's memory after this callback: copy it.
-      if (parse) chunks.push(Buffer.from(chunk.slice(0)));
+      chunks.push(Buffer.from(chunk.slice(0)));
       if (!isLast) return;
-      settled = true; // a late abort changes nothing now
-      if (!parse) return resolve(undefined);
       // Zero bytes (an empty chunked body) is no body; whitespace only, or bytes that are not UTF-8, are not JSON
       // (Buffer#toString would quietly turn bad bytes into U+FFFD and store them).
       if (size === 0) return resolve(undefined);

@@ -43,9 +43,12 @@ function nextRequestId(): string {
 }
 
 /** The client address of a request or a WebSocket upgrade: the peer, or what a trusted proxy says (contract §3). */
+// The peer address arrives as UTF-8 bytes; TextDecoder reads them without a Buffer in between.
+const ADDRESS_TEXT = new TextDecoder();
+
 export function clientIpOf(res: HttpResponse, req: HttpRequest, resolveIp: (peer: string, xff: string | undefined) => string): string {
   const xff = req.getHeader("x-forwarded-for");
-  return resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), xff === "" ? undefined : xff);
+  return resolveIp(ADDRESS_TEXT.decode(res.getRemoteAddressAsText()), xff === "" ? undefined : xff);
 }
 
 export function readContext(

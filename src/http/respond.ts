@@ -19,6 +19,13 @@ const STATUS_TEXT: Record<number, string> = {
   500: "500 Internal Server Error", 503: "503 Service Unavailable",
 };
 
+// Shared by every send without extra headers; never written to.
+const NO_HEADERS: [string, string][] = [];
+const hasContentType = (headers: [string, string][]) => {
+  for (const h of headers) if (h[0] === "Content-Type") return true;
+  return false;
+};
+
 export type Responder = {
   /**
    * Requests started and not yet answered, for graceful shutdown. A request whose client went away still counts
@@ -42,7 +49,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
     return child;
   };
   const logRequest = requestLogger(log);
-  function send(ctx: RequestContext, status: number, body: string | Buffer | null, headers: [string, string][] = [], closeConnection = false): void {
+  function send(ctx: RequestContext, status: number, body: string | Buffer | null, headers: [string, string][] = NO_HEADERS, closeConnection = false): void {
     if (ctx.done) return;
     ctx.done = true;
     active--;
@@ -54,7 +61,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
     res.cork(() => {
       res.writeStatus(STATUS_TEXT[status] ?? String(status));
       res.writeHeader("X-Request-Id", ctx.requestId);
-      if (body !== null && !headers.some(([k]) => k === "Content-Type")) res.writeHeader("Content-Type", "application/json");
+      if (body !== null && !hasContentType(headers)) res.writeHeader("Content-Type", "application/json");
       for (const [k, v] of corsHeaders(ctx.origin, corsOrigins, ctx.method === "OPTIONS")) res.writeHeader(k, v);
       if (ctx.legacy) {
         res.writeHeader("Deprecation", "true");

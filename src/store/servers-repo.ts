@@ -6,6 +6,7 @@ import { ServerRecord, type ServerFields } from "../core/record.js";
 import { BannedError, DomainTakenError, ShardMovedError } from "../core/errors.js";
 import { tokenExpiresMs, type TokenPolicy } from "../core/tokens.js";
 import { audit } from "./audit-repo.js";
+import { sqlDateTime } from "../core/iso-time.js";
 import { inTransaction, type Conn, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
 import { accrueUptime } from "./uptime-repo.js";
@@ -198,9 +199,14 @@ export class ServersRepo implements ServerStore {
    * write per server (MariaDB 10.6+, MySQL 8.0+). A CASE list would cost the database O(n²) per chunk.
    */
   async flushLiveness(batch: Liveness[]): Promise<void> {
-    const sqlTime = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 23);
     for (let i = 0; i < batch.length; i += 5000) {
-      const rows = batch.slice(i, i + 5000).map((l) => [l.domain, sqlTime(l.lastSeenMs), l.userCount, l.channelCount, l.version, sqlTime(l.tokenExpiresMs)]);
+      // The JSON rows are written as text directly: no array per row, no second pass through JSON.stringify.
+      let rows = "[";
+      for (let j = i; j < Math.min(i + 5000, batch.length); j++) {
+        const l = batch[j];
+        rows += `${j > i ? "," : ""}[${JSON.stringify(l.domain)},"${sqlDateTime(l.lastSeenMs)}",${l.userCount},${l.channelCount},${l.version === null ? "null" : JSON.stringify(l.version)},"${sqlDateTime(l.tokenExpiresMs)}"]`;
+      }
+      rows += "]";
       await this.db.query(
         `UPDATE servers s JOIN JSON_TABLE(?, '$[*]' COLUMNS (
            domain VARCHAR(253) CHARACTER SET ascii COLLATE ascii_bin PATH '$[0]',
@@ -212,7 +218,7 @@ export class ServersRepo implements ServerStore {
          SET s.last_seen = GREATEST(s.last_seen, j.last_seen), -- a deposed owner's late flush never moves it back
              s.user_count = j.user_count, s.channel_count = j.channel_count, s.version = j.version,
              s.token_expires_at = j.token_expires_at`,
-        [JSON.stringify(rows)],
+        [rows],
       );
     }
   }
