@@ -67,17 +67,17 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-export type RssRun = { from: number; to: number; rssFrom: number; rssTo: number; perServer: number; idleS: number };
+export type RssRun = { from: number; to: number; rssFrom: number; rssTo: number; perServer: number; idleS: number; registrations: RegistrationRun };
 
 /** Registers up to `from`, waits idle, reads RSS; registers up to `to`, waits idle, reads RSS again. */
 export async function rssGrowth(reg: Registrar, from: number, to: number, idleS: number, inFlight = 64): Promise<RssRun> {
   await registerMany(reg.url, "rss", 0, from, inFlight);
   await sleep(idleS * 1000);
   const rssFrom = rssBytes(reg.pid);
-  await registerMany(reg.url, "rss", from, to - from, inFlight);
+  const registrations = await registerMany(reg.url, "rss", from, to - from, inFlight, reg.pid);
   await sleep(idleS * 1000);
   const rssTo = rssBytes(reg.pid);
-  return { from, to, rssFrom, rssTo, perServer: (rssTo - rssFrom) / (to - from), idleS };
+  return { from, to, rssFrom, rssTo, perServer: (rssTo - rssFrom) / (to - from), idleS, registrations };
 }
 
 async function main(): Promise<void> {
