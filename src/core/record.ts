@@ -195,6 +195,15 @@ export class ServerRecord {
     return this.jsonBytes().toString("utf8");
   }
 
+  /**
+   * The public JSON for a one-off reply (registration, update): the cached bytes when there are any, else built
+   * without caching them. Most records written are not listed soon after, and a cached small Buffer per write is a
+   * slice of Node's shared 8 KiB pool that keeps the whole slab resident.
+   */
+  replyJson(): string {
+    return this.json ? this.json.toString("utf8") : JSON.stringify(this.toPublic());
+  }
+
   jsonBytes(): Buffer {
     return (this.json ??= Buffer.from(JSON.stringify(this.toPublic())));
   }
