@@ -185,7 +185,7 @@ export class ServerActors implements ActorApi {
     this.directory.add(rec);
     this.wheel.arm(rec);
     this.events.publish(ev);
-    return { recordJson: rec.toJson(), tokenExpiresMs: this.tokenExpiresMs(rec), seq: ev.seq };
+    return { recordJson: rec.replyJson(), tokenExpiresMs: this.tokenExpiresMs(rec), seq: ev.seq };
   }
 
   private heartbeat(cmd: HeartbeatCommand): HeartbeatReply {
@@ -234,7 +234,7 @@ export class ServerActors implements ActorApi {
       rec.tokenActivityMs = next.tokenActivityMs;
     });
     this.events.publish(ev);
-    return { recordJson: rec.toJson(), seq: ev.seq };
+    return { recordJson: rec.replyJson(), seq: ev.seq };
   }
 
   private async remove(cmd: RemoveCommand): Promise<RemoveReply> {
@@ -282,7 +282,7 @@ export class ServerActors implements ActorApi {
     const rec = cmd.tokenHash !== undefined ? this.authenticate(cmd.domain, cmd.tokenHash) : this.ownRecord(cmd.domain);
     const challenge = cmd.challenge === undefined ? rec.verifiedChallenge : cmd.challenge;
     // Contract §10: a change that changes nothing publishes nothing (a re-check that finds the same proof).
-    if (rec.verified === cmd.verified && rec.verifiedChallenge === challenge) return { recordJson: rec.toJson(), verifiedAtMs: rec.verifiedAtMs, seq: 0 };
+    if (rec.verified === cmd.verified && rec.verifiedChallenge === challenge) return { recordJson: rec.replyJson(), verifiedAtMs: rec.verifiedAtMs, seq: 0 };
     const next = this.copyOf(rec);
     next.verified = cmd.verified;
     // verified_at is when the current proof (or the operator's word) made it verified.
@@ -294,7 +294,7 @@ export class ServerActors implements ActorApi {
     if (!ev) throw new NotFoundError(`${cmd.domain} is not registered`);
     this.applyTrust(rec, next);
     this.events.publish(ev);
-    return { recordJson: rec.toJson(), verifiedAtMs: rec.verifiedAtMs, seq: ev.seq };
+    return { recordJson: rec.replyJson(), verifiedAtMs: rec.verifiedAtMs, seq: ev.seq };
   }
 
   private async recover(cmd: RecoverCommand): Promise<RecoverReply> {
@@ -316,7 +316,7 @@ export class ServerActors implements ActorApi {
     rec.tokenIssuedMs = now;
     rec.tokenActivityMs = now;
     this.events.publish(ev);
-    return { recordJson: rec.toJson(), tokenExpiresMs: this.tokenExpiresMs(rec), seq: ev.seq };
+    return { recordJson: rec.replyJson(), tokenExpiresMs: this.tokenExpiresMs(rec), seq: ev.seq };
   }
 
   private async reissueToken(cmd: ReissueTokenCommand): Promise<ReissueReply> {

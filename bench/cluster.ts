@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as hdr from "hdr-histogram-js";
-import { freePort, httpGet, metricSum, RESULTS_DIR, runLoad, sleep, startRegistrar, type Registrar } from "./procs.js";
+import { cpuSeconds, freePort, httpGet, metricSum, RESULTS_DIR, runLoad, sleep, startRegistrar, type Registrar } from "./procs.js";
 import { createBenchDb, dbUrl, dropBenchDb, seedServers } from "./seed.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -14,6 +14,8 @@ const SERVERS = QUICK ? 2_000 : 10_000;
 const DURATION_S = QUICK ? 3 : 10;
 const FAILOVER_RUNS = QUICK ? 2 : 5;
 const DB = `zent_bench_${process.pid}_cluster`;
+// Production settings (issue 14): one log line per request unless BENCH_LOG_LEVEL=warn.
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL === "warn" ? ("warn" as const) : ("info" as const);
 const log = (msg: string) => process.stdout.write(`[bench:cluster ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 async function startNats(): Promise<{ url: string; child: ChildProcess; dir: string }> {
@@ -46,13 +48,14 @@ async function settle(nodes: Registrar[], timeoutMs = 30_000): Promise<number> {
 
 async function main(): Promise<void> {
   const rows: [string, string, string, string][] = [];
+  const summary: Record<string, number> = {};
   const nats = await startNats();
   await createBenchDb(DB);
   const seeded = await seedServers(DB, SERVERS, "online");
   const clusterId = `bench${process.pid}`;
   const env = (name: string) => ({ NATS_URL: nats.url, CLUSTER_ID: clusterId, NODE_ID: name, OFFLINE_AFTER_S: "86400", ALLOW_INSECURE_URLS: "true" });
   const nodes: Registrar[] = [];
-  for (const name of ["a", "b", "c"]) nodes.push(await startRegistrar({ name: `cluster-${name}`, databaseUrl: dbUrl(DB), logLevel: "warn", env: env(name) }));
+  for (const name of ["a", "b", "c"]) nodes.push(await startRegistrar({ name: `cluster-${name}`, databaseUrl: dbUrl(DB), logLevel: LOG_LEVEL, env: env(name) }));
   await settle(nodes);
   log(`3 nodes up with ${SERVERS} servers`);
 
@@ -60,10 +63,19 @@ async function main(): Promise<void> {
   const domainsFile = path.join(RESULTS_DIR, "cluster-domains.txt");
   writeFileSync(domainsFile, seeded.domains.join("\n"));
   const before = await Promise.all(nodes.map((n) => n.metrics()));
+  // CPU of every process the cluster needs (three registrars and nats-server) across the heartbeat run, warm-up
+  // included on both sides (the load runs count requests over the measured window only, so this errs high).
+  const pids = [...nodes.map((n) => n.pid), nats.child.pid!];
+  const cpu0 = pids.map(cpuSeconds);
+  const hbStarted = performance.now();
   const loads = await Promise.all(
     nodes.map((n, i) => runLoad({ url: n.url, connections: i === 0 ? 22 : 21, warmupS: 1, durationS: DURATION_S, maxRequests: 2_000_000, mode: "heartbeat", domainsFile })),
   );
+  const cpu = pids.reduce((a, pid, i) => a + cpuSeconds(pid) - cpu0[i], 0);
+  const wallS = (performance.now() - hbStarted) / 1000;
   const after = await Promise.all(nodes.map((n) => n.metrics()));
+  const counted = after.reduce((a, m, i) => a + metricSum(m, "registrar_heartbeats_total") - metricSum(before[i], "registrar_heartbeats_total"), 0);
+  const cpuUsPerHeartbeat = counted > 0 ? (cpu * 1e6) / counted : NaN;
   const hbs = loads.reduce((a, l) => a + l.rps, 0);
   const non2xx = loads.reduce((a, l) => a + l.non2xx + l.errors, 0);
   const p99 = Math.max(...loads.map((l) => l.latencyUs.p99));
@@ -71,6 +83,9 @@ async function main(): Promise<void> {
   const rowsWritten = after.reduce((a, m, i) => a + metricSum(m, "registrar_write_behind_flush_rows_sum") - metricSum(before[i], "registrar_write_behind_flush_rows_sum"), 0);
   const remote = after.reduce((a, m, i) => a + metricSum(m, "registrar_mailbox_request_seconds_count") - metricSum(before[i], "registrar_mailbox_request_seconds_count"), 0);
   rows.push([`heartbeats/s through 3 nodes (64 connections, ${SERVERS.toLocaleString("en-US")} servers)`, Math.round(hbs).toLocaleString("en-US"), "-", `non-2xx ${non2xx}`]);
+  rows.push([`CPU per heartbeat, all processes (3 registrars + nats-server, LOG_LEVEL=${LOG_LEVEL})`, `${cpuUsPerHeartbeat.toFixed(0)} µs`, "≤ 2 × single node (npm run bench compares)", `${(cpu / wallS).toFixed(2)} cores over ${wallS.toFixed(1)} s, ${Math.round(counted).toLocaleString("en-US")} heartbeats`]);
+  summary.cpuUsPerHeartbeat = cpuUsPerHeartbeat;
+  summary.heartbeatsPerS = hbs;
   rows.push(["heartbeat ack latency p50 / p99 (worst node)", `${(p50 / 1000).toFixed(2)} / ${(p99 / 1000).toFixed(2)} ms`, "-", ""]);
   rows.push(["forwarded mailbox requests per heartbeat (edge → owner on another node)", `${((remote / loads.reduce((a, l) => a + l.requests2xx, 0)) * 100).toFixed(0)} %`, "-", "≈ 67 % expected with 3 nodes"]);
   rows.push(["MySQL row writes per heartbeat", (rowsWritten / loads.reduce((a, l) => a + l.requests2xx, 0)).toFixed(3), "-", ""]);
@@ -100,7 +115,7 @@ async function main(): Promise<void> {
     victim.child.kill("SIGKILL");
     await settle(rest);
     failovers.push(performance.now() - t0);
-    const again = await startRegistrar({ name: `${victim.name}-r${run}`, databaseUrl: dbUrl(DB), logLevel: "warn", env: env(victim.name.replace("cluster-", "") + `r${run}`) });
+    const again = await startRegistrar({ name: `${victim.name}-r${run}`, databaseUrl: dbUrl(DB), logLevel: LOG_LEVEL, env: env(victim.name.replace("cluster-", "") + `r${run}`) });
     nodes[nodes.indexOf(victim)] = again;
     await settle(nodes);
   }
@@ -126,6 +141,7 @@ async function main(): Promise<void> {
   const table = ["| metric | value | target | met / note |", "|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
   process.stdout.write(`\n${table}\n`);
   writeFileSync(path.join(RESULTS_DIR, "cluster.md"), `${table}\n`);
+  writeFileSync(path.join(RESULTS_DIR, "cluster.json"), JSON.stringify({ ...summary, logLevel: LOG_LEVEL, servers: SERVERS, at: new Date().toISOString() }, null, 2) + "\n");
 }
 
 main().then(

@@ -1,7 +1,8 @@
 // `tsx bench/profile.ts <scenario>`: one registrar child under --cpu-prof, one bounded load, then the hottest
 // functions of the profile (self and inclusive time). Scenarios: list | q | list-info | list-nocache | q-nocache |
 // heartbeat | lateness. BENCH_RUNTIME=build gives real line numbers (tsx output has none).
-//   PROFILE_SERVERS (default 10000), PROFILE_DURATION_S (default 5), PROFILE_TOP (default 30)
+//   PROFILE_SERVERS (default 10000), PROFILE_DURATION_S (default 5), PROFILE_TOP (default 30),
+//   PROFILE_LOG_LEVEL (default warn; info for list-info)
 import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Q_TERM, rowOf } from "./data.js";
@@ -26,7 +27,7 @@ async function main() {
     // lateness: deadlines from 8 s after now, over 10 s.
     const offlineAfterS = scenario === "lateness" ? ((Date.now() + 8000 - base) / 1000).toFixed(3) : "86400";
     const reg = await startRegistrar({
-      name: `prof-${scenario}`, databaseUrl: dbUrl(db), logLevel: scenario === "list-info" ? "info" : "warn", cpuProf: true, env: { OFFLINE_AFTER_S: offlineAfterS },
+      name: `prof-${scenario}`, databaseUrl: dbUrl(db), logLevel: (process.env.PROFILE_LOG_LEVEL as "info" | "warn" | undefined) ?? (scenario === "list-info" ? "info" : "warn"), cpuProf: true, env: { OFFLINE_AFTER_S: offlineAfterS },
     });
     try {
       const base = { url: reg.url, connections: 64, warmupS: 1, durationS, maxRequests: 5_000_000, engine: process.env.BENCH_CLIENT === "autocannon" ? ("autocannon" as const) : ("raw" as const) };

@@ -12,13 +12,14 @@
 //   BENCH_KEEP_DB=1      keep the zent_bench_* databases afterwards
 //   BENCH_WAIT_QUIET_S=N wait up to N s for the 1-minute load average to drop below BENCH_QUIET_LOAD (default 1.5)
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { Q_TERM, rowOf } from "./data.js";
 import type { LoadResult } from "./load-worker.js";
 import { httpGet, metricSum, RESULTS_DIR, runLoad, sleep, startBare, startRegistrar, type Registrar } from "./procs.js";
+import { rssGrowth } from "./registrations.js";
 import { connect, createBenchDb, dbUrl, dropBenchDb, seedServers, sqlTime } from "./seed.js";
 
 const env = process.env;
@@ -42,6 +43,13 @@ const S = {
   keepDb: env.BENCH_KEEP_DB === "1",
   client: env.BENCH_CLIENT === "autocannon" ? ("autocannon" as const) : ("raw" as const),
   runtime: env.BENCH_RUNTIME === "dist" || env.BENCH_RUNTIME === "build" ? env.BENCH_RUNTIME : "tsx",
+  /** Production settings (issue 14): listings and heartbeats run at info (one log line per request). */
+  logLevel: env.BENCH_LOG_LEVEL === "warn" ? ("warn" as const) : ("info" as const),
+  /** Registrations through the API: RSS is read at regFrom and at regTo registered servers. */
+  regFrom: int("BENCH_REG_FROM", QUICK ? 2_000 : 10_000),
+  regTo: int("BENCH_REG_TO", QUICK ? 10_000 : 100_000),
+  regInFlight: int("BENCH_REG_IN_FLIGHT", 64),
+  regIdleS: int("BENCH_REG_IDLE_S", QUICK ? 3 : 10),
 };
 S.hbServers = Math.min(S.servers, int("BENCH_HB_SERVERS", 10_000));
 S.latenessServers = int("BENCH_LATENESS_SERVERS", S.servers);
@@ -51,7 +59,7 @@ const Q_PATH = `/v1/servers?limit=50&sort=users&q=${Q_TERM}`;
 const LISTING_OFFLINE_AFTER_S = "86400"; // no offline timer fires during the listing / heartbeat / memory runs
 
 const tag = `${process.pid}`;
-const dbs = { main: `zent_bench_${tag}_main`, empty: `zent_bench_${tag}_empty`, late: `zent_bench_${tag}_late`, big: `zent_bench_${tag}_big` };
+const dbs = { reg: `zent_bench_${tag}_reg`, main: `zent_bench_${tag}_main`, empty: `zent_bench_${tag}_empty`, late: `zent_bench_${tag}_late`, big: `zent_bench_${tag}_big` };
 
 type Row = { section: string; metric: string; value: string; target: string; met: string };
 const rows: Row[] = [];
@@ -230,7 +238,7 @@ async function main(): Promise<void> {
   let plainBytes = 0;
   let qBytes = 0;
   let startup100k = 10_000;
-  const bare: { plain: LoadResult[]; q: LoadResult[] } = { plain: [], q: [] };
+  const bare: { plain: LoadResult[]; q: LoadResult[]; hb?: LoadResult } = { plain: [], q: [] };
   let bareSrv: Awaited<ReturnType<typeof startBare>> | null = null;
   const listing: Record<string, LoadResult> = {};
 
@@ -262,10 +270,10 @@ async function main(): Promise<void> {
     }
   });
 
-  // ---------------------------------------------------------------- main DB, LOG_LEVEL=warn: listing, q listing, heartbeats
-  await phase(`registrar (LOG_LEVEL=warn) at ${f0(S.servers)}: listing, q listing, heartbeats`, async () => {
+  // ---------------------------------------------------------------- main DB, LOG_LEVEL=info: listing, q listing, heartbeats
+  await phase(`registrar (LOG_LEVEL=${S.logLevel}) at ${f0(S.servers)}: listing, q listing, heartbeats`, async () => {
     const reg = await startRegistrar({
-      name: "main-warn", databaseUrl: dbUrl(dbs.main), logLevel: "warn", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: LISTING_OFFLINE_AFTER_S },
+      name: `main-${S.logLevel}`, databaseUrl: dbUrl(dbs.main), logLevel: S.logLevel, cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: LISTING_OFFLINE_AFTER_S },
     });
     try {
       await warm(reg);
@@ -292,15 +300,6 @@ async function main(): Promise<void> {
       out.coldQ = { terms: terms.length, p50ms: Number(ms(cold.getValueAtPercentile(50))), maxms: Number(ms(cold.maxValue)) };
       cold.destroy();
 
-      if (bareSrv) {
-        bare.plain.push(await runLoad(getSpec(bareSrv.url, PLAIN_PATH), bareSrv.pid));
-        log(`bare plain #2 ${JSON.stringify(loadSummary(bare.plain[1]))}`);
-        bare.q.push(await runLoad(getSpec(bareSrv.url, Q_PATH), bareSrv.pid));
-        log(`bare q #2 ${JSON.stringify(loadSummary(bare.q[1]))}`);
-        await bareSrv.stop();
-        bareSrv = null;
-      }
-
       // Heartbeats: HB servers that are online, rotating per request over HB connections.
       const now = Date.now();
       const domains: string[] = [];
@@ -310,10 +309,25 @@ async function main(): Promise<void> {
       }
       const file = path.join(RESULTS_DIR, "hb-domains.txt");
       writeFileSync(file, domains.join("\n") + "\n");
+      const hbSpec = (url: string) => ({
+        url, connections: S.hbConnections, warmupS: S.warmupS, durationS: S.durationS, maxRequests: S.maxRequests, mode: "heartbeat" as const, domainsFile: file, engine: S.client,
+      });
+
+      if (bareSrv) {
+        // The heartbeat ceiling: the same requests, answered with a constant reply after reading the body.
+        bare.hb = await runLoad(hbSpec(bareSrv.url), bareSrv.pid);
+        out.bareHeartbeat = loadSummary(bare.hb);
+        log(`bare heartbeats ${JSON.stringify(loadSummary(bare.hb))}`);
+        bare.plain.push(await runLoad(getSpec(bareSrv.url, PLAIN_PATH), bareSrv.pid));
+        log(`bare plain #2 ${JSON.stringify(loadSummary(bare.plain[1]))}`);
+        bare.q.push(await runLoad(getSpec(bareSrv.url, Q_PATH), bareSrv.pid));
+        log(`bare q #2 ${JSON.stringify(loadSummary(bare.q[1]))}`);
+        await bareSrv.stop();
+        bareSrv = null;
+      }
+
       const before = await reg.metrics();
-      const hb = await runLoad({
-        url: reg.url, connections: S.hbConnections, warmupS: S.warmupS, durationS: S.durationS, maxRequests: S.maxRequests, mode: "heartbeat", domainsFile: file, engine: S.client,
-      }, reg.pid);
+      const hb = await runLoad(hbSpec(reg.url), reg.pid);
       await sleep(1500); // one flush interval (1 s) and a margin: the last dirty records reach MySQL
       const after = await reg.metrics();
       const d = (name: string) => metricSum(after, name) - metricSum(before, name);
@@ -369,6 +383,7 @@ async function main(): Promise<void> {
   const hb = out.heartbeat as (ReturnType<typeof loadSummary> & { servers: number; rowsPerHeartbeat: number | null; rowsPerFlush: number | null; flushes: number; msPerFlush: number | null }) | undefined;
   if (hb) {
     rows.push({ section: "heartbeat", metric: `HTTP heartbeats, ${f0(hb.servers)} servers, ${S.hbConnections} connections`, value: `${f0(hb.rps)} /s${cpuNote(hb)}`, target: "≥ 20,000 /s", met: yes(hb.rps >= 20_000) });
+    if (bare.hb) rows.push({ section: "heartbeat", metric: "bare uWS ceiling, same heartbeat requests (body read, constant reply)", value: `${f0(bare.hb.rps)} /s${cpuNote(bare.hb)}`, target: "-", met: "-" });
     rows.push({ section: "heartbeat", metric: "heartbeat p50 / p99 latency", value: `${hb.p50ms.toFixed(2)} / ${hb.p99ms.toFixed(2)} ms`, target: "-", met: "-" });
     const bound = hb.rps > 0 ? Math.min(1, hb.servers / hb.rps) : 1; // 1 s flush interval
     rows.push({
@@ -382,6 +397,23 @@ async function main(): Promise<void> {
     });
     if (hb.non2xx || hb.errors || hb.timeouts) rows.push({ section: "heartbeat", metric: "heartbeat failures", value: `${hb.non2xx} non-2xx, ${hb.errors} errors, ${hb.timeouts} timeouts`, target: "0", met: "NOT MET" });
   }
+
+  // ---------------------------------------------------------------- registrations through the API, RSS per server
+  await phase(`registrations through the API (${S.regInFlight} in flight), RSS ${f0(S.regFrom)} → ${f0(S.regTo)}`, async () => {
+    await createBenchDb(dbs.reg);
+    const reg = await startRegistrar({ name: "registrations", databaseUrl: dbUrl(dbs.reg), logLevel: S.logLevel, cpuProf: S.cpuProf });
+    try {
+      const r = await rssGrowth(reg, S.regFrom, S.regTo, S.regIdleS, S.regInFlight);
+      out.registrations = r;
+      log(`registrations ${JSON.stringify(r)}`);
+      const g = r.registrations;
+      rows.push({ section: "registrations", metric: `registrations through the API, ${S.regInFlight} in flight (${f0(S.regFrom)} → ${f0(S.regTo)} servers)`, value: `${f0(g.rps)} /s [${g.cpuUsPerReg.toFixed(0)} µs registrar CPU each; p50 / p99 ${g.p50ms} / ${g.p99ms} ms; ${g.failed} failed]`, target: "≥ 2,000 /s", met: yes(g.rps >= 2000 && g.failed === 0) });
+      rows.push({ section: "memory", metric: `RSS growth per server, ${f0(S.regFrom)} → ${f0(S.regTo)} registered through the API, after ${S.regIdleS} s idle`, value: `${f0(r.perServer)} B (RSS ${(r.rssFrom / 2 ** 20).toFixed(0)} → ${(r.rssTo / 2 ** 20).toFixed(0)} MiB)`, target: "≤ 3,000 B", met: yes(r.perServer <= 3000) });
+    } finally {
+      await reg.stop();
+      await dropBenchDb(dbs.reg).catch(() => {});
+    }
+  });
 
   // ---------------------------------------------------------------- offline-timer lateness
   if (!S.skipLateness) await phase(`offline-timer lateness with ${f0(S.latenessServers)} online servers`, async () => {
@@ -493,6 +525,44 @@ function markdown(): string {
   return ["| section | metric | value | target | met |", "|---|---|---|---|---|", ...rows.map((r) => `| ${r.section} | ${r.metric} | ${r.value} | ${r.target} | ${r.met} |`)].join("\n");
 }
 
+/** A sub-bench's results file, only when written during this run. */
+function readResults(name: string): Record<string, any> | null {
+  try {
+    const file = path.join(RESULTS_DIR, name);
+    if (statSync(file).mtimeMs < Date.parse(out.startedAt as string)) return null;
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+function issue14(): string {
+  const o = out as Record<string, any>;
+  const lines = ["| workload | registrar | bare uWS / reference, same run | target | met |", "|---|---|---|---|---|"];
+  const add = (w: string, v: string, ref: string, target: string, met: string) => lines.push(`| ${w} | ${v} | ${ref} | ${target} | ${met} |`);
+  const cpu = (r: { serverCpuUsPerRequest?: number }) => (r?.serverCpuUsPerRequest == null ? "" : ` (${r.serverCpuUsPerRequest} µs CPU each)`);
+  const hb = o.heartbeat;
+  const bareHb = o.bareHeartbeat;
+  if (hb) add(`HTTP heartbeats, ${f0(hb.servers)} servers, ${S.hbConnections} connections`, `${f0(hb.rps)}/s${cpu(hb)}`, bareHb ? `${f0(bareHb.rps)}/s${cpu(bareHb)}` : "-", "≥ 20,000/s", yes(hb.rps >= 20_000));
+  const lp = o.listing?.plain;
+  const lq = o.listing?.q;
+  if (lp) add(`listing \`limit=50&sort=users\` at ${f0(S.servers)}`, `${f0(lp.rps)}/s = ${(lp.rps / o.bare.plainMeanRps).toFixed(2)} of bare${cpu(lp)}`, `${f0(o.bare.plainMeanRps)}/s${cpu(o.bare.plain.at(-1))}`, "≥ 0.5 of bare", yes(lp.rps / o.bare.plainMeanRps >= 0.5));
+  if (lq) add(`same with \`q=${Q_TERM}\``, `${f0(lq.rps)}/s = ${(lq.rps / o.bare.qMeanRps).toFixed(2)} of bare${cpu(lq)}`, `${f0(o.bare.qMeanRps)}/s${cpu(o.bare.q.at(-1))}`, "≥ 0.5 of bare", yes(lq.rps / o.bare.qMeanRps >= 0.5));
+  const reg = o.registrations;
+  if (reg) {
+    add(`RSS growth per server, ${f0(reg.from)} → ${f0(reg.to)} registered through the API, after ${reg.idleS} s idle`, `${f0(reg.perServer)} B`, "-", "≤ 3,000 B", yes(reg.perServer <= 3000));
+    add(`registrations through the API, ${S.regInFlight} in flight`, `${f0(reg.registrations.rps)}/s`, "-", "≥ 2,000/s", yes(reg.registrations.rps >= 2000));
+  }
+  const cl = readResults("cluster.json");
+  const single = hb?.serverCpuUsPerRequest;
+  if (cl?.cpuUsPerHeartbeat) add("HTTP heartbeats over a 3-node cluster (one NATS), CPU per heartbeat, all processes", `${cl.cpuUsPerHeartbeat.toFixed(0)} µs (${f0(cl.heartbeatsPerS)}/s)`, single ? `single node ${single} µs` : "-", "≤ 2 × single node", single ? yes(cl.cpuUsPerHeartbeat <= 2 * single) : "n/a");
+  const ws = readResults("ws.json");
+  if (ws?.registrar?.rate && ws?.bare?.rate) add(`WebSocket heartbeats, ${f0(ws.registrar.connected)} sessions`, `${(ws.registrar.rate / ws.bare.rate).toFixed(2)} of bare echo (${f0(ws.registrar.rate)}/s)`, `${f0(ws.bare.rate)}/s`, "≥ 0.7", yes(ws.registrar.rate / ws.bare.rate >= 0.7));
+  const late = o.lateness;
+  if (late) add(`offline timer lateness p99 (${f0(late.servers)} deadlines over ${late.windowS} s)`, `${late.p99ms} ms`, "-", "≤ 30 ms", yes(late.p99ms <= 30));
+  return lines.join("\n");
+}
+
 const wallStart = performance.now();
 try {
   await main();
@@ -528,6 +598,9 @@ for (const [name, script, skip] of [
   const r = spawnSync(process.execPath, ["--import", "tsx", script], { stdio: "inherit", env: process.env, timeout: 20 * 60_000 });
   if (r.status !== 0) errors.push(`${name}: exit ${r.status ?? r.signal}`);
 }
+// Issue 14's table in one place: this run's single-node rows and the cluster / WebSocket benches' results files.
+writeFileSync(path.join(RESULTS_DIR, "issue14.md"), issue14() + "\n");
+process.stdout.write(`\n== issue 14: production settings (LOG_LEVEL=${S.logLevel}) ==\n${issue14()}\n(written: bench/results/issue14.md)\n`);
 if (errors.length) {
   process.stdout.write(`\n${errors.length} phase(s) failed:\n${errors.join("\n")}\n`);
   process.exitCode = 1;

@@ -26,6 +26,8 @@ import type { ConnectedMsg, FeedResult, FeedSpec, SessionsResult, SessionsSpec, 
 import type { WriterResult, WriterSpec } from "./ws-writer.js";
 import { busiest, summarize } from "./profile-summary.js";
 
+// Production settings (issue 14) unless BENCH_LOG_LEVEL=warn.
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL === "warn" ? ("warn" as const) : ("info" as const);
 const QUICK = process.env.BENCH_QUICK === "1";
 const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);
 const SESSIONS = num("WS_BENCH_SESSIONS", QUICK ? 1_000 : 10_000);
@@ -413,7 +415,7 @@ async function main(): Promise<void> {
 
     // 2 + 4. Sessions and memory on one registrar.
     await phase("sessions", async () => {
-      const reg = await startRegistrar({ name: "ws-sessions", databaseUrl: dbUrl(DB), logLevel: "warn", cpuProf: PROFILE, env });
+      const reg = await startRegistrar({ name: "ws-sessions", databaseUrl: dbUrl(DB), logLevel: LOG_LEVEL, cpuProf: PROFILE, env });
       let mem: Record<string, number> = {};
       let run!: SessionsRun;
       try {
@@ -467,7 +469,7 @@ async function main(): Promise<void> {
       } finally {
         await c.end();
       }
-      const reg = await startRegistrar({ name: "ws-feed", databaseUrl: dbUrl(DB), logLevel: "warn", cpuProf: PROFILE, env });
+      const reg = await startRegistrar({ name: "ws-feed", databaseUrl: dbUrl(DB), logLevel: LOG_LEVEL, cpuProf: PROFILE, env });
       let feed!: FeedRun;
       try {
         ensureNofile(reg.pid, SUBSCRIBERS + 2048);

@@ -1,6 +1,7 @@
 // One registered server's in-memory state (the directory's record and its actor's state in one compact object),
 // its client-set fields and stats as schemas, and the masks that name which sort keys a change may move.
 import { z } from "zod";
+import { isoTime } from "./iso-time.js";
 
 export type Status = "online" | "offline";
 
@@ -179,7 +180,7 @@ export class ServerRecord {
       verified: this.verified,
       verified_at: this.verifiedAtMs ? new Date(this.verifiedAtMs).toISOString() : null,
       status: this.status,
-      last_seen: new Date(this.lastSeenMs).toISOString(),
+      last_seen: isoTime(this.lastSeenMs),
       created_at: new Date(this.createdAtMs).toISOString(),
       rating: { average: this.ratingAverage(), count: this.ratingCount, distribution: this.ratingStars, verified_count: this.ratingVerified },
       origin: this.origin,
@@ -192,6 +193,15 @@ export class ServerRecord {
 
   toJson(): string {
     return this.jsonBytes().toString("utf8");
+  }
+
+  /**
+   * The public JSON for a one-off reply (registration, update): the cached bytes when there are any, else built
+   * without caching them. Most records written are not listed soon after, and a cached small Buffer per write is a
+   * slice of Node's shared 8 KiB pool that keeps the whole slab resident.
+   */
+  replyJson(): string {
+    return this.json ? this.json.toString("utf8") : JSON.stringify(this.toPublic());
   }
 
   jsonBytes(): Buffer {

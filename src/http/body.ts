@@ -10,14 +10,20 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;.*)?$/i;
 // fatal: invalid UTF-8 throws; ignoreBOM: a BOM stays in the text, so JSON.parse refuses it as before.
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/** Whether the request announces a body (chunked, or a Content-Length above zero); without one there is nothing to read. */
+export function hasBody(ctx: RequestContext): boolean {
+  if (ctx.chunked) return true;
+  if (ctx.contentLength === undefined) return false;
+  return Number(ctx.contentLength) > 0;
+}
+
 /**
  * Resolves to the parsed JSON, or undefined when the request has no body. Must be called synchronously.
  * With `parse` false (routes that take no body) the same type and size rules apply and the bytes are discarded.
  */
 export function readJsonBody(ctx: RequestContext, maxBytes: number, parse = true, anyContentType = false): Promise<unknown> {
+  if (!hasBody(ctx)) return Promise.resolve(undefined);
   const declared = ctx.contentLength === undefined ? null : Number(ctx.contentLength);
-  const hasBody = ctx.chunked || (declared !== null && declared > 0);
-  if (!hasBody) return Promise.resolve(undefined);
   if (!anyContentType && (!ctx.contentType || !JSON_TYPE.test(ctx.contentType))) {
     return Promise.reject(new UnsupportedMediaTypeError("request bodies must be application/json"));
   }
@@ -43,11 +49,24 @@ export function readJsonBody(ctx: RequestContext, maxBytes: number, parse = true
         reject(new PayloadTooLargeError(`body over ${maxBytes} bytes`));
         return;
       }
+      if (isLast) settled = true; // a late abort changes nothing now
+      if (!parse) {
+        if (isLast) resolve(undefined);
+        return;
+      }
+      // The usual case, the whole body in one chunk: decoded in place, while uWS still owns the memory.
+      if (isLast && chunks.length === 0) {
+        if (size === 0) return resolve(undefined);
+        try {
+          resolve(JSON.parse(UTF8.decode(chunk)));
+        } catch {
+          reject(new InvalidJsonError("request body is not valid JSON"));
+        }
+        return;
+      }
       // uWS reuses the chunk's memory after this callback: copy it.
-      if (parse) chunks.push(Buffer.from(chunk.slice(0)));
+      chunks.push(Buffer.from(chunk.slice(0)));
       if (!isLast) return;
-      settled = true; // a late abort changes nothing now
-      if (!parse) return resolve(undefined);
       // Zero bytes (an empty chunked body) is no body; whitespace only, or bytes that are not UTF-8, are not JSON
       // (Buffer#toString would quietly turn bad bytes into U+FFFD and store them).
       if (size === 0) return resolve(undefined);

@@ -60,9 +60,12 @@ function nextRequestId(): string {
   return `${ID_PREFIX}-${(idCounter++).toString(36)}`;
 }
 
+// The peer address arrives as UTF-8 bytes; TextDecoder reads them without a Buffer in between.
+const ADDRESS_TEXT = new TextDecoder();
+
 /** The client address of a request or a WebSocket upgrade: the peer, or what a trusted proxy says (contract §3). */
 export function clientIpOf(res: HttpResponse, req: HttpRequest, resolveIp: ResolveIp): string {
-  return resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), (name) => headerLines(req, name));
+  return resolveIp(ADDRESS_TEXT.decode(res.getRemoteAddressAsText()), (name) => headerLines(req, name));
 }
 
 export function readContext(

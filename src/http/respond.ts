@@ -1,5 +1,5 @@
 // Writes responses: corked, skipped when aborted, with request id, CORS, deprecation headers and one log line.
-import type { Logger } from "../log.js";
+import { requestLogger, type Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { errorBody, RegistrarError, UnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../core/errors.js";
 import { isStoreUnavailable } from "../store/unavailable.js";
@@ -21,6 +21,13 @@ const STATUS_TEXT: Record<number, string> = {
 
 /** Headers of a reply whose body carries a token (registration, rotation, recovery). */
 export const TOKEN_REPLY_HEADERS: [string, string][] = [["Cache-Control", "no-store"]];
+
+// Shared by every send without extra headers; never written to.
+const NO_HEADERS: [string, string][] = [];
+const hasContentType = (headers: [string, string][]) => {
+  for (const h of headers) if (h[0] === "Content-Type") return true;
+  return false;
+};
 
 export type Responder = {
   /**
@@ -44,12 +51,13 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
     if (!child) children.set(key, (child = metrics.httpDuration.labels(route, method, String(status))));
     return child;
   };
-  function send(ctx: RequestContext, status: number, body: string | Buffer | null, headers: [string, string][] = [], closeConnection = false): void {
+  const logRequest = requestLogger(log);
+  function send(ctx: RequestContext, status: number, body: string | Buffer | null, headers: [string, string][] = NO_HEADERS, closeConnection = false): void {
     if (ctx.done) return;
     ctx.done = true;
     active--;
     const durationMs = performance.now() - ctx.startedMs;
-    log.info({ req_id: ctx.requestId, ip: ctx.ip, method: ctx.method, route: ctx.route, status, duration_ms: Math.round(durationMs * 1000) / 1000 }, "request");
+    logRequest(ctx.requestId, ctx.ip, ctx.method, ctx.route, status, durationMs);
     histogramFor(ctx.route, ctx.method, status).observe(durationMs / 1000);
     if (ctx.aborted) return;
     const res = ctx.res;
@@ -60,7 +68,7 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
       // a shared cache or the browser (handlers mark the anonymous replies that carry one: TOKEN_REPLY_HEADERS).
       res.writeHeader("X-Content-Type-Options", "nosniff");
       if (ctx.authorization !== undefined && !headers.some(([k]) => k === "Cache-Control")) res.writeHeader("Cache-Control", "no-store");
-      if (body !== null && !headers.some(([k]) => k === "Content-Type")) res.writeHeader("Content-Type", "application/json");
+      if (body !== null && !hasContentType(headers)) res.writeHeader("Content-Type", "application/json");
       for (const [k, v] of corsHeaders(ctx.origin, corsOrigins, ctx.method === "OPTIONS")) res.writeHeader(k, v);
       if (ctx.legacy) {
         res.writeHeader("Deprecation", "true");

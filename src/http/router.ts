@@ -4,7 +4,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import { MethodNotAllowedError, NotFoundError, RateLimitedError } from "../core/errors.js";
 import { ipLimitKey } from "../security/client-ip.js";
 import { domainLimitKey, type RateLimitDecision, type RateLimiter } from "../security/rate-limit.js";
-import { readJsonBody } from "./body.js";
+import { hasBody, readJsonBody } from "./body.js";
 import { readContext, type RequestContext, type ResolveIp } from "./context.js";
 import { legacyNotFound } from "./legacy/errors.js";
 import type { Responder } from "./respond.js";
@@ -131,16 +131,30 @@ function run(ctx: RequestContext, spec: MethodSpec, deps: RouterDeps): void {
   // The body must be subscribed to before this handler returns (uWS), so start reading now. Routes that take no
   // body still refuse an oversized or non-JSON one before running (contract §1: a rejected request changes nothing).
   // The PHP registrar read a JSON body whatever its Content-Type said; the legacy dialect does too (contract §7).
+  // Most requests (listings, details) carry no body: run the handler now and answer a synchronous reply in this
+  // same call, with no promise in between. Routes under a per-domain limit take the common path below.
+  if (!spec.perDomain && !hasBody(ctx)) {
+    try {
+      const reply = spec.handler(ctx, undefined);
+      if (reply instanceof Promise) reply.then((r) => sendReply(ctx, r, deps)).catch((err) => deps.respond.fail(ctx, err));
+      else sendReply(ctx, reply, deps);
+    } catch (err) {
+      deps.respond.fail(ctx, err);
+    }
+    return;
+  }
   const body = readJsonBody(ctx, deps.maxBodyBytes, spec.body === true, ctx.legacy);
   const perDomain = spec.perDomain;
   body
     .then((b) => (perDomain ? underDomainLimit(ctx, perDomain, () => spec.handler(ctx, b)) : spec.handler(ctx, b)))
-    .then((reply) => {
-      const text = reply.bytes ?? reply.raw ?? (reply.body === undefined ? null : JSON.stringify(reply.body));
-      // The legacy dialect keeps the PHP registrar's plain answers (contract §7).
-      if (ctx.legacy) return deps.respond.send(ctx, reply.status, text, reply.headers);
-      const out = represent(ctx, reply.status, text, reply.headers);
-      deps.respond.send(ctx, out.status, out.body, out.headers);
-    })
+    .then((reply) => sendReply(ctx, reply, deps))
     .catch((err) => deps.respond.fail(ctx, err));
+}
+
+function sendReply(ctx: RequestContext, reply: Reply, deps: RouterDeps): void {
+  const text = reply.bytes ?? reply.raw ?? (reply.body === undefined ? null : JSON.stringify(reply.body));
+  // The legacy dialect keeps the PHP registrar's plain answers (contract §7).
+  if (ctx.legacy) return deps.respond.send(ctx, reply.status, text, reply.headers);
+  const out = represent(ctx, reply.status, text, reply.headers);
+  deps.respond.send(ctx, out.status, out.body, out.headers);
 }

@@ -57,13 +57,17 @@ export function isOriginAllowed(origin: string | undefined, allowed: Set<string>
  * Fetch standard's advice in "CORS protocol and HTTP caches"). With CORS off nothing varies
  * and nothing is sent.
  */
+// Shared answers for the two common cases (no CORS configured; an origin not allowed): no array per response.
+const NONE: readonly (readonly [string, string])[] = Object.freeze([]);
+const VARY_ONLY: readonly (readonly [string, string])[] = Object.freeze([Object.freeze(["Vary", "Origin"] as const)]);
+
 export function corsHeaders(
   origin: string | undefined,
   allowed: Set<string>,
   preflight: boolean,
-): [string, string][] {
-  if (allowed.size === 0) return [];
-  if (origin === undefined || !allowed.has(origin)) return [["Vary", "Origin"]];
+): readonly (readonly [string, string])[] {
+  if (allowed.size === 0) return NONE;
+  if (origin === undefined || !allowed.has(origin)) return VARY_ONLY;
   const headers: [string, string][] = [
     ["Access-Control-Allow-Origin", origin],
     ["Vary", "Origin"],

@@ -6,9 +6,11 @@ import { ServerRecord, type ServerFields } from "../core/record.js";
 import { BannedError, DomainTakenError, ShardMovedError } from "../core/errors.js";
 import { tokenExpiresMs, type TokenPolicy } from "../core/tokens.js";
 import { audit } from "./audit-repo.js";
+import { sqlDateTime } from "../core/iso-time.js";
 import { inTransaction, type Conn, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
 import { accrueUptime } from "./uptime-repo.js";
+import { RegistrationCommits, SERVER_COLUMNS, SERVER_ROW, serverRowValues, type Registration } from "./registration-commits.js";
 import { DAY_MS } from "../core/units.js";
 import { RECORD_COLUMNS, ratingSummarySql, readTokenColumns, toRecord } from "./server-rows.js";
 
@@ -32,14 +34,24 @@ export async function checkFence(conn: Conn, fence: Fence | undefined): Promise<
 export type Liveness = { domain: string; lastSeenMs: number; userCount: number; channelCount: number; version: string | null; tokenExpiresMs: number };
 
 export class ServersRepo implements ServerStore {
+  private readonly registrations: RegistrationCommits;
+
   constructor(
     private readonly db: Db,
     private readonly tokens: TokenPolicy,
     /** UPTIME_RETENTION_DAYS: a status span is counted no further back than this. */
     private readonly uptimeRetentionDays = 400,
-  ) {}
+  ) {
+    this.registrations = new RegistrationCommits(db, tokens, (r) => this.insertAlone(r));
+  }
 
-  async insertServer(rec: ServerRecord, by: Initiator, fence?: Fence): Promise<RegistryEvent> {
+  /** Registrations that arrive while another commits are committed together (src/store/registration-commits.ts). */
+  insertServer(rec: ServerRecord, by: Initiator, fence?: Fence): Promise<RegistryEvent> {
+    return this.registrations.insert({ rec, by, fence });
+  }
+
+  /** One registration in its own transaction (the group's fallback, and a group of one). */
+  private async insertAlone({ rec, by, fence }: Registration): Promise<RegistryEvent> {
     return inTransaction(this.db, async (conn) => {
       await lockEvents(conn);
       await checkFence(conn, fence);
@@ -47,20 +59,7 @@ export class ServersRepo implements ServerStore {
       const [banned] = await conn.query<RowDataPacket[]>("SELECT 1 FROM bans WHERE domain = ?", [rec.domain]);
       if (banned.length > 0) throw new BannedError(`${rec.domain} is banned at this registrar`);
       try {
-        await conn.query(
-          `INSERT INTO servers (domain, origin, name, description, icon, api_url, ws_url, voice_url, voice_provider, cdn_url,
-             web_url, languages, registration,
-             protocols, capabilities, version, user_count, channel_count, verified, status, status_since, last_seen, created_at, updated_at,
-             record_version, token_hash, token_issued_at, token_expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UNHEX(?), ?, ?)`,
-          [
-            rec.domain, rec.origin, rec.name, rec.description, rec.icon, rec.apiUrl, rec.wsUrl, rec.voiceUrl, rec.voiceProvider,
-            rec.cdnUrl, rec.webUrl, JSON.stringify(rec.languages), rec.registration,
-            JSON.stringify(rec.protocols), JSON.stringify(rec.capabilities), rec.version, rec.userCount,
-            rec.channelCount, rec.verified ? 1 : 0, rec.status, new Date(rec.createdAtMs), new Date(rec.lastSeenMs), new Date(rec.createdAtMs),
-            new Date(rec.createdAtMs), rec.recordVersion, rec.tokenHash, new Date(rec.tokenIssuedMs), new Date(tokenExpiresMs(rec, this.tokens)),
-          ],
-        );
+        await conn.query(`INSERT INTO servers (${SERVER_COLUMNS}) VALUES ${SERVER_ROW}`, serverRowValues(rec, this.tokens));
       } catch (err) {
         if ((err as { code?: string }).code === "ER_DUP_ENTRY") throw new DomainTakenError(`${rec.domain} is already registered`, { cause: err });
         throw err;
@@ -200,9 +199,14 @@ export class ServersRepo implements ServerStore {
    * write per server (MariaDB 10.6+, MySQL 8.0+). A CASE list would cost the database O(n²) per chunk.
    */
   async flushLiveness(batch: Liveness[]): Promise<void> {
-    const sqlTime = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 23);
     for (let i = 0; i < batch.length; i += 5000) {
-      const rows = batch.slice(i, i + 5000).map((l) => [l.domain, sqlTime(l.lastSeenMs), l.userCount, l.channelCount, l.version, sqlTime(l.tokenExpiresMs)]);
+      // The JSON rows are written as text directly: no array per row, no second pass through JSON.stringify.
+      let rows = "[";
+      for (let j = i; j < Math.min(i + 5000, batch.length); j++) {
+        const l = batch[j];
+        rows += `${j > i ? "," : ""}[${JSON.stringify(l.domain)},"${sqlDateTime(l.lastSeenMs)}",${l.userCount},${l.channelCount},${l.version === null ? "null" : JSON.stringify(l.version)},"${sqlDateTime(l.tokenExpiresMs)}"]`;
+      }
+      rows += "]";
       await this.db.query(
         `UPDATE servers s JOIN JSON_TABLE(?, '$[*]' COLUMNS (
            domain VARCHAR(253) CHARACTER SET ascii COLLATE ascii_bin PATH '$[0]',
@@ -214,7 +218,7 @@ export class ServersRepo implements ServerStore {
          SET s.last_seen = GREATEST(s.last_seen, j.last_seen), -- a deposed owner's late flush never moves it back
              s.user_count = j.user_count, s.channel_count = j.channel_count, s.version = j.version,
              s.token_expires_at = j.token_expires_at`,
-        [JSON.stringify(rows)],
+        [rows],
       );
     }
   }

@@ -31,7 +31,7 @@ export type ServerRouteDeps = {
   lastSeq: () => number;
 };
 
-const iso = (ms: number) => new Date(ms).toISOString();
+import { isoTime as iso } from "../../core/iso-time.js";
 const LIST_HEAD = Buffer.from('{"servers":[');
 const COMMA = Buffer.from(",");
 
