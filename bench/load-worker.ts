@@ -29,6 +29,8 @@ export type LoadSpec = {
   engine?: "raw" | "autocannon";
   /** get: add a distinct unknown parameter (`&_bench=N`, ignored by the API) to every request, so no response cache can answer. */
   cacheBust?: boolean;
+  /** get: extra request headers, e.g. {"Accept-Encoding": "gzip"}. */
+  headers?: Record<string, string>;
 };
 
 export type LoadResult = {
@@ -88,9 +90,10 @@ const BUST_VARIANTS = 65_536;
 function renderRequests(s: LoadSpec): Buffer[] {
   const host = new URL(s.url).host;
   if (s.mode === "get") {
-    if (!s.cacheBust) return [Buffer.from(`GET ${s.path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, "latin1")];
+    const extra = Object.entries(s.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    if (!s.cacheBust) return [Buffer.from(`GET ${s.path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`, "latin1")];
     const sep = s.path!.includes("?") ? "&" : "?";
-    return Array.from({ length: BUST_VARIANTS }, (_, i) => Buffer.from(`GET ${s.path}${sep}_bench=${i} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, "latin1"));
+    return Array.from({ length: BUST_VARIANTS }, (_, i) => Buffer.from(`GET ${s.path}${sep}_bench=${i} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`, "latin1"));
   }
   const { paths, auths } = heartbeatMaterial(s);
   // Request i is domain i % n with body variant floor(i / n) % HB_VARIANTS: consecutive heartbeats of one domain differ.
@@ -201,10 +204,11 @@ function runRaw(s: LoadSpec, requests: Buffer[], seconds: number, maxRequests: n
 // ------------------------------------------------------------------ autocannon engine
 function autocannonRequests(s: LoadSpec): autocannon.Request[] {
   if (s.mode === "get") {
-    if (!s.cacheBust) return [{ method: "GET", path: s.path! }];
+    const headers = s.headers ?? {};
+    if (!s.cacheBust) return [{ method: "GET", path: s.path!, headers }];
     const sep = s.path!.includes("?") ? "&" : "?";
     let n = 0;
-    return [{ method: "GET", setupRequest: (req) => ({ ...req, path: `${s.path}${sep}_bench=${n++ % BUST_VARIANTS}` }) }];
+    return [{ method: "GET", headers, setupRequest: (req) => ({ ...req, path: `${s.path}${sep}_bench=${n++ % BUST_VARIANTS}` }) }];
   }
   const { domains, paths, auths } = heartbeatMaterial(s);
   let i = 0;

@@ -10,6 +10,8 @@
 //   BENCH_RUNTIME=dist   run dist/src/main.js (after npm run build) instead of src/main.ts through tsx;
 //   BENCH_RUNTIME=build  compile with tsc into bench/results/dist first and run that
 //   BENCH_KEEP_DB=1      keep the zent_bench_* databases afterwards
+//   BENCH_ONLY=web       only the seed and the named step(s), comma-separated (steps: web); no cluster/ws/federation
+//   BENCH_WEB_ROUNDS=N   interleaved rounds of the web page step (default 2)
 //   BENCH_WAIT_QUIET_S=N wait up to N s for the 1-minute load average to drop below BENCH_QUIET_LOAD (default 1.5)
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -21,10 +23,14 @@ import type { LoadResult } from "./load-worker.js";
 import { httpGet, metricSum, RESULTS_DIR, runLoad, sleep, startBare, startRegistrar, type Registrar } from "./procs.js";
 import { rssGrowth } from "./registrations.js";
 import { connect, createBenchDb, dbUrl, dropBenchDb, seedServers, sqlTime } from "./seed.js";
+import { webPageBench } from "./web-page.js";
 
 const env = process.env;
 const int = (name: string, dflt: number) => (env[name] ? Math.max(1, Math.floor(Number(env[name]))) : dflt);
 const QUICK = env.BENCH_QUICK === "1";
+/** BENCH_ONLY=web: the seed and these steps only (each step's hook checks `only("name")`). */
+const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(",").map((x) => x.trim())) : null;
+const only = (step: string) => ONLY === null || ONLY.has(step);
 const S = {
   quick: QUICK,
   servers: int("BENCH_SERVERS", QUICK ? 10_000 : 100_000),
@@ -192,6 +198,14 @@ async function main(): Promise<void> {
     mainSeeded = true;
   });
   if (!mainSeeded) return;
+
+  // ---------------------------------------------------------------- the HTML directory page next to the JSON listing
+  if (only("web")) await phase(`web page at ${f0(S.servers)}: GET / next to the JSON listing, plain and gzip`, async () => {
+    const web = await webPageBench(dbUrl(dbs.main), { ...S, offlineAfterS: LISTING_OFFLINE_AFTER_S, rounds: int("BENCH_WEB_ROUNDS", 2) }, log);
+    out.webPage = web.result;
+    rows.push(...web.rows);
+  });
+  if (ONLY) return;
 
   // ---------------------------------------------------------------- memory baseline (empty directory)
   let baseline: { heapUsed: number; rss: number } | null = null;
@@ -593,7 +607,7 @@ for (const [name, script, skip] of [
   ["websockets", "bench/ws.ts", env.BENCH_SKIP_WS],
   ["federation", "bench/federation.ts", env.BENCH_SKIP_FEDERATION],
 ] as const) {
-  if (skip === "1" || !existsSync(path.join(process.cwd(), script))) continue;
+  if (skip === "1" || ONLY || !existsSync(path.join(process.cwd(), script))) continue;
   process.stdout.write(`\n== ${name} (${script}) ==\n`);
   const r = spawnSync(process.execPath, ["--import", "tsx", script], { stdio: "inherit", env: process.env, timeout: 20 * 60_000 });
   if (r.status !== 0) errors.push(`${name}: exit ${r.status ?? r.signal}`);

@@ -56,8 +56,9 @@ export function ratingSummary(v: ServerView): SafeHtml {
   return html`<span class="stars" aria-hidden="true">★</span> <span class="rating-average">${formatStars(r.average)}</span><span class="visually-hidden"> out of 5</span> <span class="muted">(${count})</span>`;
 }
 
+/** The 1–5 bars; none when nobody rated yet ("No ratings yet" says it, and five empty bars weigh ~1 KB a card). */
 export function ratingDistribution(v: ServerView): SafeHtml | null {
-  return v.rating.distribution ? ratingBars(v.rating.distribution) : null;
+  return v.rating.distribution && v.rating.count > 0 ? ratingBars(v.rating.distribution) : null;
 }
 
 /** One definition-list entry; `value` null drops the entry (for optional fields that are unknown). */

@@ -29,7 +29,7 @@ export function layout(p: LayoutInput): SafeHtml {
 ${alternate}
 <script src="${p.assets.js}" defer></script>
 </head>
-<body data-seq="${String(p.seq)}">
+<body data-seq="${String(p.seq)}" data-feed="/v1/feed">
 <a class="skip" href="#main">Skip to content</a>
 <header class="site"><a class="brand" href="/">Zent server directory</a><p id="live" class="live" role="status" hidden></p></header>
 <main id="main" tabindex="-1">

@@ -12,9 +12,11 @@ import type { Rating } from "../store/ratings-repo.js";
 import { loadAssets, type Assets } from "./assets.js";
 import { directoryMain } from "./directory-page.js";
 import { assetHeaders, etagMatches, htmlHeaders } from "./headers.js";
+import type { SafeHtml } from "./html.js";
 import { layout, messagePage } from "./layout.js";
 import { detectFeatures, readPage } from "./listing.js";
 import { RenderedPages, renderedPage, type RenderedPage } from "./page-cache.js";
+import { underPrefix } from "./prefix.js";
 import { parseWebQuery, webQueryKey } from "./query.js";
 import { serverMain } from "./server-page.js";
 import { lastDays } from "./charts.js";
@@ -50,6 +52,8 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
   const listPages = new RenderedPages(SOFT_TTL_MS, MAX_CACHED_PAGES);
   const serverPages = new RenderedPages(SERVER_PAGE_TTL_MS, MAX_CACHED_PAGES);
   const base = () => ({ assets: assets.urls, registrarId: d.registrarId, seq: d.lastSeq() });
+  /** The page's bytes, its links under the PATH_PREFIX the request came under (cached per prefix). */
+  const render = (ctx: RequestContext, markup: SafeHtml) => renderedPage(underPrefix(markup, ctx.prefix));
 
   const send = (ctx: RequestContext, status: number, page: RenderedPage): Reply =>
     status === 200 && etagMatches(ctx.ifNoneMatch, page.etag)
@@ -62,19 +66,19 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
     const v = d.limiter.take(ipLimitKey(ctx.ip));
     ctx.headers.push(["RateLimit-Limit", String(v.limit)], ["RateLimit-Remaining", String(v.remaining)], ["RateLimit-Reset", String(v.resetS)]);
     if (v.allowed) return null;
-    const page = renderedPage(messagePage(base(), "Too many requests", `Please wait ${v.retryAfterS} s and try again.`));
+    const page = render(ctx, messagePage(base(), "Too many requests", `Please wait ${v.retryAfterS} s and try again.`));
     return { status: 429, bytes: page.body, headers: [...htmlHeaders(null), ["Retry-After", String(v.retryAfterS)]] };
   };
 
-  const notFound = (domain: string | null): Reply => {
+  const notFound = (ctx: RequestContext, domain: string | null): Reply => {
     const text = domain ? `No server named ${domain} is listed here.` : "That is not a server's domain name.";
-    return { status: 404, bytes: renderedPage(messagePage(base(), "Server not found", text)).body, headers: htmlHeaders(null) };
+    return { status: 404, bytes: render(ctx, messagePage(base(), "Server not found", text)).body, headers: htmlHeaders(null) };
   };
 
   function directoryPage(ctx: RequestContext): Reply {
     const nowMs = Date.now();
     const { query, problems } = parseWebQuery(ctx.query, features);
-    const key = webQueryKey(query);
+    const key = `${ctx.prefix}\u0001${webQueryKey(query)}`;
     const stamp = d.directory.version;
     const cached = problems.length === 0 ? listPages.get(key, stamp, nowMs) : undefined;
     if (cached) return send(ctx, 200, cached);
@@ -84,7 +88,7 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
     const main = directoryMain({
       query, problems, features, page, online: d.directory.countBy("online"), listed: d.directory.size, nowMs,
     });
-    const rendered = renderedPage(layout({ ...base(), title: "Zent server directory", alternate: page.apiHref, main }));
+    const rendered = render(ctx, layout({ ...base(), title: "Zent server directory", alternate: page.apiHref, main }));
     if (problems.length === 0) listPages.set(key, stamp, rendered, nowMs);
     return send(ctx, 200, rendered);
   }
@@ -93,10 +97,11 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
     const nowMs = Date.now();
     const domain = pathDomain(ctx.params[0]);
     const rec = domain ? (d.directory.get(domain) as ServerRecordLike | undefined) : undefined;
-    if (!domain || !rec) return notFound(domain);
+    if (!domain || !rec) return notFound(ctx, domain);
     // A record's cached JSON is replaced whenever anything in it changes (the JSON API relies on that too).
     const stamp = rec.jsonBytes();
-    const cached = serverPages.get(domain, stamp, nowMs);
+    const key = `${ctx.prefix}\u0001${domain}`;
+    const cached = serverPages.get(key, stamp, nowMs);
     if (cached) return send(ctx, 200, cached);
     const limited = overLimit(ctx);
     if (limited) return limited;
@@ -112,10 +117,11 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
     });
     const server = toServerView(rec.toPublic());
     const main = serverMain({ server, ratings, keys, uptime, nowMs });
-    const rendered = renderedPage(
+    const rendered = render(
+      ctx,
       layout({ ...base(), seq, title: `${server.name} · Zent server directory`, alternate: `/v1/servers/${encodeURIComponent(domain)}`, main }),
     );
-    if (ratings !== null) serverPages.set(domain, stamp, rendered, nowMs);
+    if (ratings !== null) serverPages.set(key, stamp, rendered, nowMs);
     return send(ctx, 200, rendered);
   }
 

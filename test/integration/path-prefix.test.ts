@@ -64,6 +64,34 @@ describe("PATH_PREFIX=/registrar", () => {
     }
   });
 
+  it("links every page under the prefix it was asked for under, and each link answers 200", async () => {
+    // A server whose description holds a root-relative-looking attribute: record text stays escaped, never rewritten.
+    const body = newServer({ description: 'see href="/elsewhere" and src="/x"' });
+    expect((await p.post("/v1/servers", body)).status).toBe(201);
+    const rootRelative = (page: string) => [...page.matchAll(/\s(?:href|src|action|data-feed)="(\/[^"]*)"/g)].map((m) => m[1].replaceAll("&amp;", "&"));
+    const pages = ["/registrar/", "/registrar", `/registrar/server/${body.domain}`, "/registrar/server/no-such-server.example.com"];
+    const seen = new Set<string>();
+    for (const path of pages) {
+      const page = await (await fetch(`${reg.url}${path}`)).text();
+      const urls = rootRelative(page);
+      expect(urls.length, path).toBeGreaterThan(2);
+      for (const u of urls) expect(u, `${path} links ${u}`).toMatch(/^\/registrar\//);
+      expect(page, path).toContain('data-feed="/registrar/v1/feed"');
+      expect(page).not.toContain('href="/elsewhere"');
+      for (const u of urls) seen.add(u);
+    }
+    expect([...seen].some((u) => u.startsWith(`/registrar/server/${body.domain}`))).toBe(true);
+    expect([...seen].some((u) => u.startsWith("/registrar/assets/"))).toBe(true);
+    for (const u of seen) {
+      if (u === "/registrar/v1/feed") continue; // a WebSocket (opened under the prefix in the test above)
+      expect((await fetch(`${reg.url}${u}`)).status, u).toBe(200);
+    }
+    // Without the prefix, the same pages link at the root.
+    const plain = await (await fetch(`${reg.url}/`)).text();
+    expect(rootRelative(plain).filter((u) => u.startsWith("/registrar"))).toEqual([]);
+    expect(plain).toContain('data-feed="/v1/feed"');
+  });
+
   it("does not serve look-alike prefixes", async () => {
     expect((await fetch(`${reg.url}/registrarx/servers`)).status).toBe(404);
     expect((await fetch(`${reg.url}/registrar/registrar/servers`)).status).toBe(404);

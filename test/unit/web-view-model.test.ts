@@ -31,6 +31,7 @@ describe("server view model", () => {
     expect(text).toContain("5 min ago");
     expect(text).toContain("Mar 2026");
     expect(text).toContain("No ratings yet");
+    expect(text).not.toContain("rating-bars"); // no empty distribution when nobody rated
   });
 
   it("shows §8/§9.2 fields as soon as the public record carries them", () => {

@@ -69,11 +69,13 @@
   // and after a reconnect the feed resumes where this page stopped (contract §5.2).
   var seq = Number(document.body.getAttribute("data-seq"));
   var afterSeq = Number.isSafeInteger(seq) && seq >= 0 ? seq : null;
+  // The feed's path as the page wrote it: under PATH_PREFIX when the page was asked for under it.
+  var feedPath = document.body.getAttribute("data-feed") || "/v1/feed";
   var attempt = 0;
   var stopped = false;
 
   function connect() {
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v1/feed");
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + feedPath);
     ws.onmessage = function (m) {
       var msg;
       try {
