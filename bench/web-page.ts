@@ -54,7 +54,7 @@ export async function webPageBench(databaseUrl: string, S: WebBenchSettings, log
     { key: "bareJson", label: "bare uWS ceiling, the JSON page's bytes", path: JSON_SAME_SIZE_PATH, gzip: false, bare: true },
     { key: "barePage", label: "bare uWS ceiling, the HTML page's bytes", path: "/?q=page", gzip: false, bare: true },
   ];
-  const reg = await startRegistrar({ name: "web-page", databaseUrl, logLevel: "warn", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: S.offlineAfterS } });
+  const reg = await startRegistrar({ name: "web-page", databaseUrl, logLevel: "info", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: S.offlineAfterS } });
   const all: Record<string, LoadResult[]> = {};
   const sizes: Record<string, { bytes: number; encoding: string }> = {};
   let bare: Bare | null = null;
