@@ -2,7 +2,9 @@
 import type { ServerRecord, Status } from "../core/record.js";
 import { SearchCache } from "./search-cache.js";
 import { LIVENESS_FIELDS, type FieldMask } from "../core/record.js";
-import { SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
+import { PageCache } from "./page-cache.js";
+import { SliceRunner, type SliceJob } from "./slices.js";
+import { SORT_KEYS, SortIndex, type SortKey, type SortOrder } from "./sort-index.js";
 import { selectPage } from "./top-k.js";
 
 export type ListFilter = {
@@ -19,24 +21,62 @@ export type ListFilter = {
   offset: number;
 };
 
-export type ListPage = { records: ServerRecord[]; total: number };
+/** `version`: the directory version the page was selected at (a cache keeps it under that version). */
+export type ListPage = { records: ServerRecord[]; total: number; version: number };
 
 // Heartbeats move only LIVENESS_FIELDS; unless a count really changed, a heartbeat does not bump the directory
 // version (only last_seen moved: a cached page may show it up to PageCache's softTtlMs old).
 
-// Dense q matches are cheaper to find by walking the sort index; sparse ones by selecting from the match set.
-const WALK_WHEN_MATCH_FRACTION_ABOVE = 0.05;
+/** CACHE_MAX_BYTES's default (contract §10): the listing caches' memory together. */
+export const DEFAULT_CACHE_MAX_BYTES = 256 * 2 ** 20;
+
+export type DirectoryOptions = {
+  /** The q match sets take up to half of it; each listing's page cache (pageCache()) a quarter. */
+  cacheMaxBytes?: number;
+};
 
 export class Directory {
   private readonly records = new Map<string, ServerRecord>();
   private readonly indexes = new Map<string, SortIndex>();
-  private readonly counts = new Map<string, number>();
-  private readonly search = new SearchCache();
+  /** Indexes still being filled in slices, by `sort:order`. */
+  private readonly building = new Map<string, SliceJob>();
+  /** Records by filter group (`status|verified|origin`): totals, and the candidates of a sparse filter. */
+  private readonly groups = new Map<string, Set<ServerRecord>>();
+  private readonly slices = new SliceRunner();
+  private readonly search: SearchCache;
+  private readonly pageCaches: PageCache[] = [];
+  private readonly cacheMaxBytes: number;
+  /** Bumped by load(): work awaited across a reload is redone on the new content. */
+  private generation = 0;
   /** Federation: of two records of different origins for one domain, returns the one to list (src/federation/winner.ts). */
   private arbiter: ((incoming: ServerRecord, listed: ServerRecord) => ServerRecord) | null = null;
 
+  constructor(opts: DirectoryOptions = {}) {
+    this.cacheMaxBytes = opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    this.search = new SearchCache(this.slices, Math.floor(this.cacheMaxBytes / 2));
+  }
+
   get size(): number {
     return this.records.size;
+  }
+
+  /** A page cache for one listing route, its budget a quarter of CACHE_MAX_BYTES; counted in cacheBytes. */
+  pageCache(softTtlMs?: number): PageCache {
+    const c = new PageCache(softTtlMs, Math.floor(this.cacheMaxBytes / 4));
+    this.pageCaches.push(c);
+    return c;
+  }
+
+  /** Estimated heap of the listing caches (q match sets and pages), for registrar_listing_cache_bytes. */
+  cacheBytes(): number {
+    let n = this.search.bytesUsed;
+    for (const c of this.pageCaches) n += c.bytesUsed;
+    return n;
+  }
+
+  /** Background work (index fills, q scans) waiting for its next slice. */
+  get backgroundJobs(): number {
+    return this.slices.pending;
   }
 
   get(domain: string): ServerRecord | undefined {
@@ -120,9 +160,12 @@ export class Directory {
   /** Replaces the whole content (start-up load). */
   load(all: Iterable<ServerRecord>): void {
     this.version++;
+    this.generation++;
     this.records.clear();
     this.indexes.clear();
-    this.counts.clear();
+    this.building.clear();
+    this.slices.clear();
+    this.groups.clear();
     this.search.clear();
     for (const r of all) {
       this.records.set(r.domain, r);
@@ -130,59 +173,125 @@ export class Directory {
     }
   }
 
-  /** Builds an index ahead of the first request that needs it (start-up builds the default listing's). */
+  /** Builds an index at once, ahead of the first request that needs it (start-up builds the default listing's). */
   prepareIndex(sort: SortKey, order: SortOrder): void {
     this.index(sort, order);
   }
 
+  /** Starts filling every other sort index in the background, in slices, so no request waits for a build. */
+  buildIndexesAhead(): void {
+    for (const sort of SORT_KEYS) for (const order of ["desc", "asc"] as const) this.startBuild(sort, order, false);
+  }
+
+  /**
+   * The listing for anonymous requests: what is missing (the sort's index, the match set of a new q) is made in
+   * slices between event-loop turns while this waits, then the page is selected as list() does.
+   */
+  async listWhenReady(f: ListFilter): Promise<ListPage> {
+    const generation = this.generation;
+    const job = this.startBuild(f.sort, f.order, true);
+    if (job) await job.done;
+    // Resolved right after the last slice (nothing else ran since): the set is current.
+    const matches = f.q ? await this.search.matches(f.q.toLowerCase(), () => this.records.values()) : undefined;
+    // A reload in between dropped that work: answer from the new content.
+    if (generation !== this.generation) return this.list(f);
+    return this.select(f, matches);
+  }
+
+  /** The listing, at once: whatever is missing is made now (callers that cannot wait; see listWhenReady). */
   list(f: ListFilter): ListPage {
+    return this.select(f, f.q ? this.search.matchesNow(f.q.toLowerCase(), () => this.records.values()) : undefined);
+  }
+
+  private select(f: ListFilter, matches: Set<ServerRecord> | undefined): ListPage {
     const idx = this.index(f.sort, f.order);
-    const accept = makeFilter(f);
-    if (f.q) {
-      const matches = this.search.get(f.q.toLowerCase(), () => this.records.values());
-      if (matches.size > this.records.size * WALK_WHEN_MATCH_FRACTION_ABOVE) {
-        let total = 0;
-        for (const r of matches) if (accept(r)) total++;
-        return { total, records: walk(idx, (r) => matches.has(r) && accept(r), f.offset, f.limit) };
-      }
-      const candidates: ServerRecord[] = [];
-      for (const r of matches) if (accept(r)) candidates.push(r);
-      return { total: candidates.length, records: selectPage(candidates, comparator(f.sort, f.order), f.offset, f.limit) };
+    const filtered = f.status !== "any" || f.verified !== undefined || f.origin !== "any" || (f.q !== undefined && f.qIn === "name_domain");
+    const accept = filtered ? makeFilter(f) : null;
+    let total: number;
+    if (matches) {
+      total = 0;
+      if (accept) for (const r of matches) total += accept(r) ? 1 : 0;
+      else total = matches.size;
+    } else {
+      total = this.total(f);
     }
-    const total = this.total(f);
-    const filtered = f.status !== "any" || f.verified !== undefined || f.origin !== "any";
-    return { total, records: walk(idx, filtered ? accept : null, f.offset, f.limit) };
+    // A deep page past the last match, or a filter nothing matches, costs nothing.
+    const version = this.version;
+    if (total === 0 || f.offset >= total) return { total, records: [], version };
+    // Walking the index visits about (offset + limit) × size / total records; selecting from the candidates visits
+    // each candidate once plus a heap of offset + limit. Dense matches walk, sparse ones select.
+    const need = f.offset + f.limit;
+    const walkCost = Math.min(this.records.size, (need * this.records.size) / total);
+    const candidateCount = matches ? matches.size : total;
+    if (walkCost <= 2 * candidateCount) {
+      const test = matches ? (accept ? (r: ServerRecord) => matches.has(r) && accept(r) : (r: ServerRecord) => matches.has(r)) : accept;
+      return { total, records: walk(idx, test, f.offset, f.limit, total), version };
+    }
+    const candidates: ServerRecord[] = [];
+    if (matches) {
+      for (const r of matches) if (!accept || accept(r)) candidates.push(r);
+    } else {
+      for (const [key, group] of this.groups) if (groupMatches(key, f)) for (const r of group) candidates.push(r);
+    }
+    return { total, records: selectPage(candidates, idx.cmp, f.offset, f.limit), version };
   }
 
   /** Counts by status, online servers and origins, for health and metrics. */
   countBy(status: Status): number {
     let n = 0;
-    for (const [key, c] of this.counts) if (key.startsWith(status)) n += c;
+    for (const [key, group] of this.groups) if (key.startsWith(`${status}|`)) n += group.size;
     return n;
   }
 
   private total(f: ListFilter): number {
     let n = 0;
-    for (const [key, c] of this.counts) {
-      const [status, verified, origin] = key.split("|");
-      if (f.status !== "any" && status !== f.status) continue;
-      if (f.verified !== undefined && (verified === "1") !== f.verified) continue;
-      if (f.origin !== "any" && origin !== f.origin) continue;
-      n += c;
-    }
+    for (const [key, group] of this.groups) if (groupMatches(key, f)) n += group.size;
     return n;
   }
 
-  private count(r: ServerRecord, delta: number): void {
+  private count(r: ServerRecord, delta: 1 | -1): void {
     const key = `${r.status}|${r.verified ? 1 : 0}|${r.origin}`;
-    const n = (this.counts.get(key) ?? 0) + delta;
-    if (n === 0) this.counts.delete(key);
-    else this.counts.set(key, n);
+    let group = this.groups.get(key);
+    if (delta > 0) {
+      if (!group) this.groups.set(key, (group = new Set()));
+      group.add(r);
+    } else if (group) {
+      group.delete(r);
+      if (group.size === 0) this.groups.delete(key);
+    }
   }
 
-  // Indexes are built on first use, so sorts nobody asks for cost no memory and no heartbeat work.
+  /**
+   * Starts (or, when `urgent`, moves to the front) the sliced fill of an index; returns its job while it runs, null
+   * once the index is complete. A filling index is already in `indexes`, so every change reaches it like a built one.
+   */
+  private startBuild(sort: SortKey, order: SortOrder, urgent: boolean): SliceJob | null {
+    const key = `${sort}:${order}`;
+    const running = this.building.get(key);
+    if (running) {
+      if (urgent) this.slices.promote(running);
+      return running;
+    }
+    if (this.indexes.has(key)) return null;
+    const idx = new SortIndex(sort, order);
+    this.indexes.set(key, idx);
+    // A live Map iterator: records added meanwhile are visited too (re-adding one is a no-op), removed ones are not.
+    const job = this.slices.schedule(idx.builder(this.records.values()), urgent);
+    this.building.set(key, job);
+    void job.done.then(() => {
+      if (this.building.get(key) === job) this.building.delete(key);
+    });
+    return job;
+  }
+
+  // An index is complete when returned: one still filling in the background is finished now.
   private index(sort: SortKey, order: SortOrder): SortIndex {
     const key = `${sort}:${order}`;
+    const job = this.building.get(key);
+    if (job) {
+      this.slices.finishNow(job);
+      this.building.delete(key);
+    }
     let idx = this.indexes.get(key);
     if (!idx) {
       idx = new SortIndex(sort, order, this.records.values());
@@ -190,6 +299,14 @@ export class Directory {
     }
     return idx;
   }
+}
+
+function groupMatches(key: string, f: ListFilter): boolean {
+  const [status, verified, origin] = key.split("|");
+  if (f.status !== "any" && status !== f.status) return false;
+  if (f.verified !== undefined && (verified === "1") !== f.verified) return false;
+  if (f.origin !== "any" && origin !== f.origin) return false;
+  return true;
 }
 
 function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
@@ -203,17 +320,15 @@ function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
     (qLower === null || r.domain.includes(qLower) || r.name.toLowerCase().includes(qLower));
 }
 
-function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, limit: number): ServerRecord[] {
+/** The page at offset of the records `accept` takes, in index order; stops at the page's end or after the `total`-th match. */
+function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, limit: number, total: number): ServerRecord[] {
   const out: ServerRecord[] = [];
-  let skipped = 0;
-  for (const r of idx.walk()) {
-    if (accept && !accept(r)) continue;
-    if (skipped < offset) {
-      skipped++;
-      continue;
-    }
-    out.push(r);
-    if (out.length === limit) break;
-  }
+  let seen = 0;
+  idx.each((r) => {
+    if (accept && !accept(r)) return false;
+    seen++;
+    if (seen > offset) out.push(r);
+    return out.length === limit || seen === total;
+  });
   return out;
 }

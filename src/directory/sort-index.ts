@@ -48,17 +48,46 @@ export function comparator(sort: SortKey, order: SortOrder): Cmp {
 export class SortIndex {
   readonly tree: BTree<ServerRecord, undefined>;
   readonly field: number;
+  readonly cmp: Cmp;
 
+  /** Built at once from `records`, or empty when none are given: then fill it with `builder()` in slices. */
   constructor(
     readonly sort: SortKey,
     readonly order: SortOrder,
-    records: Iterable<ServerRecord>,
+    records?: Iterable<ServerRecord>,
   ) {
     this.field = SORT_FIELD[sort];
-    const cmp = comparator(sort, order);
-    this.tree = new BTree<ServerRecord, undefined>(undefined, cmp, 64);
-    const sorted = [...records].sort(cmp);
-    for (const r of sorted) this.tree.set(r, undefined);
+    this.cmp = comparator(sort, order);
+    this.tree = new BTree<ServerRecord, undefined>(undefined, this.cmp, 64);
+    if (records) {
+      const sorted = [...records].sort(this.cmp);
+      for (const r of sorted) this.tree.set(r, undefined);
+    }
+  }
+
+  /**
+   * A sliced fill (src/directory/slices.ts) from a live iterator of the directory. Changes made meanwhile reach this
+   * index through add/remove like any other; the iterator skips removed records, and re-adding one is a no-op.
+   */
+  builder(records: Iterator<ServerRecord>): { step(untilMs: number): boolean } {
+    // Sorted runs go into the tree near each other, which keeps the B+tree's inserts cache-friendly.
+    const RUN = 1024;
+    const run: ServerRecord[] = [];
+    return {
+      step: (untilMs) => {
+        for (;;) {
+          run.length = 0;
+          for (let next = records.next(); !next.done; next = records.next()) {
+            run.push(next.value);
+            if (run.length === RUN) break;
+          }
+          run.sort(this.cmp);
+          for (const r of run) this.tree.set(r, undefined);
+          if (run.length < RUN) return true;
+          if (performance.now() >= untilMs) return false;
+        }
+      },
+    };
   }
 
   add(r: ServerRecord): void {
@@ -69,8 +98,22 @@ export class SortIndex {
     this.tree.delete(r);
   }
 
+  get size(): number {
+    return this.tree.size;
+  }
+
   /** Records in index order, starting at the first. */
   walk(): IterableIterator<ServerRecord> {
     return this.tree.keys();
   }
+
+  /**
+   * Calls `visit` on records in index order until it returns true. The B+tree's callback walk is several times
+   * cheaper per record than its iterator, which matters for filtered walks that visit much of the directory.
+   */
+  each(visit: (r: ServerRecord) => boolean): void {
+    this.tree.forEachPair((r) => (visit(r) ? STOP : undefined));
+  }
 }
+
+const STOP = { break: true };

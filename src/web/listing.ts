@@ -56,13 +56,14 @@ function offsetOf(token: string): number {
   return n <= MAX_OFFSET ? n - (n % PAGE_SIZE) : 0;
 }
 
-export function readPage(directory: Directory, q: WebQuery): WebPage {
+export async function readPage(directory: Directory, q: WebQuery): Promise<WebPage> {
   const offset = offsetOf(q.cursor);
   const params = { ...listingParams(q), offset: String(offset) };
   const parsed = ListQuery.safeParse(params);
   // The page builds only values the schema accepts; a failure here is a bug, not bad input.
   if (!parsed.success) throw new Error(`web listing built an invalid query: ${parsed.error.message}`);
-  const page = directory.list({ ...parsed.data, origin: "any" });
+  // A new sort or search is made in slices while this waits (contract §10), like the JSON listing's.
+  const page = await directory.listWhenReady({ ...parsed.data, origin: "any" });
   const end = offset + page.records.length;
   const nextOffset = offset + PAGE_SIZE;
   const reachable = end < page.total && nextOffset <= MAX_OFFSET;

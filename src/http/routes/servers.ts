@@ -9,7 +9,7 @@ import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
-import { PageCache } from "../../directory/page-cache.js";
+import { ParsedQueries } from "../../directory/page-cache.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
 
 export type ServerRouteDeps = {
@@ -70,27 +70,31 @@ async function register(ctx: RequestContext, body: unknown, d: ServerRouteDeps) 
 }
 
 export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
-  const pages = new PageCache();
+  const pages = d.directory.pageCache();
+  // Keyed on the parsed query: a junk parameter or another spelling of the same query hits the same page (§10).
+  const queries = new ParsedQueries((raw) => parseOrThrow(ListQuery, queryParams(raw)));
   return [
     {
       path: "/servers",
       methods: {
         GET: {
           limiter: d.limits.list,
-          handler: (ctx) => {
-            const bytes = pages.getOrBuild(ctx.query, d.directory.version, Date.now(), () => {
-              const q = parseOrThrow(ListQuery, queryParams(ctx.query));
-              const origin = q.origin === "local" ? d.registrarId : q.origin;
-              const page = d.directory.list({ ...q, origin });
-              // Concatenating cached UTF-8 records avoids re-encoding a 30 KB string per page.
-              const parts: Buffer[] = [LIST_HEAD];
-              for (let i = 0; i < page.records.length; i++) {
-                if (i) parts.push(COMMA);
-                parts.push(page.records[i].jsonBytes());
-              }
-              parts.push(Buffer.from(`],"total":${page.total},"limit":${q.limit},"offset":${q.offset}}`));
-              return Buffer.concat(parts);
-            });
+          handler: async (ctx) => {
+            const { key, value: q } = queries.get(ctx.query);
+            const hit = pages.get(key, d.directory.version, Date.now());
+            if (hit) return { status: 200, bytes: hit };
+            const origin = q.origin === "local" ? d.registrarId : q.origin;
+            // A new sort or q is made in slices while this waits (src/directory/slices.ts), never in one stall.
+            const page = await d.directory.listWhenReady({ ...q, origin });
+            // Concatenating cached UTF-8 records avoids re-encoding a 30 KB string per page.
+            const parts: Buffer[] = [LIST_HEAD];
+            for (let i = 0; i < page.records.length; i++) {
+              if (i) parts.push(COMMA);
+              parts.push(page.records[i].jsonBytes());
+            }
+            parts.push(Buffer.from(`],"total":${page.total},"limit":${q.limit},"offset":${q.offset}}`));
+            const bytes = Buffer.concat(parts);
+            pages.set(key, bytes, page.version, Date.now());
             return { status: 200, bytes };
           },
         },
