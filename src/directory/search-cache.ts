@@ -5,11 +5,9 @@ import type { ServerRecord } from "../core/record.js";
 import { SliceJob, type SliceRunner } from "./slices.js";
 
 export function matchesQuery(r: ServerRecord, qLower: string): boolean {
-  return (
-    r.domain.includes(qLower) ||
-    r.nameKey.includes(qLower) ||
-    (r.description !== null && r.description.toLowerCase().includes(qLower))
-  );
+  if (r.domain.includes(qLower) || r.nameKey.includes(qLower)) return true;
+  const desc = r.descriptionKey;
+  return desc !== null && desc.includes(qLower);
 }
 
 /** Heap per Set entry (a hash-table slot and its share of the table's slack), measured at ~26 B; rounded up. */
@@ -66,7 +64,7 @@ export class SearchCache {
 
   /** A record was added or its searchable text changed. */
   changed(r: ServerRecord): void {
-    const desc = r.description === null ? null : r.description.toLowerCase();
+    const desc = r.descriptionKey;
     const test = (q: string) => r.domain.includes(q) || r.nameKey.includes(q) || (desc !== null && desc.includes(q));
     for (const [q, set] of this.sets) this.bytes += update(set, r, test(q));
     for (const [q, scan] of this.scans) update(scan.set, r, test(q));
