@@ -5,6 +5,7 @@
 //   BENCH_SKIP_1M=1      skip the 1,000,000-server memory / start-up step (BENCH_SKIP_LATENESS=1: the timer step)
 //   BENCH_SERVERS, BENCH_SERVERS_BIG, BENCH_HB_SERVERS, BENCH_LATENESS_SERVERS   sizes
 //   BENCH_DURATION_S, BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_MAX_REQUESTS        load shape
+//   BENCH_ONLY=<step>   seed, then only that step: memory, listing, listing-attack, lateness or big (no scripts after)
 //   BENCH_ATTACK_CONNECTIONS  connections of the listing-attack mix (default 6; issue 8)
 //   BENCH_CLIENT=autocannon  drive load with autocannon instead of the lean raw keep-alive client (bench/load-worker.ts)
 //   BENCH_CPU_PROF=1     registrar children write .cpuprofile files to bench/results/prof/
@@ -38,6 +39,7 @@ const S = {
   connections: int("BENCH_CONNECTIONS", 64),
   hbConnections: int("BENCH_HB_CONNECTIONS", 64),
   attackConnections: int("BENCH_ATTACK_CONNECTIONS", 6),
+  only: env.BENCH_ONLY ?? null,
   durationS: int("BENCH_DURATION_S", QUICK ? 3 : 15),
   warmupS: int("BENCH_WARMUP_S", QUICK ? 1 : 3),
   maxRequests: int("BENCH_MAX_REQUESTS", 5_000_000),
@@ -190,7 +192,8 @@ async function main(): Promise<void> {
 
   // ---------------------------------------------------------------- memory baseline (empty directory)
   let baseline: { heapUsed: number; rss: number } | null = null;
-  await phase("baseline: empty directory", async () => {
+  const step = (name: string) => S.only === null || S.only === name;
+  if (step("memory")) await phase("baseline: empty directory", async () => {
     await createBenchDb(dbs.empty);
     const reg = await startRegistrar({ name: "empty", databaseUrl: dbUrl(dbs.empty), logLevel: "info", cpuProf: S.cpuProf });
     try {
@@ -240,7 +243,7 @@ async function main(): Promise<void> {
   let bareSrv: Awaited<ReturnType<typeof startBare>> | null = null;
   const listing: Record<string, LoadResult> = {};
 
-  await phase(`registrar (LOG_LEVEL=info) at ${f0(S.servers)}: start-up, memory, listing with request logs`, async () => {
+  if (step("listing")) await phase(`registrar (LOG_LEVEL=info) at ${f0(S.servers)}: start-up, memory, listing with request logs`, async () => {
     const reg = await startRegistrar({
       name: "main-info", databaseUrl: dbUrl(dbs.main), logLevel: "info", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: LISTING_OFFLINE_AFTER_S },
     });
@@ -269,7 +272,7 @@ async function main(): Promise<void> {
   });
 
   // ---------------------------------------------------------------- main DB, LOG_LEVEL=warn: listing, q listing, heartbeats
-  await phase(`registrar (LOG_LEVEL=warn) at ${f0(S.servers)}: listing, q listing, heartbeats`, async () => {
+  if (step("listing")) await phase(`registrar (LOG_LEVEL=warn) at ${f0(S.servers)}: listing, q listing, heartbeats`, async () => {
     const reg = await startRegistrar({
       name: "main-warn", databaseUrl: dbUrl(dbs.main), logLevel: "warn", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: LISTING_OFFLINE_AFTER_S },
     });
@@ -390,7 +393,7 @@ async function main(): Promise<void> {
   }
 
   // ---------------------------------------------------------------- listing attack (issue 8, contract §10)
-  await phase(`listing attack at ${f0(S.servers)}: heartbeat latency and event-loop stalls with and without it`, async () => {
+  if (step("listing-attack")) await phase(`listing attack at ${f0(S.servers)}: heartbeat latency and event-loop stalls with and without it`, async () => {
     const reg = await startRegistrar({
       name: "attack", databaseUrl: dbUrl(dbs.main), logLevel: "warn", cpuProf: S.cpuProf, env: { OFFLINE_AFTER_S: LISTING_OFFLINE_AFTER_S, RATE_LIMIT_LIST: "off" },
     });
@@ -420,7 +423,7 @@ async function main(): Promise<void> {
   });
 
   // ---------------------------------------------------------------- offline-timer lateness
-  if (!S.skipLateness) await phase(`offline-timer lateness with ${f0(S.latenessServers)} online servers`, async () => {
+  if (!S.skipLateness && step("lateness")) await phase(`offline-timer lateness with ${f0(S.latenessServers)} online servers`, async () => {
     await createBenchDb(dbs.late);
     // Every server online, last_seen spread evenly (ms precision) over a window that ends 2 s before seeding began.
     const windowMs = S.latenessWindowS * 1000;
@@ -496,7 +499,7 @@ async function main(): Promise<void> {
   });
 
   // ---------------------------------------------------------------- the big directory: memory and start-up
-  if (!S.skipBig) {
+  if (!S.skipBig && step("big")) {
     await phase(`${f0(S.serversBig)} servers: seed, start-up, memory`, async () => {
       await createBenchDb(dbs.big);
       const seeded = await seedServers(dbs.big, S.serversBig, "mixed");
@@ -559,7 +562,7 @@ for (const [name, script, skip] of [
   ["websockets", "bench/ws.ts", env.BENCH_SKIP_WS],
   ["federation", "bench/federation.ts", env.BENCH_SKIP_FEDERATION],
 ] as const) {
-  if (skip === "1" || !existsSync(path.join(process.cwd(), script))) continue;
+  if (skip === "1" || S.only !== null || !existsSync(path.join(process.cwd(), script))) continue;
   process.stdout.write(`\n== ${name} (${script}) ==\n`);
   const r = spawnSync(process.execPath, ["--import", "tsx", script], { stdio: "inherit", env: process.env, timeout: 20 * 60_000 });
   if (r.status !== 0) errors.push(`${name}: exit ${r.status ?? r.signal}`);
