@@ -4,7 +4,12 @@ import * as btree from "sorted-btree";
 // sorted-btree is CommonJS with a default export: under Node ESM the class sits on `.default`.
 type BTree<K, V> = import("sorted-btree").default<K, V>;
 const BTree = ((btree as unknown as { default: { default?: unknown } }).default.default ?? btree.default) as typeof import("sorted-btree").default;
+import * as bulk from "sorted-btree/extended/bulkLoad.js";
 import { SORT_FIELD, type ServerRecord } from "../core/record.js";
+import { SlicedSort } from "./sliced-sort.js";
+
+const bulkLoad = ((bulk as unknown as { default?: typeof bulk }).default ?? bulk).bulkLoad;
+const NODE_SIZE = 64;
 
 /** The sorts of contract §3; each reads the record fields named by its bit in SORT_FIELD (src/core/record.ts). */
 export type SortKey = keyof typeof SORT_FIELD;
@@ -46,9 +51,11 @@ export function comparator(sort: SortKey, order: SortOrder): Cmp {
 }
 
 export class SortIndex {
-  readonly tree: BTree<ServerRecord, undefined>;
+  tree: BTree<ServerRecord, undefined>;
   readonly field: number;
   readonly cmp: Cmp;
+  /** While a sliced fill runs: the records changed meanwhile, put in (or left out) when it ends. */
+  private changed: Set<ServerRecord> | null = null;
 
   /** Built at once from `records`, or empty when none are given: then fill it with `builder()` in slices. */
   constructor(
@@ -58,44 +65,64 @@ export class SortIndex {
   ) {
     this.field = SORT_FIELD[sort];
     this.cmp = comparator(sort, order);
-    this.tree = new BTree<ServerRecord, undefined>(undefined, this.cmp, 64);
-    if (records) {
-      const sorted = [...records].sort(this.cmp);
-      for (const r of sorted) this.tree.set(r, undefined);
-    }
+    this.tree = new BTree<ServerRecord, undefined>(undefined, this.cmp, NODE_SIZE);
+    if (records) this.tree = this.load([...records].sort(this.cmp));
   }
 
   /**
-   * A sliced fill (src/directory/slices.ts) from a live iterator of the directory. Changes made meanwhile reach this
-   * index through add/remove like any other; the iterator skips removed records, and re-adding one is a no-op.
+   * A sliced fill (src/directory/slices.ts): copies the sort fields of every record from a live iterator of the
+   * directory, sorts the copies in steps, then loads the B+tree in one O(n) pass. The copies keep the order right
+   * while records change meanwhile; those changed (add/remove calls) are set aside and put in at the end if still
+   * listed (`listed`).
    */
-  builder(records: Iterator<ServerRecord>): { step(untilMs: number): boolean } {
-    // Sorted runs go into the tree near each other, which keeps the B+tree's inserts cache-friendly.
-    const RUN = 1024;
-    const run: ServerRecord[] = [];
+  builder(records: Iterator<ServerRecord>, listed: (r: ServerRecord) => boolean): { step(untilMs: number): boolean } {
+    this.changed = new Set();
+    const all: SortFields[] = [];
+    let sorter: SlicedSort<SortFields> | null = null;
+    const cmp = this.cmp as unknown as (a: SortFields, b: SortFields) => number;
     return {
       step: (untilMs) => {
-        for (;;) {
-          run.length = 0;
-          for (let next = records.next(); !next.done; next = records.next()) {
-            run.push(next.value);
-            if (run.length === RUN) break;
+        if (!sorter) {
+          for (let n = 1; ; n++) {
+            const next = records.next();
+            if (next.done) break;
+            all.push(sortFields(next.value));
+            if ((n & 1023) === 0 && performance.now() >= untilMs) return false;
           }
-          run.sort(this.cmp);
-          for (const r of run) this.tree.set(r, undefined);
-          if (run.length < RUN) return true;
-          if (performance.now() >= untilMs) return false;
+          sorter = new SlicedSort(all, cmp);
         }
+        if (!sorter.step(untilMs)) return false;
+        this.finish(sorter.result, listed);
+        return true;
       },
     };
   }
 
+  private finish(sorted: SortFields[], listed: (r: ServerRecord) => boolean): void {
+    const changed = this.changed ?? new Set<ServerRecord>();
+    this.changed = null;
+    const keys: ServerRecord[] = [];
+    for (const f of sorted) if (!changed.has(f.record)) keys.push(f.record);
+    this.tree = this.load(keys);
+    for (const r of changed) if (listed(r)) this.tree.set(r, undefined);
+  }
+
+  /** A B+tree of records in index order; the order is checked (O(n)) since bulk loading requires it. */
+  private load(sorted: ServerRecord[]): BTree<ServerRecord, undefined> {
+    for (let i = 1; i < sorted.length; i++) {
+      if (this.cmp(sorted[i - 1], sorted[i]) >= 0) throw new Error(`sort index ${this.sort}:${this.order} out of order at ${i}`);
+    }
+    return bulkLoad(sorted, new Array<undefined>(sorted.length), NODE_SIZE, this.cmp, 0.8) as BTree<ServerRecord, undefined>;
+  }
+
   add(r: ServerRecord): void {
-    this.tree.set(r, undefined);
+    if (this.changed) this.changed.add(r);
+    else this.tree.set(r, undefined);
   }
 
   remove(r: ServerRecord): void {
-    this.tree.delete(r);
+    if (this.changed) this.changed.add(r);
+    else this.tree.delete(r);
   }
 
   get size(): number {
@@ -117,3 +144,13 @@ export class SortIndex {
 }
 
 const STOP = { break: true };
+
+/** The fields the comparators read, copied at one moment, and the record they came from (a new sort adds its fields here). */
+type SortFields = Pick<ServerRecord, "domain" | "userCount" | "channelCount" | "name" | "nameKey" | "createdAtMs" | "lastSeenMs" | "ratingCount" | "ratingSum"> & { record: ServerRecord };
+
+export function sortFields(r: ServerRecord): SortFields {
+  return {
+    domain: r.domain, userCount: r.userCount, channelCount: r.channelCount, name: r.name, nameKey: r.nameKey,
+    createdAtMs: r.createdAtMs, lastSeenMs: r.lastSeenMs, ratingCount: r.ratingCount, ratingSum: r.ratingSum, record: r,
+  };
+}
