@@ -276,7 +276,7 @@ export class Directory {
     const idx = new SortIndex(sort, order);
     this.indexes.set(key, idx);
     // A live Map iterator: records added meanwhile are visited too (re-adding one is a no-op), removed ones are not.
-    const job = this.slices.schedule(idx.builder(this.records.values(), (r) => this.records.get(r.domain) === r), urgent);
+    const job = this.slices.schedule(idx.builder(this.records.values()), urgent);
     this.building.set(key, job);
     void job.done.then(() => {
       if (this.building.get(key) === job) this.building.delete(key);

@@ -6,7 +6,6 @@ type BTree<K, V> = import("sorted-btree").default<K, V>;
 const BTree = ((btree as unknown as { default: { default?: unknown } }).default.default ?? btree.default) as typeof import("sorted-btree").default;
 import * as bulk from "sorted-btree/extended/bulkLoad.js";
 import { SORT_FIELD, type ServerRecord } from "../core/record.js";
-import { SlicedSort } from "./sliced-sort.js";
 
 const bulkLoad = ((bulk as unknown as { default?: typeof bulk }).default ?? bulk).bulkLoad;
 const NODE_SIZE = 64;
@@ -54,8 +53,6 @@ export class SortIndex {
   tree: BTree<ServerRecord, undefined>;
   readonly field: number;
   readonly cmp: Cmp;
-  /** While a sliced fill runs: the records changed meanwhile, put in (or left out) when it ends. */
-  private changed: Set<ServerRecord> | null = null;
 
   /** Built at once from `records`, or empty when none are given: then fill it with `builder()` in slices. */
   constructor(
@@ -70,59 +67,42 @@ export class SortIndex {
   }
 
   /**
-   * A sliced fill (src/directory/slices.ts): copies the sort fields of every record from a live iterator of the
-   * directory, sorts the copies in steps, then loads the B+tree in one O(n) pass. The copies keep the order right
-   * while records change meanwhile; those changed (add/remove calls) are set aside and put in at the end if still
-   * listed (`listed`).
+   * A sliced fill (src/directory/slices.ts) from a live iterator of the directory. The tree is live from the start:
+   * changes made meanwhile reach it through add/remove like a built one, the iterator skips removed records, and
+   * setting a record already there is a no-op, so the fill can run in any order and in any number of steps.
    */
-  builder(records: Iterator<ServerRecord>, listed: (r: ServerRecord) => boolean): { step(untilMs: number): boolean } {
-    this.changed = new Set();
-    const all: SortFields[] = [];
-    let sorter: SlicedSort<SortFields> | null = null;
-    const cmp = this.cmp as unknown as (a: SortFields, b: SortFields) => number;
+  builder(records: Iterator<ServerRecord>): { step(untilMs: number): boolean } {
+    // Runs sorted before inserting keep the B+tree's inserts near each other (cache-friendly).
+    const RUN = 1024;
+    const run: ServerRecord[] = [];
     return {
       step: (untilMs) => {
-        if (!sorter) {
-          for (let n = 1; ; n++) {
-            const next = records.next();
-            if (next.done) break;
-            all.push(sortFields(next.value));
-            if ((n & 1023) === 0 && performance.now() >= untilMs) return false;
+        for (;;) {
+          run.length = 0;
+          for (let next = records.next(); !next.done; next = records.next()) {
+            run.push(next.value);
+            if (run.length === RUN) break;
           }
-          sorter = new SlicedSort(all, cmp);
+          run.sort(this.cmp);
+          for (const r of run) this.tree.set(r, undefined);
+          if (run.length < RUN) return true;
+          if (performance.now() >= untilMs) return false;
         }
-        if (!sorter.step(untilMs)) return false;
-        this.finish(sorter.result, listed);
-        return true;
       },
     };
   }
 
-  private finish(sorted: SortFields[], listed: (r: ServerRecord) => boolean): void {
-    const changed = this.changed ?? new Set<ServerRecord>();
-    this.changed = null;
-    const keys: ServerRecord[] = [];
-    for (const f of sorted) if (!changed.has(f.record)) keys.push(f.record);
-    this.tree = this.load(keys);
-    for (const r of changed) if (listed(r)) this.tree.set(r, undefined);
-  }
-
-  /** A B+tree of records in index order; the order is checked (O(n)) since bulk loading requires it. */
+  /** A B+tree of records already in index order, in one O(n) pass (bulk loading checks the order). */
   private load(sorted: ServerRecord[]): BTree<ServerRecord, undefined> {
-    for (let i = 1; i < sorted.length; i++) {
-      if (this.cmp(sorted[i - 1], sorted[i]) >= 0) throw new Error(`sort index ${this.sort}:${this.order} out of order at ${i}`);
-    }
     return bulkLoad(sorted, new Array<undefined>(sorted.length), NODE_SIZE, this.cmp, 0.8) as BTree<ServerRecord, undefined>;
   }
 
   add(r: ServerRecord): void {
-    if (this.changed) this.changed.add(r);
-    else this.tree.set(r, undefined);
+    this.tree.set(r, undefined);
   }
 
   remove(r: ServerRecord): void {
-    if (this.changed) this.changed.add(r);
-    else this.tree.delete(r);
+    this.tree.delete(r);
   }
 
   get size(): number {
@@ -144,13 +124,3 @@ export class SortIndex {
 }
 
 const STOP = { break: true };
-
-/** The fields the comparators read, copied at one moment, and the record they came from (a new sort adds its fields here). */
-type SortFields = Pick<ServerRecord, "domain" | "userCount" | "channelCount" | "name" | "nameKey" | "createdAtMs" | "lastSeenMs" | "ratingCount" | "ratingSum"> & { record: ServerRecord };
-
-export function sortFields(r: ServerRecord): SortFields {
-  return {
-    domain: r.domain, userCount: r.userCount, channelCount: r.channelCount, name: r.name, nameKey: r.nameKey,
-    createdAtMs: r.createdAtMs, lastSeenMs: r.lastSeenMs, ratingCount: r.ratingCount, ratingSum: r.ratingSum, record: r,
-  };
-}
