@@ -73,7 +73,7 @@ export class SortIndex {
    */
   builder(records: Iterator<ServerRecord>): { step(untilMs: number): boolean } {
     // Runs sorted before inserting keep the B+tree's inserts near each other (cache-friendly).
-    const RUN = 1024;
+    const RUN = 256;
     const run: ServerRecord[] = [];
     return {
       step: (untilMs) => {
