@@ -10,6 +10,8 @@ export const DEFAULT_SLICE_MS = 4;
 
 export class SliceJob {
   finished = false;
+  /** A request waits for it: it runs before background work, after jobs that became urgent earlier. */
+  urgent = false;
   readonly done: Promise<void>;
   private resolve!: () => void;
   private reject!: (err: unknown) => void;
@@ -55,22 +57,28 @@ export class SliceRunner {
     return this.queue.length;
   }
 
-  /** Queues a task; `urgent` puts it first (a request is waiting for it). */
+  /** Queues a task; `urgent`: a request waits for it. */
   schedule(task: SliceTask, urgent = false): SliceJob {
     const job = new SliceJob(task);
-    if (urgent) this.queue.unshift(job);
-    else this.queue.push(job);
+    this.queue.push(job);
+    if (urgent) this.promote(job);
     this.wake();
     return job;
   }
 
-  /** Moves a queued job to the front: a request now waits for it. */
+  /**
+   * A request now waits for the job: it moves ahead of background work, behind the jobs other requests already wait
+   * for (first come, first served, so that many requests for different sorts finish one by one, not all at the end).
+   */
   promote(job: SliceJob): void {
+    if (job.urgent || job.finished) return;
+    job.urgent = true;
     const i = this.queue.indexOf(job);
-    if (i > 0) {
-      this.queue.splice(i, 1);
-      this.queue.unshift(job);
-    }
+    if (i < 0) return;
+    this.queue.splice(i, 1);
+    let at = 0;
+    while (at < this.queue.length && this.queue[at].urgent) at++;
+    this.queue.splice(at, 0, job);
   }
 
   /** Finishes a job at once, synchronously (a caller that cannot wait); a no-op for a finished one. */
