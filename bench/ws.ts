@@ -382,7 +382,8 @@ async function main(): Promise<void> {
     const seeded = await seedServers(DB, Math.max(SESSIONS, FEED_COUNT), "online");
     writeFileSync(DOMAINS_FILE, seeded.domains.join("\n") + "\n");
     log(`seeded ${f0(seeded.servers)} servers in ${(seeded.ms / 1000).toFixed(1)} s`);
-    const env = { OFFLINE_AFTER_S: "86400", WS_RATE_LIMIT: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATE_LIMIT_LIST: "off" };
+    // Every feed subscriber connects from 127.0.0.1: lift the per-address cap (contract §10, FEED_MAX_PER_IP).
+    const env = { OFFLINE_AFTER_S: "86400", WS_RATE_LIMIT: "off", RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATE_LIMIT_LIST: "off", FEED_MAX_PER_IP: "100000" };
     if (PROFILE) rmSync(path.join(RESULTS_DIR, "prof"), { recursive: true, force: true });
 
     // 1. Ceiling.

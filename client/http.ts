@@ -3,7 +3,7 @@ import { RegistrarApiError } from "./errors.js";
 import type {
   HeartbeatReply, HeartbeatStats, ListServersQuery, NodeHealth, PageQuery, RateServerBody, Rating, RatingPage,
   RegisterServerBody, RegisterWebhookBody, Registration, ServerHealth, ServerList, ServerRecord, TokenReply,
-  UpdateServerBody, Webhook, WebhookCreated, WebhookDeliveryPage,
+  UpdateServerBody, Uptime, Webhook, WebhookCreated, WebhookDeliveryPage,
 } from "./types.js";
 import type { Challenge, DomainKeys, IdentityReply } from "./trust-types.js";
 
@@ -19,7 +19,7 @@ export type RegistrarClientOptions = {
 };
 
 type Query = Record<string, string | number | boolean | undefined>;
-type CallOptions = { body?: unknown; token?: string; query?: Query; accept?: number[] };
+type CallOptions = { body?: unknown; token?: string; query?: Query; accept?: number[]; onHeaders?: (h: Headers) => void };
 
 export class RegistrarClient {
   readonly baseUrl: string;
@@ -35,8 +35,41 @@ export class RegistrarClient {
     this.headers = o.headers ?? {};
   }
 
-  listServers(query: ListServersQuery = {}): Promise<ServerList> {
-    return this.call("GET", "/v1/servers", { query });
+  /** One page of the listing (contract §3, §9.2), with `next_cursor` and the answer's event `seq`. */
+  async listServers(query: ListServersQuery = {}): Promise<ServerList> {
+    let seq: number | null = null;
+    const page = await this.call<Omit<ServerList, "seq">>("GET", "/v1/servers", {
+      query,
+      onHeaders: (h) => {
+        const v = h.get("x-registrar-seq");
+        seq = v !== null && /^\d+$/.test(v) ? Number(v) : null;
+      },
+    });
+    return { ...page, next_cursor: page.next_cursor ?? null, seq };
+  }
+
+  /**
+   * Every page of a query, following `next_cursor` (§9.2): records that do not change during the walk come exactly
+   * once, whatever is registered or removed meanwhile. Stops after the last page; `offset` applies to the first only.
+   */
+  async *listPages(query: ListServersQuery = {}): AsyncGenerator<ServerList, void, undefined> {
+    let q: ListServersQuery = { ...query };
+    for (;;) {
+      const page = await this.listServers(q);
+      yield page;
+      if (page.next_cursor === null) return;
+      q = { ...query, offset: undefined, cursor: page.next_cursor };
+    }
+  }
+
+  /** Every server a query lists, across all pages: `for await (const s of client.servers({ sort: "uptime" }))`. */
+  async *servers(query: ListServersQuery = {}): AsyncGenerator<ServerRecord, void, undefined> {
+    for await (const page of this.listPages(query)) yield* page.servers;
+  }
+
+  /** §9.2 daily uptime of the last `days` UTC days (1–365, default 30 on the registrar). */
+  getUptime(domain: string, days?: number): Promise<Uptime> {
+    return this.call("GET", `${serverPath(domain)}/uptime`, { query: { days } });
   }
 
   registerServer(body: RegisterServerBody): Promise<Registration> {
@@ -151,6 +184,7 @@ export class RegistrarClient {
       method, headers, body, signal: AbortSignal.timeout(this.timeoutMs),
     });
     onStatus?.(res.status);
+    opts.onHeaders?.(res.headers);
     if (!res.ok && !opts.accept?.includes(res.status)) throw await toError(res);
     const text = await res.text();
     return (text ? JSON.parse(text) : undefined) as T;

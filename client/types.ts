@@ -26,7 +26,17 @@ export type ServerRecord = {
   /** `distribution`: ratings per star, 1…5; `verified_count`: ratings by proved identities (§8.4). */
   rating: { average: number | null; count: number; distribution: number[]; verified_count: number };
   origin: string;
+  /** §9.2: the server's web page (https, on its domain), or null. */
+  web_url: string | null;
+  /** §9.2: language tags such as `en`, `pt-BR` (at most 8). */
+  languages: string[];
+  /** §9.2: who may join; null when the server did not say. */
+  registration: RegistrationPolicy | null;
+  /** §9.2: share of the last 30 UTC days the server was online (0…1), null before anything was observed. */
+  uptime_30d: number | null;
 };
+
+export type RegistrationPolicy = "open" | "approval" | "invite" | "closed";
 
 /** Fields a server sets at registration; `domain`, `name` and `api_url` are required. */
 export type RegisterServerBody = {
@@ -42,6 +52,9 @@ export type RegisterServerBody = {
   version?: string;
   protocols?: string[];
   capabilities?: string[];
+  web_url?: string;
+  languages?: string[];
+  registration?: RegistrationPolicy;
 };
 
 /** A partial update: any subset of the mutable fields; null clears an optional one. */
@@ -57,20 +70,37 @@ export type UpdateServerBody = {
   version?: string | null;
   protocols?: string[];
   capabilities?: string[];
+  web_url?: string | null;
+  languages?: string[];
+  registration?: RegistrationPolicy | null;
 };
 
 export type ListServersQuery = {
   q?: string;
-  sort?: "users" | "channels" | "name" | "created" | "last_seen" | "rating";
+  sort?: "users" | "channels" | "name" | "created" | "last_seen" | "rating" | "uptime";
   order?: "asc" | "desc";
   status?: "online" | "offline" | "any";
   verified?: boolean;
   origin?: string;
   limit?: number;
   offset?: number;
+  /** §9.2: a language tag; matches it and its more specific tags (`pt` matches `pt-BR`). */
+  language?: string;
+  registration?: RegistrationPolicy;
+  /** §9.2: include servers offline for longer than the registrar's DEAD_AFTER_DAYS. */
+  include_dead?: boolean;
+  /** §9.2: `next_cursor` of the previous page of the same query. */
+  cursor?: string;
 };
 
-export type ServerList = { servers: ServerRecord[]; total: number; limit: number; offset: number };
+/**
+ * One listing page. `next_cursor` continues the same query (null on the last page); `seq` is the registrar's
+ * X-Registrar-Seq header: follow the feed with `after_seq: seq` to miss nothing after this page.
+ */
+export type ServerList = { servers: ServerRecord[]; total: number; limit: number; offset: number; next_cursor: string | null; seq: number | null };
+
+/** §9.2 `GET /v1/servers/:domain/uptime`: per UTC day, oldest first; null before the server was listed. */
+export type Uptime = { domain: string; days: { date: string; online_ratio: number | null }[]; ratio: number | null };
 export type Registration = { server: ServerRecord; token: string; token_expires_at: string };
 export type HeartbeatStats = { user_count?: number; channel_count?: number; version?: string };
 export type HeartbeatReply = { status: "online"; last_seen: string; next_heartbeat_s: number; token_expires_at: string };
@@ -135,6 +165,8 @@ export type RegistryEvent = {
 /** Close codes of contract §4 and §5. */
 export const CloseCodes = {
   normal: 1000,
+  /** Refused by policy: too many feed connections from one client address (contract §10). */
+  policyViolation: 1008,
   internalError: 1011,
   restarting: 1012,
   tryAgainLater: 1013,

@@ -9,6 +9,7 @@ import { parseCorsOrigins } from "./security/cors.js";
 import { parseRateLimit } from "./security/rate-limit.js";
 import { SECRET_ENV, TrustEnv, trustSettings } from "./trust/settings.js";
 import { isFallbackRequested } from "./uws.js";
+import { POOL_DEFAULTS } from "./store/db.js";
 import { checkTlsFiles, parseDatabaseUrl, redactUrl } from "./store/mysql-url.js";
 
 export const DEFAULTS = {
@@ -30,7 +31,12 @@ export const DEFAULTS = {
   wsHeartbeatTimeoutS: 90,
   wsRateLimit: "120/60",
   feedRetentionDays: 7,
+  feedMaxPerIp: 8,
   shutdownTimeoutMs: 10_000,
+  shutdownDrainMs: 0,
+  dbPoolSize: POOL_DEFAULTS.connectionLimit,
+  dbQueueLimit: POOL_DEFAULTS.queueLimit,
+  dbAcquireTimeoutMs: POOL_DEFAULTS.acquireTimeoutMs,
   maxBodyBytes: 65_536,
   webhookRetryBaseMs: 1000,
   webhookRetryMaxMs: 3_600_000,
@@ -40,6 +46,8 @@ export const DEFAULTS = {
   webhookConcurrency: 16,
   webhookRetentionDays: 7,
   auditRetentionDays: 365,
+  deadAfterDays: 30,
+  uptimeRetentionDays: 400,
   fedAntiEntropyS: 30,
   fedTombstoneTtlS: 7 * 86_400,
   fedMaxChangesPerS: 5000,
@@ -59,6 +67,10 @@ const Env = z.object({
   HOST: z.string().min(1).default(DEFAULTS.host),
   // Parsed, with its TLS options, by src/store/mysql-url.ts (below).
   DATABASE_URL: z.string().default(DEFAULTS.databaseUrl),
+  // The MySQL pool (src/store/db.ts): when it runs dry, requests answer 503 `unavailable` (contract §10).
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULTS.dbPoolSize),
+  DB_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.dbQueueLimit),
+  DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(DEFAULTS.dbAcquireTimeoutMs),
   NATS_URL: z.string().min(1).optional(),
   // A NATS subject token: no dots (they would split the subject).
   CLUSTER_ID: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "expected 1-63 chars of a-z 0-9 _ - (no dots)").default(DEFAULTS.clusterId),
@@ -95,12 +107,19 @@ const Env = z.object({
   FEED_RETENTION_DAYS: positiveNumber.default(DEFAULTS.feedRetentionDays),
   // Contract §10: the listing caches' memory together (q match sets, encoded pages); at least 1 MiB.
   CACHE_MAX_BYTES: z.coerce.number().int().min(2 ** 20).max(2 ** 45).default(DEFAULTS.cacheMaxBytes),
+  FEED_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.feedMaxPerIp),
+  // Contract §10: /readyz is 503 and the node keeps serving this long after SIGTERM before it closes its listener.
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULTS.shutdownDrainMs),
   SHARDS: z.coerce.number().int().min(1).max(4096).default(DEFAULTS.shards),
   PEERS: z.string().optional(),
   FEDERATION: z.enum(["auto", "on", "off"]).default("auto"),
   FED_ANTI_ENTROPY_S: positiveNumber.default(DEFAULTS.fedAntiEntropyS),
   FED_TOMBSTONE_TTL_S: positiveNumber.default(DEFAULTS.fedTombstoneTtlS),
   FED_MAX_CHANGES_PER_S: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.fedMaxChangesPerS),
+  // Contract §9.2: offline longer than this leaves listings (unless include_dead=true); decimals accepted (tests).
+  DEAD_AFTER_DAYS: positiveNumber.default(DEFAULTS.deadAfterDays),
+  // Contract §9.2: daily uptime rows kept this long, whatever FEED_RETENTION_DAYS says.
+  UPTIME_RETENTION_DAYS: z.coerce.number().int().min(365).max(3650).default(DEFAULTS.uptimeRetentionDays),
   // The web directory at / and /server/:domain (contract §9.1); off answers 404 for both.
   WEB_UI: z.enum(["on", "off"]).default("on"),
   // Contract §7: every route also served under this path (a registrar placed under a path of another site).
@@ -180,6 +199,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     /** DATABASE_URL parsed (host, user, database, TLS): what every MySQL connection is opened from. */
     database: parsed(env, "DATABASE_URL", () => parseDatabase(e.DATABASE_URL)),
+    /** The MySQL pool's size, queue and wait deadline. */
+    dbPool: Object.freeze({ connectionLimit: e.DB_POOL_SIZE, queueLimit: e.DB_QUEUE_LIMIT, acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS }),
     natsUrl: e.NATS_URL,
     /** Cluster mode (NATS, shards, shared limits) or one node on its own: decided here, once. */
     mode: (e.NATS_URL ? "cluster" : "single") as "cluster" | "single",
@@ -220,6 +241,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** Inbound WebSocket messages per connection; null = off. */
     wsRateLimit: parsed(env, "WS_RATE_LIMIT", () => parseRateLimit(e.WS_RATE_LIMIT, DEFAULTS.wsRateLimit)),
     feedRetentionMs: Math.round(e.FEED_RETENTION_DAYS * DAY_MS),
+    /** Open /v1/feed connections per client IP; the next is closed with 1008 (contract §10). */
+    feedMaxPerIp: e.FEED_MAX_PER_IP,
     auditRetentionMs: Math.round(e.AUDIT_RETENTION_DAYS * DAY_MS),
     shards: e.SHARDS,
     peers,
@@ -231,6 +254,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxChangesPerS: e.FED_MAX_CHANGES_PER_S,
       maxMessageBytes: DEFAULTS.fedMaxMessageBytes,
     }),
+    /** §9.2: a server offline for longer than this is dead: hidden from listings unless include_dead=true. */
+    deadAfterMs: Math.round(e.DEAD_AFTER_DAYS * DAY_MS),
+    uptimeRetentionDays: e.UPTIME_RETENTION_DAYS,
     /** The HTML directory (src/web, docs/web.md). */
     webUi: e.WEB_UI === "on",
     /** Proof of domain control, keys, assertions, rater identity, admin (contract §8; src/trust/settings.ts). */
@@ -242,6 +268,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     uwsUseFallback: isFallbackRequested(e.UWS_USE_FALLBACK),
     /** Fixed by the contract (64 KiB, §1), not a setting. */
     maxBodyBytes: DEFAULTS.maxBodyBytes,
+    /** The stop after the drain: in-flight requests, flushes and hand-over must fit in it (not a setting). */
     shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
   });
 }

@@ -19,11 +19,13 @@ try {
     node.log.info({ signal }, "signal received");
     // Not unref'd: it also keeps the event loop alive until stop() settles. Unref'd, a shutdown waiting only on
     // unref'd retry timers (MySQL down) let the loop drain and the process exit 0 without flushing (issue 2).
+    // The drain (SHUTDOWN_DRAIN_MS, still serving) comes before the stop proper, which keeps its whole budget.
+    const budgetMs = config.shutdownDrainMs + config.shutdownTimeoutMs;
     const force = setTimeout(() => {
-      node.log.error({ timeout_ms: config.shutdownTimeoutMs }, "shutdown timed out; exiting without finishing it");
+      node.log.error({ timeout_ms: budgetMs }, "shutdown timed out; exiting without finishing it");
       node.log.flush?.();
       process.exit(1);
-    }, config.shutdownTimeoutMs);
+    }, budgetMs);
     node.stop().then(
       () => process.exit(0),
       (err) => {

@@ -15,6 +15,8 @@ import { startHousekeeping } from "./housekeeping.js";
 import { startEdge } from "./http/edge.js";
 import { legacyRoutes } from "./http/legacy/routes.js";
 import { healthRoutes } from "./http/routes/health.js";
+import { probeRoutes } from "./http/routes/probes.js";
+import { Readiness } from "./http/readiness.js";
 import { adminRoutes } from "./http/routes/admin.js";
 import { keyRoutes } from "./http/routes/keys.js";
 import { ratingRoutes, ratingSubmitter } from "./http/routes/ratings.js";
@@ -34,6 +36,9 @@ import { openStore } from "./store/store.js";
 import { requireNativeUws } from "./uws.js";
 import { createWebhooks, type WebhookMetrics, type WebhookSettings } from "./webhooks/service.js";
 import { webRoutes } from "./web/routes.js";
+import { unknownUptime, uptimeRoutes } from "./http/routes/uptime.js";
+import { createUptimeTracker } from "./uptime/tracker.js";
+import { startDeadSweep } from "./directory/dead-sweep.js";
 import { feedStore } from "./ws/index.js";
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version;
@@ -80,6 +85,12 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
           isLeader: () => registry.cluster!.ownership.accepts(0), log: part("federation"), metrics, onStoreError: onStoreError("federation"),
         })
       : null;
+    // Contract §9.2: uptime_30d from the daily rollup, advanced by status events; dead servers leave listings.
+    const uptime = createUptimeTracker({ directory, repo: store.uptime, registrarId: config.registrarId, onError: onStoreError("uptime") });
+    life.defer("uptime events", events.sequencer.listen(uptime.onEvent));
+    await uptime.start();
+    life.defer("uptime", () => uptime.stop());
+    life.add("dead sweep", startDeadSweep(directory, config.deadAfterMs));
     const listed = (domain: string) => directory.get(domain);
     const update = (rec: ServerRecord, fields: number, mutate: () => void) => directory.update(rec, fields, false, mutate);
     // Proofs, keys, assertions, rater identities (contract §8); re-checks run on the owner of each domain's shard.
@@ -93,22 +104,26 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     if (federation) life.add("federation", federation.start());
     life.add("trust re-checks", trust.start());
     webhooks.start(events.sequencer.last);
-    life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, log, onError: onStoreError("audit_prune") }));
+    life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, uptime: { repo: store.uptime, retentionDays: config.uptimeRetentionDays }, log, onError: onStoreError("audit_prune") }));
     life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster,
       build: { version: VERSION, nodeId: config.nodeId, registrarId: config.registrarId } }));
     const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
     const onHeartbeat = heartbeatCounter(metrics);
     const registrations = registrationCounter(metrics);
     const ratingDeps = { directory, ratings: store.ratings, service: trust.ratings, limit: limits.rate };
+    const readiness = new Readiness();
     const routes = [
+      ...probeRoutes(readiness),
       ...serverRoutes({
         directory, actors: registry.api, schemas, registrarId: config.registrarId,
         offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat, limits, registrations,
+        lastSeq: () => events.sequencer.last,
       }),
       // The PHP registrar's dialect on the unversioned routes (contract §7), on the same actors and rules; its
       // fromDomain/userId rating is the home-server form of §8.4 (userId up to 128 characters there).
       ...legacyRoutes({ directory, actors: registry.api, schemas, ratings: store.ratings, onHeartbeat, registrations, limits, submitRating: ratingSubmitter(ratingDeps, 128) }),
       ...ratingRoutes(ratingDeps),
+      ...uptimeRoutes({ directory, repo: store.uptime, registrarId: config.registrarId }),
       ...verificationRoutes({ proofs: trust.proofs, recoveryLimit: limits.recovery }),
       ...keyRoutes({ listed, issuerKeys: trust.issuerKeys, signer: trust.signer, assertions: trust.assertions }),
       // Without ADMIN_TOKEN the admin routes are not mounted at all: every admin path is the plain 404 (§8.5).
@@ -127,10 +142,22 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
         natsHealth: () => net.transport.health(), cluster: () => registry.cluster?.health() ?? singleNodeHealth(config, directory), registry: metrics.registry,
       }),
       // The web directory (contract §9.1); without it / and /server/:domain fall through to the 404 route.
-      ...(config.webUi ? webRoutes({ directory, ratings: store.ratings, registrarId: config.registrarId, lastSeq: () => events.sequencer.last, limiter: limits.list }) : []),
+      ...(config.webUi
+        ? webRoutes({
+            directory, ratings: store.ratings, registrarId: config.registrarId, lastSeq: () => events.sequencer.last, limiter: limits.list,
+            // §8.3: the keys kept from the last successful fetch of a verified domain; none for the others.
+            keys: async (domain) => ((await trust.issuerKeys.stored(domain))?.keys ?? []) as unknown as Record<string, unknown>[],
+            // §9.2: the rollup's days (mirrored records have none: every day "no data").
+            uptime: async (domain, days) => {
+              const nowMs = Date.now();
+              const own = directory.get(domain)?.origin === config.registrarId;
+              return ((own ? await store.uptime.read(domain, days, nowMs) : null) ?? unknownUptime(days, nowMs)).days;
+            },
+          })
+        : []),
     ];
     const webSockets = { actors: registry.api, sequencer: events.sequencer, store: feedStore(store.db), onStoreError, claims: shared(subj.sessions) };
-    const edge = life.add("edge", await startEdge({ uWS, config, log: part("edge"), metrics, routes, webSockets }));
+    const edge = life.add("edge", await startEdge({ uWS, config, log: part("edge"), metrics, routes, webSockets, readiness }));
     return { port: edge.port, log, directory, actors: registry.local, db: store.db, stop: once(() => stopNode(life, log)) };
   });
 }

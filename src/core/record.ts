@@ -24,6 +24,10 @@ export const ServerFields = z.strictObject({
   protocols: list,
   capabilities: list,
   version: optionalText,
+  // §9.2, checked at the edge (src/domain/directory-fields.ts).
+  web_url: optionalText,
+  languages: list,
+  registration: optionalText,
 });
 export type ServerFields = z.infer<typeof ServerFields>;
 
@@ -45,6 +49,7 @@ export const SORT_FIELD = {
   created: 8,
   last_seen: 16,
   rating: 32,
+  uptime: 64,
 } as const;
 export type FieldMask = number;
 /** A change that moves no sort key (a status flip: status is a filter, not a sort). */
@@ -79,6 +84,10 @@ export class ServerRecord {
   protocols: readonly string[] = EMPTY;
   capabilities: readonly string[] = EMPTY;
   version: string | null = null;
+  /** §9.2: the server's own web page (https, on the domain), its language tags (canonical) and registration policy. */
+  webUrl: string | null = null;
+  languages: readonly string[] = EMPTY;
+  registration: string | null = null;
   // Soft state from heartbeats.
   userCount = 0;
   channelCount = 0;
@@ -98,6 +107,18 @@ export class ServerRecord {
   ratingStars: readonly number[] = NO_STARS;
   /** Ratings whose rater identity was proved verified (§8.4 `verified_count`). */
   ratingVerified = 0;
+  /**
+   * §9.2 uptime, kept by src/uptime/tracker.ts from status transitions: the status the rollup last counted, since
+   * when (0 = not tracked yet), the closed online/observed milliseconds of the 30-day window, and the ratio shown
+   * as `uptime_30d` (null until anything was observed). Ratio changes re-index sort=uptime.
+   */
+  uptimeStatus: Status = "online";
+  statusSinceMs = 0;
+  uptimeOnlineMs = 0;
+  uptimeObservedMs = 0;
+  uptime30d: number | null = null;
+  /** §9.2 DEAD_AFTER_DAYS: offline for longer than that; set by the directory's dead sweep, cleared when it returns. */
+  dead = false;
   // Auth: sha-256 of the token (hex); sliding expiry counts from tokenActivityMs.
   tokenHash: string | null = null;
   tokenIssuedMs = 0;
@@ -140,6 +161,9 @@ export class ServerRecord {
     if (f.protocols !== undefined) this.protocols = f.protocols.length ? f.protocols : EMPTY;
     if (f.capabilities !== undefined) this.capabilities = f.capabilities.length ? f.capabilities : EMPTY;
     if (f.version !== undefined) this.version = f.version;
+    if (f.web_url !== undefined) this.webUrl = f.web_url;
+    if (f.languages !== undefined) this.languages = f.languages.length ? f.languages : EMPTY;
+    if (f.registration !== undefined) this.registration = f.registration;
     this.json = null;
   }
 
@@ -171,6 +195,10 @@ export class ServerRecord {
       created_at: new Date(this.createdAtMs).toISOString(),
       rating: { average: this.ratingAverage(), count: this.ratingCount, distribution: this.ratingStars, verified_count: this.ratingVerified },
       origin: this.origin,
+      web_url: this.webUrl,
+      languages: this.languages,
+      registration: this.registration,
+      uptime_30d: this.uptime30d,
     };
   }
 
@@ -188,6 +216,8 @@ export class ServerRecord {
     r.applyFields({
       name: p.name, description: p.description, icon: p.icon, api_url: p.api_url, ws_url: p.ws_url, voice_url: p.voice_url,
       voice_provider: p.voice_provider, cdn_url: p.cdn_url, protocols: p.protocols, capabilities: p.capabilities, version: p.version,
+      // A record from a registrar without §9.2 carries none of these: null / [] (contract §2).
+      web_url: p.web_url ?? null, languages: p.languages ?? [], registration: p.registration ?? null,
     });
     r.userCount = p.user_count ?? r.userCount;
     r.channelCount = p.channel_count ?? r.channelCount;
@@ -214,6 +244,7 @@ export class ServerRecord {
       name: this.name, description: this.description, icon: this.icon, api_url: this.apiUrl, ws_url: this.wsUrl,
       voice_url: this.voiceUrl, voice_provider: this.voiceProvider, cdn_url: this.cdnUrl,
       protocols: [...this.protocols], capabilities: [...this.capabilities], version: this.version,
+      web_url: this.webUrl, languages: [...this.languages], registration: this.registration,
     };
   }
 }

@@ -6,6 +6,7 @@ import { PageCache } from "./page-cache.js";
 import { SliceRunner, type SliceJob } from "./slices.js";
 import { SORT_KEYS, SortIndex, type SortKey, type SortOrder } from "./sort-index.js";
 import { selectPage } from "./top-k.js";
+import { languageMatches } from "../domain/directory-fields.js";
 
 export type ListFilter = {
   q?: string;
@@ -19,10 +20,20 @@ export type ListFilter = {
   origin: string;
   limit: number;
   offset: number;
+  /** §9.2: a canonical language tag (matches it and its subtags) and a registration policy. */
+  language?: string;
+  registration?: string;
+  /** §9.2: list servers offline for longer than DEAD_AFTER_DAYS too. */
+  includeDead?: boolean;
+  /** §9.2 cursor: start strictly after this stand-in (src/directory/cursor.ts), after skipping `offset` more. */
+  after?: ServerRecord;
 };
 
-/** `version`: the directory version the page was selected at (a cache keeps it under that version). */
-export type ListPage = { records: ServerRecord[]; total: number; version: number };
+/**
+ * `more`: at least one more record matches after the page (the listing then answers a next_cursor); `version`: the
+ * directory version the page was selected at (a cache keeps it under that version).
+ */
+export type ListPage = { records: ServerRecord[]; total: number; more: boolean; version: number };
 
 // Heartbeats move only LIVENESS_FIELDS; unless a count really changed, a heartbeat does not bump the directory
 // version (only last_seen moved: a cached page may show it up to PageCache's softTtlMs old).
@@ -135,25 +146,30 @@ export class Directory {
         touched.push(idx);
       }
     }
+    // A server that comes back is alive again at once (the dead sweep only ever marks).
     const status = r.status;
     const verified = r.verified;
+    const dead = r.dead;
     const users = r.userCount;
     const channels = r.channelCount;
     mutate();
     r.json = null;
-    // Filter counts change only with status or verified (origin never changes in place).
-    if (r.status !== status || r.verified !== verified) {
-      const now = { status: r.status, verified: r.verified };
+    if (r.status === "online") r.dead = false;
+    // Filter counts change only with status, verified or dead (origin never changes in place).
+    if (r.status !== status || r.verified !== verified || r.dead !== dead) {
+      const now = { status: r.status, verified: r.verified, dead: r.dead };
       r.status = status;
       r.verified = verified;
+      r.dead = dead;
       this.count(r, -1);
       r.status = now.status;
       r.verified = now.verified;
+      r.dead = now.dead;
       this.count(r, 1);
     }
     for (const idx of touched) idx.add(r);
     if (text) this.search.changed(r);
-    const changed = text || r.status !== status || r.verified !== verified || r.userCount !== users || r.channelCount !== channels;
+    const changed = text || r.status !== status || r.verified !== verified || r.dead !== dead || r.userCount !== users || r.channelCount !== channels;
     if (changed || (fields & ~LIVENESS_FIELDS) !== 0) this.version++;
   }
 
@@ -205,41 +221,67 @@ export class Directory {
 
   private select(f: ListFilter, matches: Set<ServerRecord> | undefined): ListPage {
     const idx = this.index(f.sort, f.order);
-    const filtered = f.status !== "any" || f.verified !== undefined || f.origin !== "any" || (f.q !== undefined && f.qIn === "name_domain");
+    // language and registration are not kept per group: their totals take a pass over the groups that match.
+    const scanned = f.language !== undefined || f.registration !== undefined;
+    const hidesDead = !f.includeDead && this.deadCount() > 0;
+    const filtered = scanned || hidesDead || f.status !== "any" || f.verified !== undefined || f.origin !== "any" || (f.q !== undefined && f.qIn === "name_domain");
     const accept = filtered ? makeFilter(f) : null;
-    let total: number;
+    const version = this.version;
+    let total = 0;
     if (matches) {
-      total = 0;
       if (accept) for (const r of matches) total += accept(r) ? 1 : 0;
       else total = matches.size;
+    } else if (scanned) {
+      for (const [key, group] of this.groups) if (groupMatches(key, f)) for (const r of group) total += accept!(r) ? 1 : 0;
     } else {
       total = this.total(f);
     }
+    // One more than the page, to know whether a next page exists (§9.2 next_cursor).
+    const want = f.limit + 1;
     // A deep page past the last match, or a filter nothing matches, costs nothing.
-    const version = this.version;
-    if (total === 0 || f.offset >= total) return { total, records: [], version };
+    if (total === 0 || f.offset >= total) return { records: [], total, more: false, version };
     // Walking the index visits about (offset + limit) × size / total records; selecting from the candidates visits
     // each candidate once plus a heap of offset + limit. Dense matches walk, sparse ones select.
-    const need = f.offset + f.limit;
-    const walkCost = Math.min(this.records.size, (need * this.records.size) / total);
+    const walkCost = Math.min(this.records.size, ((f.offset + want) * this.records.size) / total);
     const candidateCount = matches ? matches.size : total;
     if (walkCost <= 2 * candidateCount) {
       const test = matches ? (accept ? (r: ServerRecord) => matches.has(r) && accept(r) : (r: ServerRecord) => matches.has(r)) : accept;
-      return { total, records: walk(idx, test, f.offset, f.limit, total), version };
+      return page(walk(idx, test, f.offset, want, total, f.after), total, f.limit, version);
     }
     const candidates: ServerRecord[] = [];
+    const after = f.after;
+    const keep = (r: ServerRecord) => (!accept || accept(r)) && (!after || idx.cmp(r, after) > 0);
     if (matches) {
-      for (const r of matches) if (!accept || accept(r)) candidates.push(r);
+      for (const r of matches) if (keep(r)) candidates.push(r);
     } else {
-      for (const [key, group] of this.groups) if (groupMatches(key, f)) for (const r of group) candidates.push(r);
+      for (const [key, group] of this.groups) if (groupMatches(key, f)) for (const r of group) if (keep(r)) candidates.push(r);
     }
-    return { total, records: selectPage(candidates, idx.cmp, f.offset, f.limit), version };
+    return page(selectPage(candidates, idx.cmp, f.offset, want), total, f.limit, version);
+  }
+
+  /** Marks or clears §9.2's dead flag (DEAD_AFTER_DAYS), keeping counts and the version right. */
+  setDead(r: ServerRecord, dead: boolean): void {
+    if (r.dead === dead) return;
+    if (this.records.get(r.domain) !== r) {
+      r.dead = dead;
+      return;
+    }
+    this.count(r, -1);
+    r.dead = dead;
+    this.count(r, 1);
+    this.version++;
   }
 
   /** Counts by status, online servers and origins, for health and metrics. */
   countBy(status: Status): number {
     let n = 0;
     for (const [key, group] of this.groups) if (key.startsWith(`${status}|`)) n += group.size;
+    return n;
+  }
+
+  private deadCount(): number {
+    let n = 0;
+    for (const [key, group] of this.groups) if (key.endsWith("|1")) n += group.size;
     return n;
   }
 
@@ -250,7 +292,7 @@ export class Directory {
   }
 
   private count(r: ServerRecord, delta: 1 | -1): void {
-    const key = `${r.status}|${r.verified ? 1 : 0}|${r.origin}`;
+    const key = `${r.status}|${r.verified ? 1 : 0}|${r.origin}|${r.dead ? 1 : 0}`;
     let group = this.groups.get(key);
     if (delta > 0) {
       if (!group) this.groups.set(key, (group = new Set()));
@@ -302,7 +344,8 @@ export class Directory {
 }
 
 function groupMatches(key: string, f: ListFilter): boolean {
-  const [status, verified, origin] = key.split("|");
+  const [status, verified, origin, dead] = key.split("|");
+  if (dead === "1" && !f.includeDead) return false;
   if (f.status !== "any" && status !== f.status) return false;
   if (f.verified !== undefined && (verified === "1") !== f.verified) return false;
   if (f.origin !== "any" && origin !== f.origin) return false;
@@ -310,25 +353,43 @@ function groupMatches(key: string, f: ListFilter): boolean {
 }
 
 function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
-  const { status, verified, origin } = f;
+  const { status, verified, origin, language, registration } = f;
+  const includeDead = f.includeDead === true;
   // The q match set covers descriptions too; the legacy search narrows it to names and domains.
   const qLower = f.q && f.qIn === "name_domain" ? f.q.toLowerCase() : null;
   return (r) =>
     (status === "any" || r.status === status) &&
     (verified === undefined || r.verified === verified) &&
     (origin === "any" || r.origin === origin) &&
+    (includeDead || !r.dead) &&
+    (language === undefined || languageMatches(r.languages, language)) &&
+    (registration === undefined || r.registration === registration) &&
     (qLower === null || r.domain.includes(qLower) || r.name.toLowerCase().includes(qLower));
 }
 
-/** The page at offset of the records `accept` takes, in index order; stops at the page's end or after the `total`-th match. */
-function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, limit: number, total: number): ServerRecord[] {
+function page(records: ServerRecord[], total: number, limit: number, version: number): ListPage {
+  const more = records.length > limit;
+  if (more) records.length = limit;
+  return { records, total, more, version };
+}
+
+/**
+ * The `want` records at offset (after the cursor `after`, if any) that `accept` takes, in index order; stops at the
+ * page's end or after the `total`-th match.
+ */
+function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, want: number, total: number, after?: ServerRecord): ServerRecord[] {
   const out: ServerRecord[] = [];
   let seen = 0;
-  idx.each((r) => {
+  const visit = (r: ServerRecord) => {
     if (accept && !accept(r)) return false;
     seen++;
     if (seen > offset) out.push(r);
-    return out.length === limit || seen === total;
-  });
+    return out.length === want || seen === total;
+  };
+  if (after) {
+    for (const r of idx.after(after)) if (visit(r)) break;
+  } else {
+    idx.each(visit);
+  }
   return out;
 }

@@ -34,9 +34,13 @@ const KEY_CMP: Record<SortKey, Cmp> = {
   created: num((r) => r.createdAtMs),
   last_seen: num((r) => r.lastSeenMs),
   rating: num((r) => (r.ratingCount === 0 ? 0 : r.ratingSum / r.ratingCount)),
+  uptime: num((r) => r.uptime30d ?? 0),
 };
 
-/** Ties break by domain ascending in both orders (contract §3); unrated servers come last for sort=rating. */
+/**
+ * Ties break by domain ascending in both orders (contract §3); unrated servers come last for sort=rating, and
+ * servers without uptime data last for sort=uptime (§9.2, like unrated ones).
+ */
 export function comparator(sort: SortKey, order: SortOrder): Cmp {
   const key = KEY_CMP[sort];
   const sign = order === "asc" ? 1 : -1;
@@ -44,6 +48,12 @@ export function comparator(sort: SortKey, order: SortOrder): Cmp {
     return (a, b) => {
       const unrated = (a.ratingCount === 0 ? 1 : 0) - (b.ratingCount === 0 ? 1 : 0);
       return unrated || sign * key(a, b) || byDomain(a, b);
+    };
+  }
+  if (sort === "uptime") {
+    return (a, b) => {
+      const unknown = (a.uptime30d === null ? 1 : 0) - (b.uptime30d === null ? 1 : 0);
+      return unknown || sign * key(a, b) || byDomain(a, b);
     };
   }
   return (a, b) => sign * key(a, b) || byDomain(a, b);
@@ -120,6 +130,14 @@ export class SortIndex {
    */
   each(visit: (r: ServerRecord) => boolean): void {
     this.tree.forEachPair((r) => (visit(r) ? STOP : undefined));
+  }
+
+  /**
+   * Records strictly after `probe` in index order (§9.2 cursors): a B+tree seek, O(log n), not a walk from the
+   * start. The probe is a stand-in carrying the last page's sort key and domain; it need not be in the tree.
+   */
+  *after(probe: ServerRecord): IterableIterator<ServerRecord> {
+    for (const r of this.tree.keys(probe)) if (this.cmp(r, probe) > 0) yield r;
   }
 }
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { normalizeDomain } from "./domain-name.js";
 import { checkUrl } from "./urls.js";
 import { multiLineText, singleLineText, tokenList, trimmedName } from "./text.js";
+import { LanguageList, Registration } from "./directory-fields.js";
 
 export interface ServerSchemaOptions {
   /** ALLOW_INSECURE_URLS (development only). */
@@ -12,7 +13,7 @@ export interface ServerSchemaOptions {
 /** The fields an update may set; the rest of the record is server-owned or immutable. */
 export const MUTABLE_SERVER_FIELDS = [
   "name", "description", "icon", "api_url", "ws_url", "voice_url",
-  "voice_provider", "cdn_url", "version", "protocols", "capabilities",
+  "voice_provider", "cdn_url", "version", "protocols", "capabilities", "web_url", "languages", "registration",
 ] as const;
 
 const DOMAIN_MESSAGE =
@@ -43,6 +44,7 @@ const ServerOwnedFields = {
   created_at: serverOwned(),
   origin: serverOwned(),
   rating: serverOwned(),
+  uptime_30d: serverOwned("server-owned field, computed from status transitions (contract §9.2)"),
   token: serverOwned(),
 };
 type ServerOwnedField = keyof typeof ServerOwnedFields;
@@ -73,6 +75,9 @@ export function makeServerSchemas(opts: ServerSchemaOptions) {
       version: version.optional(),
       protocols: tokenList(16).optional(),
       capabilities: tokenList(32).optional(),
+      web_url: z.string().optional(),
+      languages: LanguageList.optional(),
+      registration: Registration.optional(),
       ...ServerOwnedFields,
     })
     .superRefine(
@@ -101,6 +106,9 @@ export function makeServerSchemas(opts: ServerSchemaOptions) {
       version: version.nullable().optional(),
       protocols: tokenList(16).optional(),
       capabilities: tokenList(32).optional(),
+      web_url: z.string().nullable().optional(),
+      languages: LanguageList.optional(),
+      registration: Registration.nullable().optional(),
       ...ServerOwnedFields,
     })
     .superRefine(
@@ -164,14 +172,14 @@ function pathDomainIssues(input: unknown, domain: string, allowInsecure: boolean
   return issues;
 }
 
-// api_url and ws_url must live under the server's own domain (contract §2); without a valid domain only
+// api_url, ws_url and web_url (§9.2) must live under the server's own domain (contract §2); without a valid domain only
 // their scheme and shape can be checked, and the domain error is reported on its own.
 function domainBoundUrlIssues(
   raw: Record<string, unknown>,
   domain: string | null,
   allowInsecure: boolean,
 ): CustomIssue[] {
-  const rules: Array<[field: string, scheme: string]> = [["api_url", "https:"], ["ws_url", "wss:"]];
+  const rules: Array<[field: string, scheme: string]> = [["api_url", "https:"], ["ws_url", "wss:"], ["web_url", "https:"]];
   const issues: CustomIssue[] = [];
   for (const [field, scheme] of rules) {
     const value = raw[field];

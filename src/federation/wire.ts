@@ -1,6 +1,7 @@
 // The federation wire format, version 1 (docs/federation.md): one zod schema per message, shared by publisher and
 // consumer, so everything a peer sends is bounded and validated before it touches memory or MySQL.
 import { z } from "zod";
+import { LanguageList, Registration } from "../domain/directory-fields.js";
 import { normalizeDomain } from "../domain/domain-name.js";
 import { multiLineText, singleLineText, tokenList } from "../domain/text.js";
 import { checkUrl } from "../domain/urls.js";
@@ -65,6 +66,12 @@ export const PublicServer = z.strictObject({
     verified_count: Count.optional(),
   }),
   origin: RegistrarId,
+  // §9.2 (optional: a peer on an older version sends none of them). uptime_30d is the origin's figure; this
+  // registrar shows its own (null for mirrored records, docs/api.md).
+  web_url: Url.nullable().optional(),
+  languages: LanguageList.optional(),
+  registration: Registration.nullable().optional(),
+  uptime_30d: z.number().min(0).max(1).nullable().optional(),
 });
 export type PublicServer = z.infer<typeof PublicServer>;
 

@@ -2,6 +2,9 @@
 import { InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../core/errors.js";
 import type { RequestContext } from "./context.js";
 
+/** The client went away before its body was complete: the request ends here, with nobody left to answer. */
+export class BodyAbortedError extends Error {}
+
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;.*)?$/i;
 
 // fatal: invalid UTF-8 throws; ignoreBOM: a BOM stays in the text, so JSON.parse refuses it as before.
@@ -24,18 +27,26 @@ export function readJsonBody(ctx: RequestContext, maxBytes: number, parse = true
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let settled = false;
+    // Without this the promise never settles and the request stays "in flight" for good (review M8: every later
+    // graceful shutdown then waited its full budget).
+    ctx.onAbort.push(() => {
+      if (settled) return;
+      settled = true;
+      reject(new BodyAbortedError("client closed the connection before the body was complete"));
+    });
     ctx.res.onData((chunk, isLast) => {
-      if (failed) return;
+      if (settled) return;
       size += chunk.byteLength;
       if (size > maxBytes) {
-        failed = true;
+        settled = true;
         reject(new PayloadTooLargeError(`body over ${maxBytes} bytes`));
         return;
       }
       // uWS reuses the chunk's memory after this callback: copy it.
       if (parse) chunks.push(Buffer.from(chunk.slice(0)));
       if (!isLast) return;
+      settled = true; // a late abort changes nothing now
       if (!parse) return resolve(undefined);
       // Zero bytes (an empty chunked body) is no body; whitespace only, or bytes that are not UTF-8, are not JSON
       // (Buffer#toString would quietly turn bad bytes into U+FFFD and store them).

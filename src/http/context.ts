@@ -17,6 +17,8 @@ export type RequestContext = {
   contentLength: string | undefined;
   /** For ETag revalidation (304); undefined when absent. */
   ifNoneMatch: string | undefined;
+  /** For gzip/brotli answers (contract §9.2); undefined when absent. */
+  acceptEncoding: string | undefined;
   chunked: boolean;
   /** Served in the legacy dialect (contract §7): string errors, deprecation headers. */
   legacy: boolean;
@@ -24,6 +26,8 @@ export type RequestContext = {
   prefix: string;
   startedMs: number;
   aborted: boolean;
+  /** Run once when the client goes away before the response (uWS allows one onAborted handler per response). */
+  onAbort: (() => void)[];
   done: boolean;
   /** Extra headers for the eventual response (rate-limit state, …). */
   headers: [string, string][];
@@ -38,6 +42,12 @@ function nextRequestId(): string {
   return `${ID_PREFIX}-${(idCounter++).toString(36)}`;
 }
 
+/** The client address of a request or a WebSocket upgrade: the peer, or what a trusted proxy says (contract §3). */
+export function clientIpOf(res: HttpResponse, req: HttpRequest, resolveIp: (peer: string, xff: string | undefined) => string): string {
+  const xff = req.getHeader("x-forwarded-for");
+  return resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), xff === "" ? undefined : xff);
+}
+
 export function readContext(
   res: HttpResponse,
   req: HttpRequest,
@@ -48,7 +58,6 @@ export function readContext(
   prefix = "",
 ): RequestContext {
   const incomingId = req.getHeader("x-request-id");
-  const xff = req.getHeader("x-forwarded-for");
   const params: string[] = [];
   for (let i = 0; i < paramCount; i++) params.push(req.getParameter(i) ?? "");
   const ctx: RequestContext = {
@@ -59,22 +68,25 @@ export function readContext(
     query: req.getQuery() ?? "",
     params,
     requestId: REQUEST_ID.test(incomingId) ? incomingId : nextRequestId(),
-    ip: resolveIp(Buffer.from(res.getRemoteAddressAsText()).toString(), xff === "" ? undefined : xff),
+    ip: clientIpOf(res, req, resolveIp),
     origin: req.getHeader("origin") || undefined,
     authorization: req.getHeader("authorization") || undefined,
     contentType: req.getHeader("content-type") || undefined,
     contentLength: req.getHeader("content-length") || undefined,
     ifNoneMatch: req.getHeader("if-none-match") || undefined,
+    acceptEncoding: req.getHeader("accept-encoding") || undefined,
     chunked: /chunked/i.test(req.getHeader("transfer-encoding")),
     legacy,
     prefix,
     startedMs: performance.now(),
     aborted: false,
+    onAbort: [],
     done: false,
     headers: [],
   };
   res.onAborted(() => {
     ctx.aborted = true;
+    for (const hook of ctx.onAbort) hook();
   });
   return ctx;
 }

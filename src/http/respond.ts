@@ -3,19 +3,27 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { errorBody, RegistrarError, UnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../core/errors.js";
 import { isStoreUnavailable } from "../store/unavailable.js";
+import { BodyAbortedError } from "./body.js";
 import { corsHeaders } from "../security/cors.js";
 import { legacyErrorBody, successorUrl } from "./legacy/errors.js";
 import type { RequestContext } from "./context.js";
+
+const CLIENT_CLOSED = 499;
 
 const STATUS_TEXT: Record<number, string> = {
   200: "200 OK", 201: "201 Created", 204: "204 No Content", 304: "304 Not Modified", 400: "400 Bad Request", 401: "401 Unauthorized",
   403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict",
   413: "413 Payload Too Large", 415: "415 Unsupported Media Type", 429: "429 Too Many Requests",
+  // Never written (the client is gone); logged and counted under nginx's "client closed request".
+  [CLIENT_CLOSED]: "499 Client Closed Request",
   500: "500 Internal Server Error", 503: "503 Service Unavailable",
 };
 
 export type Responder = {
-  /** Requests started and not yet answered, for graceful shutdown. */
+  /**
+   * Requests started and not yet answered, for graceful shutdown. A request whose client went away still counts
+   * until its handler ends (its write may be half-way); an aborted body ends it at once (src/http/body.ts).
+   */
   readonly active: number;
   begin(): void;
   send(ctx: RequestContext, status: number, body: string | Buffer | null, headers?: [string, string][], closeConnection?: boolean): void;
@@ -54,14 +62,19 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
       for (const [k, v] of ctx.headers) res.writeHeader(k, v);
       for (const [k, v] of headers) res.writeHeader(k, v);
       if (status === 204) res.endWithoutBody(0, closeConnection);
-      // RFC 9110 §15.4.5: a 304 has no body and no Content-Length of its own.
-      else if (status === 304) res.endWithoutBody(undefined, closeConnection);
+      // RFC 9110 §15.4.5: a 304 has no body. Without a reported length uWS ends the message by closing the
+      // connection, which kills keep-alive clients' next request; it then reports Content-Length: 0.
+      else if (status === 304) res.endWithoutBody(0, closeConnection);
       else if (ctx.method === "HEAD") res.endWithoutBody(body === null ? 0 : Buffer.byteLength(body), closeConnection);
       else res.end(body ?? "", closeConnection);
     });
   }
 
   function fail(ctx: RequestContext, err: unknown): void {
+    if (err instanceof BodyAbortedError) {
+      send(ctx, CLIENT_CLOSED, null);
+      return;
+    }
     if (err instanceof RegistrarError) {
       // A body we refused mid-stream leaves unread bytes on the socket: close it rather than parse garbage.
       const close = err instanceof PayloadTooLargeError || err instanceof UnsupportedMediaTypeError;

@@ -7,6 +7,7 @@ import { readJsonBody } from "./body.js";
 import { readContext, type RequestContext } from "./context.js";
 import { legacyNotFound } from "./legacy/errors.js";
 import type { Responder } from "./respond.js";
+import { represent } from "./representation.js";
 
 export type Reply = { status: number; body?: unknown; raw?: string; bytes?: Buffer; headers?: [string, string][] };
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -92,7 +93,10 @@ function run(ctx: RequestContext, spec: { handler: Handler; body?: boolean; limi
     .then((b) => spec.handler(ctx, b))
     .then((reply) => {
       const text = reply.bytes ?? reply.raw ?? (reply.body === undefined ? null : JSON.stringify(reply.body));
-      deps.respond.send(ctx, reply.status, text, reply.headers);
+      // The legacy dialect keeps the PHP registrar's plain answers (contract §7).
+      if (ctx.legacy) return deps.respond.send(ctx, reply.status, text, reply.headers);
+      const out = represent(ctx, reply.status, text, reply.headers);
+      deps.respond.send(ctx, out.status, out.body, out.headers);
     })
     .catch((err) => deps.respond.fail(ctx, err));
 }

@@ -15,8 +15,18 @@ export function databaseTarget(url: DatabaseUrl): DatabaseTarget {
 /** Longest one statement may wait for MySQL's answer before its connection is presumed dead. */
 export const STATEMENT_TIMEOUT_MS = 5_000;
 
+export const POOL_DEFAULTS = {
+  connectionLimit: 10,
+  /** Callers waiting for a connection beyond this many are refused at once (503), not queued. */
+  queueLimit: 1000,
+  /** Longest a caller waits for a free connection before it is refused (503) rather than left hanging. */
+  acquireTimeoutMs: 5_000,
+} as const;
+
+export type PoolOptions = { connectionLimit?: number; queueLimit?: number; acquireTimeoutMs?: number; statementTimeoutMs?: number };
+
 /** Creates the database when it does not exist yet, then returns a pool on it. */
-export async function openDb(url: DatabaseUrl, opts: { connectionLimit?: number; statementTimeoutMs?: number } = {}): Promise<Db> {
+export async function openDb(url: DatabaseUrl, opts: PoolOptions = {}): Promise<Db> {
   const target = databaseTarget(url);
   const { database } = target;
   const options = connectionOptions(target);
@@ -29,8 +39,8 @@ export async function openDb(url: DatabaseUrl, opts: { connectionLimit?: number;
   const pool = mysql.createPool({
     ...options,
     database,
-    connectionLimit: opts.connectionLimit ?? 10,
-    maxIdle: opts.connectionLimit ?? 10,
+    connectionLimit: opts.connectionLimit ?? POOL_DEFAULTS.connectionLimit,
+    maxIdle: opts.connectionLimit ?? POOL_DEFAULTS.connectionLimit,
     idleTimeout: 60_000,
     enableKeepAlive: true,
     connectTimeout: 2000,
@@ -38,8 +48,8 @@ export async function openDb(url: DatabaseUrl, opts: { connectionLimit?: number;
     dateStrings: false,
     supportBigNumbers: true,
     bigNumberStrings: false,
-    // Fail fast instead of queueing forever when MySQL is gone: callers answer 503.
-    queueLimit: 1000,
+    // Fail fast instead of queueing without bound when MySQL is slow or gone: callers answer 503.
+    queueLimit: opts.queueLimit ?? POOL_DEFAULTS.queueLimit,
     multipleStatements: false,
     // Idle connections are closed with QUIT (an 'end' event the counters see) rather than destroyed silently.
     gracefulEnd: true,
@@ -59,7 +69,7 @@ export async function openDb(url: DatabaseUrl, opts: { connectionLimit?: number;
     closers.set(c, gone);
   });
   POOL_STATS.set(pool, stats);
-  return guardStatements(pool, stats, opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
+  return guardStatements(pool, stats, opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS, opts.acquireTimeoutMs ?? POOL_DEFAULTS.acquireTimeoutMs);
 }
 
 /** Pool counters kept by this module (never mysql2's private fields): open connections, checked out, waiting. */
@@ -81,16 +91,15 @@ const GUARDED = ["query", "execute", "beginTransaction", "commit", "rollback", "
  * Past the deadline the connection is destroyed (a late answer could never be matched to a later statement) and
  * the caller gets a store-unavailable error, which the HTTP edge answers as 503 (issue 2).
  */
-function guardStatements(pool: Db, stats: PoolStats, ms: number): Db {
+function guardStatements(pool: Db, stats: PoolStats, ms: number, acquireTimeoutMs: number): Db {
   const getConnection = pool.getConnection.bind(pool);
   pool.getConnection = async () => {
     stats.waiting++;
     let conn: Conn;
     try {
-      conn = await getConnection();
+      conn = await acquireWithin(getConnection, acquireTimeoutMs);
     } catch (err) {
-      // mysql2 gives this one no code; name it so isStoreUnavailable can stay a check of codes.
-      if ((err as Error).message === "Pool is closed.") Object.assign(err as Error, { code: "POOL_CLOSED" });
+      nameCodelessError(err);
       throw err;
     } finally {
       stats.waiting--;
@@ -110,6 +119,44 @@ function guardStatements(pool: Db, stats: PoolStats, ms: number): Db {
     };
   }
   return pool;
+}
+
+/**
+ * mysql2 gives these no code; name them so isStoreUnavailable can stay a check of codes. "Queue limit reached." is
+ * the pool running dry (review M4: it came out as a 500 where the contract wants 503 `unavailable`).
+ */
+function nameCodelessError(err: unknown): void {
+  const e = err as Error & { code?: unknown };
+  if (!e || typeof e !== "object" || e.code !== undefined) return;
+  if (e.message === "Pool is closed.") e.code = "POOL_CLOSED";
+  else if (e.message === "Queue limit reached.") e.code = "POOL_QUEUE_FULL";
+}
+
+/**
+ * A pooled connection, or a store-unavailable error once `ms` passed without one. mysql2 has no such deadline:
+ * behind a pool full of slow statements a caller would wait as long as they take. The abandoned request stays in
+ * mysql2's queue; the connection it is eventually handed goes straight back to the pool.
+ */
+function acquireWithin(getConnection: () => Promise<Conn>, ms: number): Promise<Conn> {
+  return new Promise<Conn>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(Object.assign(new Error(`no MySQL connection free within ${ms} ms`), { code: "POOL_ACQUIRE_TIMEOUT" }));
+    }, ms);
+    getConnection().then(
+      (conn) => {
+        if (!late) {
+          clearTimeout(timer);
+          resolve(conn);
+        } else conn.release();
+      },
+      (err) => {
+        clearTimeout(timer);
+        if (!late) reject(err);
+      },
+    );
+  });
 }
 
 function guardConnection(conn: Conn, stats: PoolStats, ms: number): Conn {

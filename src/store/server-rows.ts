@@ -5,7 +5,7 @@ import { ServerRecord } from "../core/record.js";
 import { activityFromExpiresMs, type TokenPolicy } from "../core/tokens.js";
 
 export const RECORD_COLUMNS = `s.domain, s.origin, s.name, s.description, s.icon, s.api_url, s.ws_url, s.voice_url, s.voice_provider,
-  s.cdn_url, s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.verified_at, s.verified_challenge,
+  s.cdn_url, s.web_url, s.languages, s.registration, s.status_since, s.protocols, s.capabilities, s.version, s.user_count, s.channel_count, s.verified, s.verified_at, s.verified_challenge,
   s.status, s.last_seen, s.created_at, s.record_version, HEX(s.token_hash) AS token_hash, s.token_issued_at, s.token_expires_at,
   COALESCE(r.n, 0) AS rating_count, COALESCE(r.total, 0) AS rating_sum, r.s1, r.s2, r.s3, r.s4, r.s5, COALESCE(r.v, 0) AS rating_verified`;
 
@@ -30,6 +30,10 @@ export function toRecord(row: RowDataPacket, tokens: TokenPolicy, interned: Map<
   r.protocols = intern(interned, row.protocols);
   r.capabilities = intern(interned, row.capabilities);
   r.version = row.version;
+  r.webUrl = row.web_url ?? null;
+  // NULL: a row written before migration 008 or by the PHP import.
+  r.languages = row.languages ? intern(interned, row.languages) : r.languages;
+  r.registration = row.registration ?? null;
   r.userCount = Number(row.user_count);
   r.channelCount = Number(row.channel_count);
   r.verified = row.verified === 1;
@@ -37,6 +41,8 @@ export function toRecord(row: RowDataPacket, tokens: TokenPolicy, interned: Map<
   r.verifiedChallenge = row.verified_challenge ?? null;
   r.status = row.status;
   r.persistedStatus = row.status;
+  r.uptimeStatus = row.status;
+  r.statusSinceMs = (row.status_since as Date).getTime();
   r.lastSeenMs = (row.last_seen as Date).getTime();
   r.createdAtMs = (row.created_at as Date).getTime();
   r.recordVersion = Number(row.record_version);

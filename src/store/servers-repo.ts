@@ -8,15 +8,18 @@ import { tokenExpiresMs, type TokenPolicy } from "../core/tokens.js";
 import { audit } from "./audit-repo.js";
 import { inTransaction, type Conn, type Db } from "./db.js";
 import { appendEvents, lockEvents } from "./events-repo.js";
+import { accrueUptime } from "./uptime-repo.js";
+import { DAY_MS } from "../core/units.js";
 import { RECORD_COLUMNS, ratingSummarySql, readTokenColumns, toRecord } from "./server-rows.js";
 
 const COLUMN: Record<keyof ServerFields, string> = {
   name: "name", description: "description", icon: "icon", api_url: "api_url", ws_url: "ws_url", voice_url: "voice_url",
   voice_provider: "voice_provider", cdn_url: "cdn_url", protocols: "protocols", capabilities: "capabilities", version: "version",
+  web_url: "web_url", languages: "languages", registration: "registration",
 };
 
 function columnValue(key: keyof ServerFields, value: unknown): unknown {
-  return key === "protocols" || key === "capabilities" ? JSON.stringify(value ?? []) : value;
+  return key === "protocols" || key === "capabilities" || key === "languages" ? JSON.stringify(value ?? []) : value;
 }
 
 /** Fails the transaction when a newer owner has taken the shard (call after lockEvents, which serialises it). */
@@ -32,6 +35,8 @@ export class ServersRepo implements ServerStore {
   constructor(
     private readonly db: Db,
     private readonly tokens: TokenPolicy,
+    /** UPTIME_RETENTION_DAYS: a status span is counted no further back than this. */
+    private readonly uptimeRetentionDays = 400,
   ) {}
 
   async insertServer(rec: ServerRecord, by: Initiator, fence?: Fence): Promise<RegistryEvent> {
@@ -44,13 +49,15 @@ export class ServersRepo implements ServerStore {
       try {
         await conn.query(
           `INSERT INTO servers (domain, origin, name, description, icon, api_url, ws_url, voice_url, voice_provider, cdn_url,
-             protocols, capabilities, version, user_count, channel_count, verified, status, last_seen, created_at, updated_at,
+             web_url, languages, registration,
+             protocols, capabilities, version, user_count, channel_count, verified, status, status_since, last_seen, created_at, updated_at,
              record_version, token_hash, token_issued_at, token_expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UNHEX(?), ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UNHEX(?), ?, ?)`,
           [
             rec.domain, rec.origin, rec.name, rec.description, rec.icon, rec.apiUrl, rec.wsUrl, rec.voiceUrl, rec.voiceProvider,
-            rec.cdnUrl, JSON.stringify(rec.protocols), JSON.stringify(rec.capabilities), rec.version, rec.userCount,
-            rec.channelCount, rec.verified ? 1 : 0, rec.status, new Date(rec.lastSeenMs), new Date(rec.createdAtMs),
+            rec.cdnUrl, rec.webUrl, JSON.stringify(rec.languages), rec.registration,
+            JSON.stringify(rec.protocols), JSON.stringify(rec.capabilities), rec.version, rec.userCount,
+            rec.channelCount, rec.verified ? 1 : 0, rec.status, new Date(rec.createdAtMs), new Date(rec.lastSeenMs), new Date(rec.createdAtMs),
             new Date(rec.createdAtMs), rec.recordVersion, rec.tokenHash, new Date(rec.tokenIssuedMs), new Date(tokenExpiresMs(rec, this.tokens)),
           ],
         );
@@ -142,20 +149,30 @@ export class ServersRepo implements ServerStore {
       const valid = await this.fencedOnly(conn, changes);
       if (valid.length === 0) return [];
       const [rows] = await conn.query<RowDataPacket[]>(
-        "SELECT domain, status, origin FROM servers WHERE domain IN (?) FOR UPDATE",
+        "SELECT domain, status, status_since, origin FROM servers WHERE domain IN (?) FOR UPDATE",
         [valid.map((c) => c.domain)],
       );
       const current = new Map(rows.map((r) => [r.domain as string, r]));
       const real = valid.filter((c) => current.has(c.domain) && current.get(c.domain)!.status !== c.status);
+      const now = Date.now();
       for (const status of ["online", "offline"] as const) {
         const group = real.filter((c) => c.status === status);
         if (group.length === 0) continue;
         await conn.query(
-          `UPDATE servers SET status = ?, last_seen = CASE domain ${group.map(() => "WHEN ? THEN ?").join(" ")} END WHERE domain IN (?)`,
-          [status, ...group.flatMap((c) => [c.domain, new Date(c.lastSeenMs)]), group.map((c) => c.domain)],
+          `UPDATE servers SET status = ?, status_since = ?, last_seen = CASE domain ${group.map(() => "WHEN ? THEN ?").join(" ")} END WHERE domain IN (?)`,
+          [status, new Date(now), ...group.flatMap((c) => [c.domain, new Date(c.lastSeenMs)]), group.map((c) => c.domain)],
         );
       }
-      const now = Date.now();
+      // Contract §9.2: the stretch that just ended goes into the daily uptime rollup, in this transaction; the
+      // event carries the same instant, so each node's uptime_30d (src/uptime/tracker.ts) counts the same spans.
+      await accrueUptime(
+        conn,
+        real.map((c) => {
+          const row = current.get(c.domain)!;
+          return { domain: c.domain, fromMs: (row.status_since as Date).getTime(), toMs: now, online: row.status === "online" };
+        }),
+        now - this.uptimeRetentionDays * DAY_MS,
+      );
       return appendEvents(
         conn,
         real.map((c) => ({

@@ -58,7 +58,9 @@ function sortLinks(q: WebQuery, f: ListingFeatures): SafeHtml {
 
 function pager(q: WebQuery, page: WebPage): SafeHtml | null {
   if (page.prev === null && page.next === null) return null;
-  const prev = page.prev === null ? null : html`<a rel="prev" href="${directoryHref(q, { cursor: page.prev })}">← Previous</a>`;
+  const prev = page.prev === null ? null : page.prevLabel === "Previous"
+      ? html`<a rel="prev" href="${directoryHref(q, { cursor: page.prev })}">← Previous</a>`
+      : html`<a rel="first" href="${directoryHref(q, { cursor: page.prev })}">← First page</a>`;
   const next = page.next === null ? null : html`<a rel="next" href="${directoryHref(q, { cursor: page.next })}">Next →</a>`;
   return html`<nav class="pager" aria-label="Pages">${prev}${next}</nav>`;
 }

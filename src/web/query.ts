@@ -1,6 +1,7 @@
 // The directory page's query string: parsed leniently (a bad value falls back to its default and is reported on
 // the page, never a 400), normalised into one cache key, and turned back into links that keep the other choices.
 import type { Registration } from "./view-model.js";
+import { canonicalLanguageTag } from "../domain/directory-fields.js";
 
 /** The page's sort names and the listing sort each one asks for (contract §3 `sort`, §9.2 `uptime`). */
 export const WEB_SORTS = {
@@ -37,8 +38,7 @@ export const DEFAULT_QUERY: Readonly<WebQuery> = Object.freeze({
 
 const MAX_Q_CHARS = 100;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}$/;
-const CURSOR = /^[A-Za-z0-9._~-]{1,512}$/;
+const CURSOR = /^[A-Za-z0-9._~-]{1,2100}$/;
 
 const oneOf = <T extends string>(values: readonly T[], v: string | undefined): T | undefined =>
   v !== undefined && (values as readonly string[]).includes(v) ? (v as T) : undefined;
@@ -68,7 +68,8 @@ export function parseWebQuery(raw: string, features: ListingFeatures): ParsedQue
   if (features.registration) query.registration = pick("registration", REGISTRATIONS, "registration filter") ?? "";
   const language = (params.language ?? "").trim();
   if (features.language && language !== "") {
-    if (LANGUAGE_TAG.test(language)) query.language = language;
+    const tag = canonicalLanguageTag(language);
+    if (tag !== null) query.language = tag;
     else problems.push("A language is a tag such as en, de or pt-BR; showing all languages.");
   }
   const cursor = params.cursor ?? "";

@@ -4,6 +4,8 @@ import { RegistrarError, type ErrorCode } from "../core/errors.js";
 export const CloseCode = {
   /** Normal close (client asked, or nothing more to say). */
   normal: 1000,
+  /** Refused by policy: too many feed connections from one client address (contract §10). */
+  policyViolation: 1008,
   /** Unexpected failure inside the registrar. */
   internalError: 1011,
   /** Registrar node shutting down: reconnect, possibly to another node. */

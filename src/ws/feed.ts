@@ -1,6 +1,6 @@
 // The public push feed on /v1/feed (contract §5): hello, subscribe with filters, replay from after_seq joined to
 // the live stream with no gap and no duplicate, reset past retention, slow consumers closed with 1013.
-import type { TemplatedApp, WebSocket, WebSocketBehavior } from "uWebSockets.js";
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior } from "uWebSockets.js";
 import { UWS_COMPRESSION_DISABLED } from "../uws.js";
 import type { RegistryEvent } from "../core/events.js";
 import type { Logger } from "../log.js";
@@ -44,6 +44,10 @@ export type FeedDeps = {
   limits: InboundLimits;
   onClose: (code: number) => void;
   onReset: () => void;
+  /** The client address of an upgrade request (trusted-proxy rules applied), read synchronously. */
+  clientIp: (res: HttpResponse, req: HttpRequest) => string;
+  /** Open connections per client address; the next one is closed with 1008 (contract §10). */
+  maxPerIp: number;
   log: Logger;
   now?: () => number;
   options?: Partial<FeedOptions>;
@@ -52,6 +56,10 @@ export type FeedDeps = {
 type Phase = "new" | "catching_up" | "waiting" | "live";
 
 type FeedState = ConnectionState & {
+  /** The client address this connection counts against (FEED_MAX_PER_IP). */
+  ip: string;
+  /** Whether it was let in and counted in `perIp` (a connection over the cap is closed without being counted). */
+  counted: boolean;
   phase: Phase;
   filter: FeedFilter;
   /** Highest seq this subscriber has been given or has passed over (not matching, or never committed). */
@@ -70,6 +78,8 @@ export class Feed {
   private readonly o: FeedOptions;
   private readonly now: () => number;
   private readonly open = new Set<Subscriber>();
+  /** Open connections per client address. */
+  private readonly perIp = new Map<string, number>();
   /** Subscribers fed by JavaScript: replaying (events go to `pending`) or waiting for this node to catch up. */
   private readonly catchingUp = new Set<Subscriber>();
   /** Subscribers fed by uWS pub/sub. */
@@ -99,6 +109,13 @@ export class Feed {
     return this.open.size;
   }
 
+  /** Replays (or catch-ups) paused until their client reads what it was sent; none of them holds a DB connection. */
+  get pausedReplays(): number {
+    let n = 0;
+    for (const ws of this.catchingUp) if (ws.getUserData().drained !== null) n++;
+    return n;
+  }
+
   behavior(): WebSocketBehavior<FeedState> {
     return {
       compression: UWS_COMPRESSION_DISABLED,
@@ -106,8 +123,16 @@ export class Feed {
       maxBackpressure: this.o.maxBufferedBytes + this.o.headroomBytes,
       idleTimeout: 120,
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) => upgradeWith(res, req, context, this.shuttingDown ? null : this.newState()),
+      upgrade: (res, req, context) => upgradeWith(res, req, context, this.shuttingDown ? null : this.newState(this.d.clientIp(res, req))),
       open: (ws) => {
+        const s = ws.getUserData();
+        const held = this.perIp.get(s.ip) ?? 0;
+        if (held >= this.d.maxPerIp) {
+          closeConnection(ws, CloseCode.policyViolation, `too many feed connections from this address (at most ${this.d.maxPerIp})`);
+          return;
+        }
+        this.perIp.set(s.ip, held + 1);
+        s.counted = true;
         this.open.add(ws);
         sendFrame(ws, feedHelloFrame(this.d.lastSeq()), this.o.maxBufferedBytes);
       },
@@ -126,6 +151,7 @@ export class Feed {
         const s = ws.getUserData();
         s.closed = true;
         s.pending = null;
+        if (s.counted) this.release(s.ip);
         this.open.delete(ws);
         this.catchingUp.delete(ws);
         this.live.delete(ws);
@@ -172,8 +198,14 @@ export class Feed {
     for (const ws of this.open) closeConnection(ws, CloseCode.restarting, "registrar node shutting down; reconnect and resume");
   }
 
-  private newState(): FeedState {
-    return { ...newConnectionState(), phase: "new", filter: NO_FILTER, cursor: 0, pending: null, drained: null };
+  private newState(ip: string): FeedState {
+    return { ...newConnectionState(), ip, counted: false, phase: "new", filter: NO_FILTER, cursor: 0, pending: null, drained: null };
+  }
+
+  private release(ip: string): void {
+    const held = (this.perIp.get(ip) ?? 1) - 1;
+    if (held > 0) this.perIp.set(ip, held);
+    else this.perIp.delete(ip);
   }
 
   private onMessage(ws: Subscriber, message: ArrayBuffer, isBinary: boolean): void {

@@ -1,5 +1,5 @@
 // Mounts the registrar's WebSocket endpoints on the uWS app and routes committed events to them (contract §4, §5).
-import type { TemplatedApp } from "uWebSockets.js";
+import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js";
 import client from "prom-client";
 import { encode, listen, type OnDrop } from "../../transport/codec.js";
 import { CLUSTER_WIRE_VERSION, MESSAGES } from "../../transport/subjects.js";
@@ -7,6 +7,7 @@ import type { Transport } from "../../transport/transport.js";
 import { ServerSessions, type HeartbeatPort } from "./server-sessions.js";
 import { Feed, type FeedOptions, type FeedStore } from "./feed.js";
 import { startRetention } from "./feed-retention.js";
+import { limitReads, ReadSlots, replaySlotsFor } from "./replay-reads.js";
 import { EventFrameCache } from "./frames.js";
 import { INBOUND_DEFAULTS } from "./connection.js";
 import type { Config } from "../config.js";
@@ -17,7 +18,9 @@ import type { Metrics } from "../metrics.js";
 export const WS_PATHS = { session: "/v1/ws/server", feed: "/v1/feed" } as const;
 
 export type WebSocketDeps = {
-  config: Pick<Config, "heartbeatIntervalS" | "wsIdentifyTimeoutMs" | "wsHeartbeatTimeoutMs" | "wsRateLimit" | "feedRetentionMs" | "pathPrefix">;
+  config: Pick<Config, "heartbeatIntervalS" | "wsIdentifyTimeoutMs" | "wsHeartbeatTimeoutMs" | "wsRateLimit" | "feedRetentionMs" | "feedMaxPerIp" | "dbPool" | "pathPrefix">;
+  /** The client address of an upgrade request (src/http/context.ts). */
+  clientIp: (res: HttpResponse, req: HttpRequest) => string;
   actors: HeartbeatPort;
   sequencer: Pick<EventSequencer, "last" | "listen">;
   store: FeedStore & { pruneEvents(olderThanMs: number): Promise<number> };
@@ -64,10 +67,14 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
     announce: claims ? (claim) => claims.transport.publish(claims.subject, encode({ v: CLUSTER_WIRE_VERSION, ...claim })) : undefined,
     log: d.log,
   });
+  // Replays read MySQL through a few slots of the pool (contract §10), whatever the number of subscribers.
+  const replaySlots = new ReadSlots(replaySlotsFor(d.config.dbPool.connectionLimit));
   const feed = new Feed({
     app,
     lastSeq: () => d.sequencer.last,
-    store: d.store,
+    store: limitReads(d.store, replaySlots),
+    clientIp: d.clientIp,
+    maxPerIp: d.config.feedMaxPerIp,
     retentionMs,
     limits,
     onClose: (code) => closes.labels("feed", String(code)).inc(),
@@ -102,6 +109,8 @@ export function mountWebSockets(app: TemplatedApp, d: WebSocketDeps): WebSocketE
   d.metrics.gauge("registrar_ws_sessions_identified", "Identified server sessions", () => sessions.identifiedCount);
   d.metrics.gauge("registrar_feed_connections", "Open /v1/feed connections", () => feed.connections);
   d.metrics.gauge("registrar_feed_subscribers", "Subscribed /v1/feed connections", () => feed.subscribers);
+  d.metrics.gauge("registrar_feed_replays_paused", "Feed replays waiting for their client to read (holding no DB connection)", () => feed.pausedReplays);
+  d.metrics.gauge("registrar_feed_replay_reads", "Feed replay reads from MySQL running (at most a quarter of DB_POOL_SIZE)", () => replaySlots.inUse);
 
   let stopping: Promise<void> | null = null;
   return {

@@ -25,6 +25,9 @@ const ABOUT = [
 /** "Harbor Lights" → "harbor" (the first word: domains stay short and readable in the screenshots). */
 const slug = (name: string) => name.split(" ")[0].toLowerCase();
 const VERIFIED = ["Aurora Commons", "Harbor Lights", "Meridian", "Tidewater"].map((n) => `${slug(n)}.example.org`);
+// §9.2 fields and data the page shows: languages and a registration policy on a few, a rollup and keys for Aurora.
+const MULTILINGUAL = ["Aurora Commons", "Meridian", "Driftwood"].map((n) => `${slug(n)}.example.org`);
+const AURORA_KEY = { kid: "aurora-2026", alg: "Ed25519", public_key: "x".repeat(43), valid_until: "2027-06-01T00:00:00.000Z" };
 const OFFLINE = ["Driftwood", "Ironbark", "Pebble Beach", "Umbra", "Yarrow"].map((n) => `${slug(n)}.example.org`);
 
 // Contract §9.1 test input: markup, script end tags, quotes, RTL override and zero-width characters.
@@ -67,6 +70,12 @@ describe("web directory in a browser", () => {
     const db = await connect(dbUrl);
     await db.query("UPDATE servers SET verified = 1 WHERE domain IN (?)", [VERIFIED]);
     await db.query("UPDATE servers SET status = 'offline', last_seen = UTC_TIMESTAMP(3) - INTERVAL 2 DAY WHERE domain IN (?)", [OFFLINE]);
+    await db.query(`UPDATE servers SET languages = '["de","pt-BR"]', registration = 'invite' WHERE domain IN (?)`, [MULTILINGUAL]);
+    // Three past days of Aurora's rollup (half, all and none online), as status transitions would have written them.
+    for (const [ago, online] of [[5, 43_200_000], [4, 86_400_000], [3, 0]]) {
+      await db.query("INSERT INTO server_uptime_days VALUES ('aurora.example.org', UTC_DATE() - INTERVAL ? DAY, 86400000, ?)", [ago, online]);
+    }
+    await db.query("INSERT INTO domain_keys VALUES ('aurora.example.org', ?, UTC_TIMESTAMP(3))", [JSON.stringify([AURORA_KEY])]);
     for (const [i, s] of SERVERS.entries()) {
       await db.query("UPDATE servers SET created_at = UTC_TIMESTAMP(3) - INTERVAL ? DAY WHERE domain = ?", [(i * 17 + 3) % 400, s.domain]);
     }
@@ -100,11 +109,14 @@ describe("web directory in a browser", () => {
         expect(await top.locator(".name").textContent()).toBe("Ember Hall");
         expect(await top.locator(".f-users dd").textContent()).toBe("3,410");
         expect(await top.locator(".status").getAttribute("data-status")).toBe("online");
-        expect(await top.locator(".f-uptime dd").textContent()).toBe("—"); // uptime_30d does not exist yet: no fake value
+        // Online since it was listed today: all of the time observed.
+        expect(await top.locator(".f-uptime dd").textContent()).toBe("100 %");
         expect(await top.locator(".visit").getAttribute("href")).toBe("https://ember.example.org");
         const aurora = page.locator('li.card[data-domain="aurora.example.org"]');
         expect(await aurora.locator(".badge.verified").textContent()).toBe("Verified");
         expect(await aurora.locator(".rating-average").textContent()).toBe("3.3"); // 5, 1 and 4 stars
+        // Half, all and none of three days, and a few seconds of today: 50.0 %.
+        expect(await aurora.locator(".f-uptime dd").textContent()).toBe("50.0 %");
         expect(await aurora.locator(".f-rating .muted").textContent()).toBe("(3 ratings)");
         expect(await aurora.locator(".f-age time").getAttribute("datetime")).toMatch(/^\d{4}-\d{2}-\d{2}T/);
         // Icons load from their own https hosts (here refused by the test's network, leaving the initial visible).
@@ -115,8 +127,8 @@ describe("web directory in a browser", () => {
       it("sorts by each offered order when its link is clicked, in the JSON listing's order", async () => {
         await page.goto(reg.url + "/");
         const offered = await page.locator(".sorts a").allTextContents();
-        expect(offered).toEqual(["Most users", "Best rated", "Newest", "A–Z"]); // "Best uptime" arrives with §9.2's sort=uptime
-        for (const [label, sort] of [["A–Z", "name"], ["Newest", "created"], ["Best rated", "rating"], ["Most users", "users"]]) {
+        expect(offered).toEqual(["Most users", "Best uptime", "Best rated", "Newest", "A–Z"]);
+        for (const [label, sort] of [["A–Z", "name"], ["Best uptime", "uptime"], ["Newest", "created"], ["Best rated", "rating"], ["Most users", "users"]]) {
           await page.getByRole("link", { name: label, exact: true }).click();
           await page.waitForURL((u) => (sort === "users" ? u.search === "" || u.search.includes("sort=users") : u.search.includes(`sort=`)));
           expect(await page.locator('.sorts a[aria-current="true"]').textContent()).toBe(label);
@@ -165,6 +177,20 @@ describe("web directory in a browser", () => {
         expect(await page.inputValue("#q")).toBe("");
       });
 
+      it("filters by language and registration policy with the form (§9.2)", async () => {
+        await page.goto(reg.url + "/");
+        await page.fill("#language", "pt");
+        await page.selectOption("#registration", "invite");
+        await page.click("button[type=submit]");
+        await page.waitForURL(/registration=invite/);
+        expect((await cardDomains(page)).sort()).toEqual([...MULTILINGUAL].sort());
+        expect(await page.locator('li.card[data-domain="meridian.example.org"]').textContent()).toContain("pt-BR");
+        await page.fill("#language", "fr");
+        await page.click("button[type=submit]");
+        await page.waitForURL(/language=fr/);
+        expect(await cardDomains(page)).toEqual([]);
+      });
+
       it("says so when nothing matches", async () => {
         await page.goto(reg.url + "/");
         await page.fill("#q", "no-such-server-anywhere");
@@ -174,7 +200,7 @@ describe("web directory in a browser", () => {
         expect(await page.locator("#results-count").textContent()).toMatch(/^No servers match/);
       });
 
-      it("pages forward and back with the Next and Previous links", async () => {
+      it("pages forward and back with the Next and Previous links, through the listing's cursor", async () => {
         await page.goto(reg.url + "/?sort=name");
         expect(await page.locator('a[rel="prev"]').count()).toBe(0);
         await page.click('a[rel="next"]');
@@ -182,6 +208,11 @@ describe("web directory in a browser", () => {
         expect(await cardDomains(page)).toEqual(await apiDomains(reg.url, "sort=name&offset=20"));
         expect(await page.locator("#results-count").textContent()).toBe(`Showing 21–${SERVERS.length} of ${SERVERS.length} servers.`);
         expect(await page.locator('a[rel="next"]').count()).toBe(0);
+        // §9.2: the page token carries the JSON listing's own cursor, which the alternate link continues.
+        const alternate = await page.locator('link[rel="alternate"]').getAttribute("href");
+        expect(alternate).toMatch(/cursor=/);
+        const viaApi = await (await fetch(reg.url + alternate!)).json();
+        expect(viaApi.servers.map((s: { domain: string }) => s.domain)).toEqual(await cardDomains(page));
         await page.click('a[rel="prev"]');
         await page.waitForURL((u) => !u.search.includes("cursor="));
         expect(await cardDomains(page)).toEqual(await apiDomains(reg.url, "sort=name"));
@@ -199,9 +230,13 @@ describe("web directory in a browser", () => {
         expect(await ratings.nth(1).locator(".comment").textContent()).toBe("Good, but <b>busy</b> at night & loud.");
         expect(await ratings.nth(0).locator(".visually-hidden").textContent()).toBe("4 out of 5 stars");
         expect(await page.locator(".trust-state").textContent()).toContain("Verified The owner proved control of aurora.example.org");
-        expect(await page.locator("#trust-h + .trust-state + h3 + p").textContent()).toBe("This registrar does not keep server keys yet.");
+        // §8.3: the keys kept from the domain's document.
+        expect(await page.locator("table.keys tbody tr").count()).toBe(1);
+        expect(await page.locator("table.keys tbody tr td").allTextContents()).toEqual([AURORA_KEY.kid, "Ed25519", AURORA_KEY.public_key, "Jun 1, 2027"]);
+        // §9.2: 90 days, four with data (three from the rollup, and today): 50 %, 100 %, 0 %, 100 %.
         expect(await page.locator(".uptime-chart rect").count()).toBe(90);
-        expect(await page.locator(".uptime-chart").getAttribute("aria-label")).toBe("Uptime over the last 90 days: no data recorded");
+        expect(await page.locator(".uptime-chart").getAttribute("aria-label")).toBe("Uptime over the last 90 days: 62.5 % online on 4 days with data");
+        expect(await page.locator(".uptime-chart title").nth(84).textContent()).toMatch(/: 50\.0 % online$/);
         expect(await page.locator(".endpoints").textContent()).toContain("wss://aurora.example.org/ws");
         await page.click(".crumbs a");
         await page.waitForURL(reg.url + "/");
@@ -210,6 +245,7 @@ describe("web directory in a browser", () => {
       it("shows an unverified server as not verified", async () => {
         await page.goto(reg.url + "/server/basalt.example.org");
         expect(await page.locator(".trust-state").textContent()).toBe("Not verified The owner has not proved control of basalt.example.org to this registrar.");
+        expect(await page.locator("#trust-h + .trust-state + h3 + p").textContent()).toBe("No signing keys are known for this server.");
         expect(await page.locator("li.rating").count()).toBe(0);
       });
     });

@@ -12,7 +12,8 @@ describe("/v1/feed replay seam under concurrent writes", () => {
   const servers: { domain: string; token: string }[] = [];
 
   beforeAll(async () => {
-    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true" });
+    // Twelve subscribers from one address: over the default FEED_MAX_PER_IP of 8.
+    reg = await startRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATINGS_ANONYMOUS: "true", FEED_MAX_PER_IP: "16" });
     const c = api(reg.url);
     for (let i = 0; i < 4; i++) {
       const body = newServer();

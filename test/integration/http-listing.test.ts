@@ -114,10 +114,11 @@ describe("listing servers", () => {
     await dropDatabase(dbUrl);
   });
 
-  it("answers with servers, total, limit and offset, defaulting to limit 50 and offset 0", async () => {
+  it("answers with servers, total, limit, offset and next_cursor, defaulting to limit 50 and offset 0", async () => {
     const res = await c.get("/v1/servers");
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body).sort()).toEqual(["limit", "offset", "servers", "total"]);
+    expect(Object.keys(res.body).sort()).toEqual(["limit", "next_cursor", "offset", "servers", "total"]);
+    expect(res.body.next_cursor).toBeNull();
     expect(res.body).toMatchObject({ total: FIXTURE.length, limit: 50, offset: 0 });
     expect(res.text).not.toMatch(/token/);
   });

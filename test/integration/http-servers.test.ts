@@ -9,7 +9,9 @@ const DAY_MS = 86_400_000;
 const RECORD_KEYS = [
   "api_url", "capabilities", "cdn_url", "channel_count", "created_at", "description", "domain", "icon", "last_seen", "name",
   "origin", "protocols", "rating", "status", "user_count", "verified", "verified_at", "version", "voice_provider", "voice_url", "ws_url",
-];
+  // Contract §9.2.
+  "languages", "registration", "uptime_30d", "web_url",
+].sort();
 const REGISTRAR_ID = "reg.test.example";
 
 /** Asserts the public record shape of contract §2 (every field, its type, no token or internal field). */
@@ -36,6 +38,10 @@ function expectRecord(s: any) {
   expect(s.rating.average === null || typeof s.rating.average === "number").toBe(true);
   expect(Number.isInteger(s.rating.count)).toBe(true);
   expect(typeof s.origin).toBe("string");
+  expect(s.web_url === null || typeof s.web_url === "string").toBe(true);
+  expect(Array.isArray(s.languages) && s.languages.every((p: unknown) => typeof p === "string")).toBe(true);
+  expect([null, "open", "approval", "invite", "closed"]).toContain(s.registration);
+  expect(s.uptime_30d === null || (typeof s.uptime_30d === "number" && s.uptime_30d >= 0 && s.uptime_30d <= 1)).toBe(true);
 }
 
 function expectValidation(res: { status: number; body: any }, paths: string[]) {
@@ -121,9 +127,10 @@ describe("server routes", () => {
       const { res } = await register();
       const s = res.body.server;
       expectRecord(s);
-      for (const k of ["description", "icon", "ws_url", "voice_url", "voice_provider", "cdn_url", "version"]) expect(s[k]).toBeNull();
+      for (const k of ["description", "icon", "ws_url", "voice_url", "voice_provider", "cdn_url", "version", "web_url", "registration"]) expect(s[k]).toBeNull();
       expect(s.protocols).toEqual([]);
       expect(s.capabilities).toEqual([]);
+      expect(s.languages).toEqual([]);
     });
 
     it("returns the same record from GET /v1/servers/:domain, without any token", async () => {

@@ -110,4 +110,25 @@ describe("SIGTERM", () => {
     expect(await child.exited).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(10_000);
   }, 20_000);
+
+  // Review M8: a body aborted mid-upload never settled, so the request stayed "in flight" and every later SIGTERM
+  // waited the full in-flight budget (8 s) before stopping.
+  it("stops promptly after a client aborted its request body mid-upload", async () => {
+    const child = await spawnRegistrar({ DATABASE_URL: dbUrl, RATE_LIMIT_REGISTER: "off" });
+    children.push(child);
+    const sock = net.connect({ host: "127.0.0.1", port: child.port });
+    await new Promise<void>((resolve, reject) => sock.once("connect", resolve).once("error", reject));
+    await new Promise<void>((resolve) =>
+      sock.write("POST /v1/servers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\"", () => resolve()),
+    );
+    sock.destroy();
+    // The aborted request is logged (499, nginx's "client closed request") once the node has noticed the close.
+    await vi.waitFor(() => expect(child.output.some((l) => l.includes('"status":499'))).toBe(true), { timeout: 5000 });
+    expect((await api(child.url).get("/v1/health")).status).toBe(200);
+    const signalledAt = Date.now();
+    child.child.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+    // Well under the 8 s the leaked counter cost, with room for a loaded machine.
+    expect(Date.now() - signalledAt).toBeLessThan(5000);
+  }, 30_000);
 });

@@ -16,6 +16,7 @@ describe("ListQuery", () => {
       origin: "any",
       limit: 50,
       offset: 0,
+      include_dead: false,
     });
   });
 
@@ -45,6 +46,10 @@ describe("ListQuery", () => {
       origin: "reg.3aka.com",
       limit: "100",
       offset: "10000",
+      language: "PT-br",
+      registration: "invite",
+      include_dead: "true",
+      cursor: "abc",
       page: "3",
     });
     expect(query).toEqual({
@@ -56,6 +61,10 @@ describe("ListQuery", () => {
       origin: "reg.3aka.com",
       limit: 100,
       offset: 10000,
+      language: "pt-BR",
+      registration: "invite",
+      include_dead: true,
+      cursor: "abc",
     });
   });
 

@@ -75,7 +75,7 @@ describe("close codes", () => {
   it("maps every contract close code to a distinct number", () => {
     const codes = Object.values(CloseCode);
     expect(new Set(codes).size).toBe(codes.length);
-    expect(codes.sort()).toEqual([1000, 1011, 1012, 1013, 4000, 4001, 4002, 4003, 4004, 4008, 4009, 4010]);
+    expect(codes.sort()).toEqual([1000, 1008, 1011, 1012, 1013, 4000, 4001, 4002, 4003, 4004, 4008, 4009, 4010]);
   });
 
   it.each([

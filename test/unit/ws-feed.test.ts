@@ -59,12 +59,14 @@ afterEach(() => {
   for (const f of feeds.splice(0)) f.shutdown();
 });
 
-function setup(opts: Partial<FeedOptions> = {}) {
+function setup(opts: Partial<FeedOptions> = {}, maxPerIp = 8) {
   const app = new FakeApp();
   const store = new FakeStore();
   let last = 0;
+  let ip = "192.0.2.1";
   const feed = new Feed({
     app: app as any, lastSeq: () => last, store, retentionMs: 24 * HOUR, limits: { maxMessageBytes: 16384, rate: null },
+    clientIp: () => ip, maxPerIp,
     onClose: () => {}, onReset: () => {}, log: pino({ level: "silent" }), now: () => NOW, options: { sweepIntervalMs: 60_000, ...opts },
   });
   feeds.push(feed);
@@ -86,7 +88,7 @@ function setup(opts: Partial<FeedOptions> = {}) {
     feed.deliver(e, eventFrame(e));
   };
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { app, store, feed, b, connect, subscribe, commit, settle, setLast: (n: number) => (last = n) };
+  return { app, store, feed, b, connect, subscribe, commit, settle, setLast: (n: number) => (last = n), setIp: (a: string) => (ip = a) };
 }
 
 describe("Feed", () => {
@@ -201,5 +203,21 @@ describe("Feed", () => {
       ws.buffered = 0;
     }
     expect(ws.closed).toBeNull();
+  });
+
+  it("closes the connection over FEED_MAX_PER_IP with 1008, counts each address apart, and frees a place on close", () => {
+    const t = setup({}, 2);
+    const [a, b] = [t.connect(), t.connect()];
+    const third = t.connect();
+    expect(third.closed?.code).toBe(1008);
+    expect(third.frames).toEqual([]); // not even a hello
+    expect([a.closed, b.closed]).toEqual([null, null]);
+    t.setIp("192.0.2.2");
+    expect(t.connect().closed).toBeNull();
+    t.setIp("192.0.2.1");
+    a.end(1000, "bye");
+    expect(t.connect().closed).toBeNull();
+    expect(t.connect().closed?.code).toBe(1008);
+    expect(t.feed.connections).toBe(3);
   });
 });

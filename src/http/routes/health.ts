@@ -12,14 +12,24 @@ export type HealthDeps = {
   registry: Registry;
 };
 
+/**
+ * At most one check at a time: requests that arrive while it runs share its answer (review M4: one SELECT 1 per
+ * request let anonymous health requests fill the pool). Nothing is kept after it settles, so an outage shows at once.
+ */
+function sharedCheck(check: () => Promise<boolean>): () => Promise<boolean> {
+  let running: Promise<boolean> | null = null;
+  return () => (running ??= check().finally(() => (running = null)));
+}
+
 export function healthRoutes(d: HealthDeps): RouteSpec[] {
+  const checkMysql = sharedCheck(d.checkMysql);
   return [
     {
       path: "/health",
       methods: {
         GET: {
           handler: async () => {
-            const mysql = (await d.checkMysql()) ? "ok" : "down";
+            const mysql = (await checkMysql()) ? "ok" : "down";
             const nats = d.natsHealth();
             const ok = mysql === "ok" && nats !== "down";
             return {

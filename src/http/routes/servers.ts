@@ -10,6 +10,8 @@ import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
 import { ParsedQueries } from "../../directory/page-cache.js";
+import { decodeCursor, encodeCursor, queryFingerprint } from "../../directory/cursor.js";
+import type { ServerRecord } from "../../core/record.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
 
 export type ServerRouteDeps = {
@@ -23,6 +25,8 @@ export type ServerRouteDeps = {
   /** registrar_registrations_total{result}. */
   registrations: { created(): void; refused(err: unknown): void };
   limits: { register: RateLimiter | null; list: RateLimiter | null };
+  /** Newest event seq delivered on this node: every event up to it is reflected in the directory (§9.2 X-Registrar-Seq). */
+  lastSeq: () => number;
 };
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -69,10 +73,44 @@ async function register(ctx: RequestContext, body: unknown, d: ServerRouteDeps) 
   };
 }
 
+/**
+ * One listing page as JSON bytes (contract §3, §9.2): the records, total, limit, offset and next_cursor; and the
+ * directory version it was selected at. A new sort or q is made in slices while this waits (src/directory/slices.ts).
+ */
+async function listingBody(q: ListQuery, d: ServerRouteDeps): Promise<{ bytes: Buffer; version: number }> {
+  const origin = q.origin === "local" ? d.registrarId : q.origin;
+  const fingerprint = queryFingerprint({
+    sort: q.sort, order: q.order, q: q.q, status: q.status, verified: q.verified, origin, language: q.language,
+    registration: q.registration, include_dead: q.include_dead,
+  });
+  let after: ServerRecord | undefined;
+  if (q.cursor !== undefined) {
+    const probe = decodeCursor(q.cursor, q.sort, fingerprint);
+    if (probe === "malformed") throw new ValidationError("invalid cursor", [{ path: "cursor", message: "is not a cursor of this listing" }]);
+    if (probe === "other_query") {
+      throw new ValidationError("cursor from a different query", [{ path: "cursor", message: "belongs to a different query: repeat the query's parameters with it" }]);
+    }
+    after = probe;
+  }
+  const page = await d.directory.listWhenReady({ ...q, origin, includeDead: q.include_dead, after });
+  const last = page.records[page.records.length - 1];
+  const next = page.more && last ? `"${encodeCursor(q.sort, fingerprint, last)}"` : "null";
+  // Concatenating cached UTF-8 records avoids re-encoding a 30 KB string per page.
+  const parts: Buffer[] = [LIST_HEAD];
+  for (let i = 0; i < page.records.length; i++) {
+    if (i) parts.push(COMMA);
+    parts.push(page.records[i].jsonBytes());
+  }
+  parts.push(Buffer.from(`],"total":${page.total},"limit":${q.limit},"offset":${q.offset},"next_cursor":${next}}`));
+  return { bytes: Buffer.concat(parts), version: page.version };
+}
+
 export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
   const pages = d.directory.pageCache();
   // Keyed on the parsed query: a junk parameter or another spelling of the same query hits the same page (§10).
   const queries = new ParsedQueries((raw) => parseOrThrow(ListQuery, queryParams(raw)));
+  // The event seq each cached page reflects: a page read from the cache answers the seq it was built at.
+  const pageSeq = new WeakMap<Buffer, number>();
   return [
     {
       path: "/servers",
@@ -82,20 +120,13 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
           handler: async (ctx) => {
             const { key, value: q } = queries.get(ctx.query);
             const hit = pages.get(key, d.directory.version, Date.now());
-            if (hit) return { status: 200, bytes: hit };
-            const origin = q.origin === "local" ? d.registrarId : q.origin;
-            // A new sort or q is made in slices while this waits (src/directory/slices.ts), never in one stall.
-            const page = await d.directory.listWhenReady({ ...q, origin });
-            // Concatenating cached UTF-8 records avoids re-encoding a 30 KB string per page.
-            const parts: Buffer[] = [LIST_HEAD];
-            for (let i = 0; i < page.records.length; i++) {
-              if (i) parts.push(COMMA);
-              parts.push(page.records[i].jsonBytes());
-            }
-            parts.push(Buffer.from(`],"total":${page.total},"limit":${q.limit},"offset":${q.offset}}`));
-            const bytes = Buffer.concat(parts);
-            pages.set(key, bytes, page.version, Date.now());
-            return { status: 200, bytes };
+            if (hit) return { status: 200, bytes: hit, headers: [["X-Registrar-Seq", String(pageSeq.get(hit) ?? 0)]] };
+            // Read before building: the page reflects at least every event up to this seq (list, then feed).
+            const seq = d.lastSeq();
+            const { bytes, version } = await listingBody(q, d);
+            pageSeq.set(bytes, seq);
+            pages.set(key, bytes, version, Date.now());
+            return { status: 200, bytes, headers: [["X-Registrar-Seq", String(seq)]] };
           },
         },
         POST: {
@@ -115,7 +146,12 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
     {
       path: "/servers/:domain",
       methods: {
-        GET: { handler: (ctx) => ({ status: 200, raw: `{"server":${knownDomain(ctx, d).toJson()}}` }) },
+        GET: {
+          handler: (ctx) => {
+            const seq = d.lastSeq();
+            return { status: 200, raw: `{"server":${knownDomain(ctx, d).toJson()}}`, headers: [["X-Registrar-Seq", String(seq)]] };
+          },
+        },
         PUT: {
           body: true,
           handler: async (ctx, body) => {
