@@ -46,15 +46,6 @@ export class PageCache {
     }
   }
 
-  /** The cached page, or the one `build` encodes now, kept under the directory version read before building it. */
-  getOrBuild(key: string, version: number, nowMs: number, build: () => Buffer): Buffer {
-    const hit = this.get(key, version, nowMs);
-    if (hit) return hit;
-    const bytes = build();
-    this.set(key, bytes, version, nowMs);
-    return bytes;
-  }
-
   private drop(key: string, p: CachedPage): void {
     this.pages.delete(key);
     this.used -= p.size;
