@@ -56,6 +56,7 @@ export const DEFAULTS = {
   fedTombstoneTtlS: 7 * 86_400,
   fedMaxChangesPerS: 5000,
   fedMaxMessageBytes: 262_144,
+  cacheMaxBytes: 256 * 2 ** 20,
 } as const;
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -122,6 +123,8 @@ const Env = z.object({
   WS_HEARTBEAT_TIMEOUT_S: positiveNumber.default(DEFAULTS.wsHeartbeatTimeoutS),
   WS_RATE_LIMIT: rateSpec.default(DEFAULTS.wsRateLimit),
   FEED_RETENTION_DAYS: positiveNumber.default(DEFAULTS.feedRetentionDays),
+  // Contract §10: the listing caches' memory together (q match sets, encoded pages); at least 1 MiB.
+  CACHE_MAX_BYTES: z.coerce.number().int().min(2 ** 20).max(2 ** 45).default(DEFAULTS.cacheMaxBytes),
   FEED_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.feedMaxPerIp),
   // Contract §10: /readyz is 503 and the node keeps serving this long after SIGTERM before it closes its listener.
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULTS.shutdownDrainMs),
@@ -259,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     offlineAfterMs,
     heartbeatIntervalS,
     tokenTtlDays: e.TOKEN_TTL_DAYS,
+    cacheMaxBytes: e.CACHE_MAX_BYTES,
     tokenMaxAgeDays: e.TOKEN_MAX_AGE_DAYS,
     /** TOKEN_TTL_DAYS and TOKEN_MAX_AGE_DAYS as the one expiry rule's policy (src/core/tokens.ts). */
     tokens: tokenPolicy(e.TOKEN_TTL_DAYS, e.TOKEN_MAX_AGE_DAYS),

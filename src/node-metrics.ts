@@ -28,6 +28,8 @@ export function registerNodeMetrics(metrics: Metrics, s: NodeMetricSources): { s
   registerBuildInfo(metrics, s.build);
   metrics.gauge("registrar_servers", "Servers in the directory", () => s.directory.size);
   metrics.gauge("registrar_servers_online", "Servers online", () => s.directory.countBy("online"));
+  metrics.gauge("registrar_listing_cache_bytes", "Estimated heap held by the listing caches (q match sets, encoded pages)", () => s.directory.cacheBytes());
+  metrics.gauge("registrar_directory_background_jobs", "Sort-index fills and first q scans waiting for their next slice", () => s.directory.backgroundJobs);
   metrics.gauge("registrar_actors_live", "Actors with an armed offline timer", () => s.actors.wheel.size);
   metrics.gauge("registrar_mailboxes_busy", "Actors with queued messages", () => s.actors.mailboxesBusy);
   metrics.gauge("registrar_write_behind_backlog", "Records waiting for the next flush", () => s.writeBehind.backlog);

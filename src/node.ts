@@ -78,7 +78,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     const webhooks = life.add("webhooks", createWebhooks(store.db, webhookSettings(config), onStoreError("webhooks"), webhookMetrics(metrics)));
     life.defer("webhook events", events.sequencer.listen(webhooks.onEvent));
     const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits), onRefused: rateLimitCounter(metrics) }));
-    const directory = new Directory();
+    const directory = new Directory({ cacheMaxBytes: config.cacheMaxBytes });
     const registry = await createRegistry({ config, log: part("actors"), metrics, store, directory, events, cluster, onStoreError, onDrop });
     // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
     const federation = registry.cluster && config.federation.enabled

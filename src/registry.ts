@@ -97,5 +97,7 @@ async function loadDirectory(d: RegistryDeps): Promise<void> {
   d.directory.load(records);
   // The default listing (sort=users, desc) is the hot one: build its index now rather than on the first request.
   d.directory.prepareIndex("users", "desc");
+  // The other sorts fill in the background, in slices between event-loop turns (contract §10: no stall).
+  d.directory.buildIndexesAhead();
   d.log.info({ servers: d.directory.size, ms: Math.round(performance.now() - started) }, "directory loaded");
 }

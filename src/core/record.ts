@@ -73,6 +73,9 @@ export class ServerRecord {
   /** Lower-cased name: the sort=name key, computed once per change instead of per comparison. */
   nameKey = "";
   description: string | null = null;
+  // The description lower-cased for `q` matching (src/directory/search-cache.ts), and the text it was made from.
+  private descKeyOf: string | null = null;
+  private descKeyValue: string | null = null;
   icon: string | null = null;
   apiUrl = "";
   wsUrl: string | null = null;
@@ -134,6 +137,15 @@ export class ServerRecord {
     readonly domain: string,
     readonly origin: string,
   ) {}
+
+  /** The description lower-cased, made once per description (however it was set) instead of once per search. */
+  get descriptionKey(): string | null {
+    if (this.description !== this.descKeyOf) {
+      this.descKeyOf = this.description;
+      this.descKeyValue = this.description === null ? null : this.description.toLowerCase();
+    }
+    return this.descKeyValue;
+  }
 
   applyFields(f: Partial<ServerFields>): void {
     if (f.name !== undefined) {

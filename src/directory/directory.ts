@@ -2,7 +2,9 @@
 import type { ServerRecord, Status } from "../core/record.js";
 import { SearchCache } from "./search-cache.js";
 import { LIVENESS_FIELDS, type FieldMask } from "../core/record.js";
-import { SortIndex, comparator, type SortKey, type SortOrder } from "./sort-index.js";
+import { PageCache } from "./page-cache.js";
+import { SliceRunner, type SliceJob } from "./slices.js";
+import { SORT_KEYS, SortIndex, type SortKey, type SortOrder } from "./sort-index.js";
 import { selectPage } from "./top-k.js";
 import { languageMatches } from "../domain/directory-fields.js";
 
@@ -27,25 +29,65 @@ export type ListFilter = {
   after?: ServerRecord;
 };
 
-/** `more`: at least one more record matches after the page (the listing then answers a next_cursor). */
-export type ListPage = { records: ServerRecord[]; total: number; more: boolean };
+/**
+ * `more`: at least one more record matches after the page (the listing then answers a next_cursor); `version`: the
+ * directory version the page was selected at (a cache keeps it under that version).
+ */
+export type ListPage = { records: ServerRecord[]; total: number; more: boolean; version: number };
 
 // Heartbeats move only LIVENESS_FIELDS and do not bump the directory version unless the status changed: a cached
 // page may show last_seen and counts (and an order by them) up to PageCache's softTtlMs old.
 
-// Dense q matches are cheaper to find by walking the sort index; sparse ones by selecting from the match set.
-const WALK_WHEN_MATCH_FRACTION_ABOVE = 0.05;
+/** CACHE_MAX_BYTES's default (contract §10): the listing caches' memory together. */
+export const DEFAULT_CACHE_MAX_BYTES = 256 * 2 ** 20;
+
+export type DirectoryOptions = {
+  /** The q match sets take up to half of it; each listing's page cache (pageCache()) a quarter. */
+  cacheMaxBytes?: number;
+};
 
 export class Directory {
   private readonly records = new Map<string, ServerRecord>();
   private readonly indexes = new Map<string, SortIndex>();
-  private readonly counts = new Map<string, number>();
-  private readonly search = new SearchCache();
+  /** Indexes still being filled in slices, by `sort:order`. */
+  private readonly building = new Map<string, SliceJob>();
+  /** Records by filter group (`status|verified|origin`): totals, and the candidates of a sparse filter. */
+  private readonly groups = new Map<string, Set<ServerRecord>>();
+  private readonly slices = new SliceRunner();
+  private readonly search: SearchCache;
+  private readonly pageCaches: PageCache[] = [];
+  private readonly cacheMaxBytes: number;
+  /** Bumped by load(): work awaited across a reload is redone on the new content. */
+  private generation = 0;
   /** Federation: of two records of different origins for one domain, returns the one to list (src/federation/winner.ts). */
   private arbiter: ((incoming: ServerRecord, listed: ServerRecord) => ServerRecord) | null = null;
 
+  constructor(opts: DirectoryOptions = {}) {
+    this.cacheMaxBytes = opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    this.search = new SearchCache(this.slices, Math.floor(this.cacheMaxBytes / 2));
+  }
+
   get size(): number {
     return this.records.size;
+  }
+
+  /** A page cache for one listing route, its budget a quarter of CACHE_MAX_BYTES; counted in cacheBytes. */
+  pageCache(softTtlMs?: number): PageCache {
+    const c = new PageCache(softTtlMs, Math.floor(this.cacheMaxBytes / 4));
+    this.pageCaches.push(c);
+    return c;
+  }
+
+  /** Estimated heap of the listing caches (q match sets and pages), for registrar_listing_cache_bytes. */
+  cacheBytes(): number {
+    let n = this.search.bytesUsed;
+    for (const c of this.pageCaches) n += c.bytesUsed;
+    return n;
+  }
+
+  /** Background work (index fills, q scans) waiting for its next slice. */
+  get backgroundJobs(): number {
+    return this.slices.pending;
   }
 
   get(domain: string): ServerRecord | undefined {
@@ -134,9 +176,12 @@ export class Directory {
   /** Replaces the whole content (start-up load). */
   load(all: Iterable<ServerRecord>): void {
     this.version++;
+    this.generation++;
     this.records.clear();
     this.indexes.clear();
-    this.counts.clear();
+    this.building.clear();
+    this.slices.clear();
+    this.groups.clear();
     this.search.clear();
     for (const r of all) {
       this.records.set(r.domain, r);
@@ -144,37 +189,74 @@ export class Directory {
     }
   }
 
-  /** Builds an index ahead of the first request that needs it (start-up builds the default listing's). */
+  /** Builds an index at once, ahead of the first request that needs it (start-up builds the default listing's). */
   prepareIndex(sort: SortKey, order: SortOrder): void {
     this.index(sort, order);
   }
 
+  /** Starts filling every other sort index in the background, in slices, so no request waits for a build. */
+  buildIndexesAhead(): void {
+    for (const sort of SORT_KEYS) for (const order of ["desc", "asc"] as const) this.startBuild(sort, order, false);
+  }
+
+  /**
+   * The listing for anonymous requests: what is missing (the sort's index, the match set of a new q) is made in
+   * slices between event-loop turns while this waits, then the page is selected as list() does.
+   */
+  async listWhenReady(f: ListFilter): Promise<ListPage> {
+    const generation = this.generation;
+    const job = this.startBuild(f.sort, f.order, true);
+    if (job) await job.done;
+    // Resolved right after the last slice (nothing else ran since): the set is current.
+    const matches = f.q ? await this.search.matches(f.q.toLowerCase(), () => this.records.values()) : undefined;
+    // A reload in between dropped that work: answer from the new content.
+    if (generation !== this.generation) return this.list(f);
+    return this.select(f, matches);
+  }
+
+  /** The listing, at once: whatever is missing is made now (callers that cannot wait; see listWhenReady). */
   list(f: ListFilter): ListPage {
+    return this.select(f, f.q ? this.search.matchesNow(f.q.toLowerCase(), () => this.records.values()) : undefined);
+  }
+
+  private select(f: ListFilter, matches: Set<ServerRecord> | undefined): ListPage {
     const idx = this.index(f.sort, f.order);
-    const accept = makeFilter(f);
+    // language and registration are not kept per group: their totals take a pass over the groups that match.
+    const scanned = f.language !== undefined || f.registration !== undefined;
+    const hidesDead = !f.includeDead && this.deadCount() > 0;
+    const filtered = scanned || hidesDead || f.status !== "any" || f.verified !== undefined || f.origin !== "any" || (f.q !== undefined && f.qIn === "name_domain");
+    const accept = filtered ? makeFilter(f) : null;
+    const version = this.version;
+    let total = 0;
+    if (matches) {
+      if (accept) for (const r of matches) total += accept(r) ? 1 : 0;
+      else total = matches.size;
+    } else if (scanned) {
+      for (const [key, group] of this.groups) if (groupMatches(key, f)) for (const r of group) total += accept!(r) ? 1 : 0;
+    } else {
+      total = this.total(f);
+    }
     // One more than the page, to know whether a next page exists (§9.2 next_cursor).
     const want = f.limit + 1;
-    if (f.q) {
-      const matches = this.search.get(f.q.toLowerCase(), () => this.records.values());
-      if (matches.size > this.records.size * WALK_WHEN_MATCH_FRACTION_ABOVE) {
-        let total = 0;
-        for (const r of matches) if (accept(r)) total++;
-        return page(walk(idx, (r) => matches.has(r) && accept(r), f.offset, want, f.after), total, f.limit);
-      }
-      const candidates: ServerRecord[] = [];
-      const after = f.after;
-      for (const r of matches) if (accept(r)) candidates.push(r);
-      const total = candidates.length;
-      const rest = after ? candidates.filter((r) => idx.cmp(r, after) > 0) : candidates;
-      return page(selectPage(rest, idx.cmp, f.offset, want), total, f.limit);
+    // A deep page past the last match, or a filter nothing matches, costs nothing.
+    if (total === 0 || f.offset >= total) return { records: [], total, more: false, version };
+    // Walking the index visits about (offset + limit) × size / total records; selecting from the candidates visits
+    // each candidate once plus a heap of offset + limit. Dense matches walk, sparse ones select.
+    const walkCost = Math.min(this.records.size, ((f.offset + want) * this.records.size) / total);
+    const candidateCount = matches ? matches.size : total;
+    if (walkCost <= 2 * candidateCount) {
+      const test = matches ? (accept ? (r: ServerRecord) => matches.has(r) && accept(r) : (r: ServerRecord) => matches.has(r)) : accept;
+      return page(walk(idx, test, f.offset, want, total, f.after), total, f.limit, version);
     }
-    // language and registration are not counted per key: their totals take one pass over the records.
-    const scanned = f.language !== undefined || f.registration !== undefined;
-    let total = 0;
-    if (scanned) for (const r of this.records.values()) total += accept(r) ? 1 : 0;
-    else total = this.total(f);
-    const filtered = scanned || f.status !== "any" || f.verified !== undefined || f.origin !== "any" || this.deadCount() > 0;
-    return page(walk(idx, filtered ? accept : null, f.offset, want, f.after), total, f.limit);
+    const candidates: ServerRecord[] = [];
+    const after = f.after;
+    const keep = (r: ServerRecord) => (!accept || accept(r)) && (!after || idx.cmp(r, after) > 0);
+    if (matches) {
+      for (const r of matches) if (keep(r)) candidates.push(r);
+    } else {
+      for (const [key, group] of this.groups) if (groupMatches(key, f)) for (const r of group) if (keep(r)) candidates.push(r);
+    }
+    return page(selectPage(candidates, idx.cmp, f.offset, want), total, f.limit, version);
   }
 
   /** Marks or clears §9.2's dead flag (DEAD_AFTER_DAYS), keeping counts and the version right. */
@@ -193,39 +275,65 @@ export class Directory {
   /** Counts by status, online servers and origins, for health and metrics. */
   countBy(status: Status): number {
     let n = 0;
-    for (const [key, c] of this.counts) if (key.startsWith(status)) n += c;
+    for (const [key, group] of this.groups) if (key.startsWith(`${status}|`)) n += group.size;
     return n;
   }
 
   private deadCount(): number {
     let n = 0;
-    for (const [key, c] of this.counts) if (key.endsWith("|1")) n += c;
+    for (const [key, group] of this.groups) if (key.endsWith("|1")) n += group.size;
     return n;
   }
 
   private total(f: ListFilter): number {
     let n = 0;
-    for (const [key, c] of this.counts) {
-      const [status, verified, origin, dead] = key.split("|");
-      if (dead === "1" && !f.includeDead) continue;
-      if (f.status !== "any" && status !== f.status) continue;
-      if (f.verified !== undefined && (verified === "1") !== f.verified) continue;
-      if (f.origin !== "any" && origin !== f.origin) continue;
-      n += c;
-    }
+    for (const [key, group] of this.groups) if (groupMatches(key, f)) n += group.size;
     return n;
   }
 
-  private count(r: ServerRecord, delta: number): void {
+  private count(r: ServerRecord, delta: 1 | -1): void {
     const key = `${r.status}|${r.verified ? 1 : 0}|${r.origin}|${r.dead ? 1 : 0}`;
-    const n = (this.counts.get(key) ?? 0) + delta;
-    if (n === 0) this.counts.delete(key);
-    else this.counts.set(key, n);
+    let group = this.groups.get(key);
+    if (delta > 0) {
+      if (!group) this.groups.set(key, (group = new Set()));
+      group.add(r);
+    } else if (group) {
+      group.delete(r);
+      if (group.size === 0) this.groups.delete(key);
+    }
   }
 
-  // Indexes are built on first use, so sorts nobody asks for cost no memory and no heartbeat work.
+  /**
+   * Starts (or, when `urgent`, moves to the front) the sliced fill of an index; returns its job while it runs, null
+   * once the index is complete. A filling index is already in `indexes`, so every change reaches it like a built one.
+   */
+  private startBuild(sort: SortKey, order: SortOrder, urgent: boolean): SliceJob | null {
+    const key = `${sort}:${order}`;
+    const running = this.building.get(key);
+    if (running) {
+      if (urgent) this.slices.promote(running);
+      return running;
+    }
+    if (this.indexes.has(key)) return null;
+    const idx = new SortIndex(sort, order);
+    this.indexes.set(key, idx);
+    // A live Map iterator: records added meanwhile are visited too (re-adding one is a no-op), removed ones are not.
+    const job = this.slices.schedule(idx.builder(this.records.values()), urgent);
+    this.building.set(key, job);
+    void job.done.then(() => {
+      if (this.building.get(key) === job) this.building.delete(key);
+    });
+    return job;
+  }
+
+  // An index is complete when returned: one still filling in the background is finished now.
   private index(sort: SortKey, order: SortOrder): SortIndex {
     const key = `${sort}:${order}`;
+    const job = this.building.get(key);
+    if (job) {
+      this.slices.finishNow(job);
+      this.building.delete(key);
+    }
     let idx = this.indexes.get(key);
     if (!idx) {
       idx = new SortIndex(sort, order, this.records.values());
@@ -233,6 +341,15 @@ export class Directory {
     }
     return idx;
   }
+}
+
+function groupMatches(key: string, f: ListFilter): boolean {
+  const [status, verified, origin, dead] = key.split("|");
+  if (dead === "1" && !f.includeDead) return false;
+  if (f.status !== "any" && status !== f.status) return false;
+  if (f.verified !== undefined && (verified === "1") !== f.verified) return false;
+  if (f.origin !== "any" && origin !== f.origin) return false;
+  return true;
 }
 
 function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
@@ -250,23 +367,29 @@ function makeFilter(f: ListFilter): (r: ServerRecord) => boolean {
     (qLower === null || r.domain.includes(qLower) || r.name.toLowerCase().includes(qLower));
 }
 
-function page(records: ServerRecord[], total: number, limit: number): ListPage {
+function page(records: ServerRecord[], total: number, limit: number, version: number): ListPage {
   const more = records.length > limit;
   if (more) records.length = limit;
-  return { records, total, more };
+  return { records, total, more, version };
 }
 
-function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, limit: number, after?: ServerRecord): ServerRecord[] {
+/**
+ * The `want` records at offset (after the cursor `after`, if any) that `accept` takes, in index order; stops at the
+ * page's end or after the `total`-th match.
+ */
+function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, want: number, total: number, after?: ServerRecord): ServerRecord[] {
   const out: ServerRecord[] = [];
-  let skipped = 0;
-  for (const r of after ? idx.after(after) : idx.walk()) {
-    if (accept && !accept(r)) continue;
-    if (skipped < offset) {
-      skipped++;
-      continue;
-    }
-    out.push(r);
-    if (out.length === limit) break;
+  let seen = 0;
+  const visit = (r: ServerRecord) => {
+    if (accept && !accept(r)) return false;
+    seen++;
+    if (seen > offset) out.push(r);
+    return out.length === want || seen === total;
+  };
+  if (after) {
+    for (const r of idx.after(after)) if (visit(r)) break;
+  } else {
+    idx.each(visit);
   }
   return out;
 }

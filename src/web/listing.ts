@@ -57,7 +57,7 @@ function readToken(token: string): Token {
   return m ? { position: Number(m[1]), cursor: m[2] } : null;
 }
 
-export function readPage(directory: Directory, q: WebQuery): WebPage {
+export async function readPage(directory: Directory, q: WebQuery): Promise<WebPage> {
   const params = listingParams(q);
   const parsed = ListQuery.safeParse(params);
   // The page builds only values the schema accepts; a failure here is a bug, not bad input.
@@ -72,7 +72,8 @@ export function readPage(directory: Directory, q: WebQuery): WebPage {
   const probe = token ? decodeCursor(token.cursor, l.sort, fingerprint) : null;
   if (typeof probe === "string") token = null;
   const after = token && probe && typeof probe !== "string" ? probe : undefined;
-  const page = directory.list({ ...l, origin: "any", includeDead: l.include_dead, after });
+  // A new sort or search is made in slices while this waits (contract §10), like the JSON listing's.
+  const page = await directory.listWhenReady({ ...l, origin: "any", includeDead: l.include_dead, after });
   const position = token ? token.position : 0;
   const last = page.records[page.records.length - 1];
   return {

@@ -75,7 +75,7 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
     return { status: 404, bytes: render(ctx, messagePage(base(), "Server not found", text)).body, headers: htmlHeaders(null) };
   };
 
-  function directoryPage(ctx: RequestContext): Reply {
+  async function directoryPage(ctx: RequestContext): Promise<Reply> {
     const nowMs = Date.now();
     const { query, problems } = parseWebQuery(ctx.query, features);
     const key = `${ctx.prefix}\u0001${webQueryKey(query)}`;
@@ -84,7 +84,7 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
     if (cached) return send(ctx, 200, cached);
     const limited = overLimit(ctx);
     if (limited) return limited;
-    const page = readPage(d.directory, query);
+    const page = await readPage(d.directory, query);
     const main = directoryMain({
       query, problems, features, page, online: d.directory.countBy("online"), listed: d.directory.size, nowMs,
     });

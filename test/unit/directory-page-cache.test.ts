@@ -67,7 +67,7 @@ describe("the directory version", () => {
 
 describe("PageCache", () => {
   it("returns a page only for the same version and within its soft TTL", () => {
-    const c = new PageCache(50, 4);
+    const c = new PageCache(50);
     const page = Buffer.from("{}");
     c.set("limit=5", page, 7, 1000);
     expect(c.get("limit=5", 7, 1040)).toBe(page);
@@ -76,10 +76,14 @@ describe("PageCache", () => {
     expect(c.get("limit=5", 7, 1051)).toBeUndefined();
   });
 
-  it("holds at most maxPages pages", () => {
-    const c = new PageCache(50, 2);
-    for (let i = 0; i < 10; i++) c.set(`q${i}`, Buffer.from(String(i)), 1, 0);
+  it("holds at most maxBytes of pages, dropping the oldest first, and never one page larger than that", () => {
+    const c = new PageCache(50, 10_000);
+    for (let i = 0; i < 100; i++) c.set(`q${i}`, Buffer.alloc(1000, i), 1, 0);
+    expect(c.bytesUsed).toBeLessThanOrEqual(10_000);
     expect(c.get("q0", 1, 0)).toBeUndefined();
-    expect(c.get("q9", 1, 0)?.toString()).toBe("9");
+    expect(c.get("q99", 1, 0)?.[0]).toBe(99);
+    c.set("huge", Buffer.alloc(20_000), 1, 0);
+    expect(c.get("huge", 1, 0)).toBeUndefined();
+    expect(c.bytesUsed).toBeLessThanOrEqual(10_000);
   });
 });

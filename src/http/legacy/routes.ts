@@ -5,7 +5,7 @@ import { AUTH_MESSAGES, NotFoundError, UnauthorizedError, ValidationError } from
 import type { ServerFields } from "../../core/record.js";
 import { generateToken, hashToken, tokenHashOf } from "../../core/tokens.js";
 import type { Directory } from "../../directory/directory.js";
-import { PageCache } from "../../directory/page-cache.js";
+import { ParsedQueries } from "../../directory/page-cache.js";
 import { Heartbeat, type ServerSchemas } from "../../domain/schemas.js";
 import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
@@ -51,19 +51,22 @@ function known(ctx: RequestContext, directory: Directory) {
 }
 
 export function legacyRoutes(d: LegacyRouteDeps): RouteSpec[] {
-  const pages = new PageCache();
+  const pages = d.directory.pageCache();
+  // Keyed on the parsed query: junk parameters share the page of the query they parse to (contract §10).
+  const queries = new ParsedQueries((raw) => legacyListQuery(queryParams(raw)));
   const legacy = (path: string, methods: RouteSpec["methods"]): RouteSpec => ({ path, dialect: "legacy", methods });
   return [
     legacy("/servers", {
       GET: {
         limiter: d.limits.list,
-        handler: (ctx) => {
-          const bytes = pages.getOrBuild(ctx.query, d.directory.version, Date.now(), () => {
-            const q = legacyListQuery(queryParams(ctx.query));
-            const page = d.directory.list({ q: q.search, qIn: "name_domain", sort: q.sort, order: q.order, status: "any", origin: "any", limit: q.limit, offset: q.offset });
-            const rows = page.records.map((r) => legacyRowJson(r)).join(",");
-            return Buffer.from(`{"servers":[${rows}],"total":${page.total}}`);
-          });
+        handler: async (ctx) => {
+          const { key, value: q } = queries.get(ctx.query);
+          const hit = pages.get(key, d.directory.version, Date.now());
+          if (hit) return { status: 200, bytes: hit };
+          const page = await d.directory.listWhenReady({ q: q.search, qIn: "name_domain", sort: q.sort, order: q.order, status: "any", origin: "any", limit: q.limit, offset: q.offset });
+          const rows = page.records.map((r) => legacyRowJson(r)).join(",");
+          const bytes = Buffer.from(`{"servers":[${rows}],"total":${page.total}}`);
+          pages.set(key, bytes, page.version, Date.now());
           return { status: 200, bytes };
         },
       },

@@ -10,7 +10,7 @@ import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
 import { TOKEN_REPLY_HEADERS } from "../respond.js";
 import type { RouteSpec } from "../router.js";
-import { PageCache } from "../../directory/page-cache.js";
+import { ParsedQueries } from "../../directory/page-cache.js";
 import { decodeCursor, encodeCursor, queryFingerprint } from "../../directory/cursor.js";
 import type { ServerRecord } from "../../core/record.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
@@ -76,9 +76,11 @@ async function register(ctx: RequestContext, body: unknown, d: ServerRouteDeps) 
   };
 }
 
-/** One listing page as JSON bytes (contract §3, §9.2): the records, total, limit, offset and next_cursor. */
-function listingBody(query: string, d: ServerRouteDeps): Buffer {
-  const q = parseOrThrow(ListQuery, queryParams(query));
+/**
+ * One listing page as JSON bytes (contract §3, §9.2): the records, total, limit, offset and next_cursor; and the
+ * directory version it was selected at. A new sort or q is made in slices while this waits (src/directory/slices.ts).
+ */
+async function listingBody(q: ListQuery, d: ServerRouteDeps): Promise<{ bytes: Buffer; version: number }> {
   const origin = q.origin === "local" ? d.registrarId : q.origin;
   const fingerprint = queryFingerprint({
     sort: q.sort, order: q.order, q: q.q, status: q.status, verified: q.verified, origin, language: q.language,
@@ -93,7 +95,7 @@ function listingBody(query: string, d: ServerRouteDeps): Buffer {
     }
     after = probe;
   }
-  const page = d.directory.list({ ...q, origin, includeDead: q.include_dead, after });
+  const page = await d.directory.listWhenReady({ ...q, origin, includeDead: q.include_dead, after });
   const last = page.records[page.records.length - 1];
   const next = page.more && last ? `"${encodeCursor(q.sort, fingerprint, last)}"` : "null";
   // Concatenating cached UTF-8 records avoids re-encoding a 30 KB string per page.
@@ -103,11 +105,13 @@ function listingBody(query: string, d: ServerRouteDeps): Buffer {
     parts.push(page.records[i].jsonBytes());
   }
   parts.push(Buffer.from(`],"total":${page.total},"limit":${q.limit},"offset":${q.offset},"next_cursor":${next}}`));
-  return Buffer.concat(parts);
+  return { bytes: Buffer.concat(parts), version: page.version };
 }
 
 export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
-  const pages = new PageCache();
+  const pages = d.directory.pageCache();
+  // Keyed on the parsed query: a junk parameter or another spelling of the same query hits the same page (§10).
+  const queries = new ParsedQueries((raw) => parseOrThrow(ListQuery, queryParams(raw)));
   // The event seq each cached page reflects: a page read from the cache answers the seq it was built at.
   const pageSeq = new WeakMap<Buffer, number>();
   return [
@@ -116,15 +120,16 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
       methods: {
         GET: {
           limiter: d.limits.list,
-          handler: (ctx) => {
-            const bytes = pages.getOrBuild(ctx.query, d.directory.version, Date.now(), () => {
-              // Read before building: the page reflects at least every event up to this seq (list, then feed).
-              const seq = d.lastSeq();
-              const body = listingBody(ctx.query, d);
-              pageSeq.set(body, seq);
-              return body;
-            });
-            return { status: 200, bytes, headers: [["X-Registrar-Seq", String(pageSeq.get(bytes) ?? 0)]] };
+          handler: async (ctx) => {
+            const { key, value: q } = queries.get(ctx.query);
+            const hit = pages.get(key, d.directory.version, Date.now());
+            if (hit) return { status: 200, bytes: hit, headers: [["X-Registrar-Seq", String(pageSeq.get(hit) ?? 0)]] };
+            // Read before building: the page reflects at least every event up to this seq (list, then feed).
+            const seq = d.lastSeq();
+            const { bytes, version } = await listingBody(q, d);
+            pageSeq.set(bytes, seq);
+            pages.set(key, bytes, version, Date.now());
+            return { status: 200, bytes, headers: [["X-Registrar-Seq", String(seq)]] };
           },
         },
         POST: {
