@@ -131,14 +131,16 @@ export type NodeHealth = {
 
 export type WebhookEventType = "server.updated" | "server.status" | "rating.created";
 export type RegisterWebhookBody = { url: string; events?: WebhookEventType[] | null };
-export type Webhook = { id: string; url: string; events: WebhookEventType[] | null; created_at: string };
+/** `paused_until` is set while the registrar holds back deliveries of a webhook that keeps timing out. */
+export type Webhook = { id: string; url: string; events: WebhookEventType[] | null; created_at: string; paused_until: string | null };
 /** The signing secret is shown once, in this response. */
 export type WebhookCreated = { webhook: Webhook; secret: string };
 export type WebhookDelivery = {
   id: number;
   seq: number;
   type: string;
-  status: "pending" | "succeeded" | "failed";
+  /** `dropped`: pushed out by newer deliveries while more were pending than the registrar keeps per webhook. */
+  status: "pending" | "succeeded" | "failed" | "dropped";
   attempts: number;
   next_attempt_at: string | null;
   last_attempt_at: string | null;

@@ -75,7 +75,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     const events = life.add("events", await createEventBus({ db: store.db, cluster: shared(subj.events), onGapError: onStoreError("gap_fill"), onPublish: eventCounter(metrics) }));
     // Review L3: a database dump or backup would hand out every webhook's signing secret.
     if (!config.webhooks.secretKeyHex) log.warn({ setting: "WEBHOOK_SECRET_KEY" }, "webhook secrets are stored in clear: set WEBHOOK_SECRET_KEY (64 hex characters) to encrypt them");
-    const webhooks = life.add("webhooks", createWebhooks(store.db, webhookSettings(config), onStoreError("webhooks"), webhookMetrics(metrics)));
+    const webhooks = life.add("webhooks", createWebhooks(store.db, webhookSettings(config), onStoreError("webhooks"), webhookMetrics(metrics, part("webhooks"))));
     life.defer("webhook events", events.sequencer.listen(webhooks.onEvent));
     const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits), onRefused: rateLimitCounter(metrics) }));
     const directory = new Directory();
@@ -168,8 +168,15 @@ function webhookSettings(config: Config): WebhookSettings {
   return { ...config.webhooks, nodeId: config.nodeId, allowPrivate: config.allowPrivateWebhooks, userAgent: `zent-registrar/${VERSION} (+webhooks)` };
 }
 
-function webhookMetrics(metrics: Metrics): WebhookMetrics {
-  return { onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)) };
+function webhookMetrics(metrics: Metrics, log: Logger): WebhookMetrics {
+  return {
+    onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)),
+    onDropped: (rows) => metrics.webhookDropped.inc(rows),
+    onPaused: (p) => {
+      metrics.webhookPauses.inc();
+      log.warn({ webhook: p.webhookId, domain: p.domain, paused_until: p.pausedUntil.toISOString(), timeouts: p.timeouts, pauses: p.pauses }, "webhook paused: it keeps timing out");
+    },
+  };
 }
 
 /** One child, not a label lookup per heartbeat. */

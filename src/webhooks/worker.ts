@@ -19,6 +19,8 @@ export type WorkerOptions = RetryPolicy & {
 
 export type WorkerHooks = {
   onOutcome?: (kind: Outcome["kind"], seconds: number) => void;
+  /** A webhook kept timing out and is paused until `pausedUntil` (logged and counted by the node). */
+  onPaused?: (p: { webhookId: string; domain: string; pausedUntil: Date; timeouts: number; pauses: number }) => void;
   onError: (err: unknown) => void;
 };
 
@@ -124,14 +126,21 @@ export class DeliveryWorker {
       const secret = this.box.open(c.storedSecret);
       result = await this.sender.send({ url: c.url, secret, body: c.payload, eventType: c.eventType, deliveryId: c.id, seq: c.seq }, signal);
     } catch (err) {
-      result = { ok: false, statusCode: null, error: (err as Error).message, durationMs: 0 };
+      result = { ok: false, statusCode: null, error: (err as Error).message, durationMs: 0, timedOut: false };
     }
     // Shut down mid-request: the claim is released by stop(), the attempt is not counted.
     if (signal.aborted) return;
     const outcome = this.outcomeOf(c, result);
     this.hooks.onOutcome?.(outcome.kind, result.durationMs / 1000);
-    await this.repo.complete(c, this.opts.nodeId, outcome);
+    if (!(await this.repo.complete(c, this.opts.nodeId, outcome))) return;
     if (outcome.kind === "retry") this.wakeIn(outcome.delayMs);
+    // A receiver that holds slots until the time limit, again and again, is paused (docs/webhooks.md, fairness).
+    if (result.timedOut) {
+      const paused = await this.repo.recordTimeout(c.webhookId);
+      if (paused) this.hooks.onPaused?.({ webhookId: c.webhookId, domain: c.domain, ...paused });
+    } else if (result.statusCode !== null) {
+      await this.repo.recordAnswer(c.webhookId);
+    }
   }
 
   private outcomeOf(c: ClaimedDelivery, r: AttemptResult): Outcome {

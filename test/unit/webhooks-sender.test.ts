@@ -33,7 +33,7 @@ describe("WebhookSender", () => {
     url: `http://${host}:${port}${path}`, secret: "s".repeat(64), body: '{"seq":7}', eventType: "server.updated", deliveryId: 42, seq: 7,
   });
   const sender = (opts: Partial<ConstructorParameters<typeof WebhookSender>[0]> = {}) =>
-    new WebhookSender({ allowPrivate: true, timeoutMs: 2000, userAgent: "test-agent", ...opts });
+    new WebhookSender({ allowPrivate: true, timeoutMs: 2000, connectTimeoutMs: 1000, userAgent: "test-agent", ...opts });
 
   it("POSTs the body with the event, delivery, idempotency and signature headers; 2xx is success", async () => {
     seen.length = 0;
