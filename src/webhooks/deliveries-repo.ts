@@ -162,10 +162,11 @@ export class DeliveriesRepo {
   }
 
   /**
-   * Claims up to `limit` due deliveries for `node` until the lease ends, fairly: round robin over webhooks (each
-   * webhook's oldest due row first, then each one's second, …), never more than the caps of attempts in flight
-   * (claimed by any node and not yet recorded) per webhook and per domain, and nothing of a paused webhook. So one
-   * server's dead receivers hold at most its per-domain cap of slots while everyone else's deliveries go ahead.
+   * Claims up to `limit` due deliveries for `node` until the lease ends, fairly: every domain's first slot before
+   * any domain's second (counting the attempts it has in flight, claimed by any node and not yet recorded), round
+   * robin over a domain's webhooks, oldest due first; never more than the caps in flight per webhook and per
+   * domain, and nothing of a paused webhook. So a backlog of one server's dead receivers, however old, neither
+   * holds more than its per-domain cap of slots nor goes ahead of another server's fresh delivery.
    *
    * In one short READ COMMITTED transaction: pick candidates (no locks), lock one webhook row per candidate domain
    * (`FOR UPDATE SKIP LOCKED`: nodes claiming for the same domain at the same instant skip each other, so the caps
@@ -185,18 +186,26 @@ export class DeliveriesRepo {
         `WITH busy AS (
            SELECT d.webhook_id, w.domain FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
            WHERE d.claimed_until >= UTC_TIMESTAMP(3)
+         ), busy_hook AS (
+           SELECT webhook_id, COUNT(*) AS n FROM busy GROUP BY webhook_id
+         ), busy_domain AS (
+           SELECT domain, COUNT(*) AS n FROM busy GROUP BY domain
          ), due AS (
-           SELECT d.id, d.webhook_id, w.domain, d.next_attempt_at,
+           SELECT d.id, d.webhook_id, w.domain, d.next_attempt_at, COALESCE(bh.n, 0) AS hook_busy, COALESCE(bd.n, 0) AS domain_busy,
                   ROW_NUMBER() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rn
            FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             LEFT JOIN busy_hook bh ON bh.webhook_id = d.webhook_id LEFT JOIN busy_domain bd ON bd.domain = w.domain
            WHERE d.status = 'pending' AND d.next_attempt_at <= UTC_TIMESTAMP(3)
              AND (d.claimed_until IS NULL OR d.claimed_until < UTC_TIMESTAMP(3))
              AND (w.paused_until IS NULL OR w.paused_until <= UTC_TIMESTAMP(3))
-             AND d.webhook_id NOT IN (SELECT webhook_id FROM busy GROUP BY webhook_id HAVING COUNT(*) >= ?)
-             AND w.domain NOT IN (SELECT domain FROM busy GROUP BY domain HAVING COUNT(*) >= ?)
+         ), per_domain AS (
+           SELECT id, webhook_id, domain, next_attempt_at, domain_busy,
+                  ROW_NUMBER() OVER (PARTITION BY domain ORDER BY rn, next_attempt_at, id) AS drn
+           FROM due WHERE rn + hook_busy <= ?
          )
-         SELECT id, webhook_id, domain FROM due WHERE rn <= ? ORDER BY rn, next_attempt_at, id LIMIT ?`,
-        [perHook, perDomain, perHook, limit * perHook],
+         SELECT id, webhook_id, domain FROM per_domain WHERE drn + domain_busy <= ?
+         ORDER BY domain_busy + drn, next_attempt_at, id LIMIT ?`,
+        [perHook, perDomain, limit],
       );
       const chosen = candidates.length === 0 ? [] : await this.withinCaps(conn, candidates as Candidate[], limit);
       if (chosen.length > 0) {

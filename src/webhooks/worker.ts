@@ -132,15 +132,16 @@ export class DeliveryWorker {
     if (signal.aborted) return;
     const outcome = this.outcomeOf(c, result);
     this.hooks.onOutcome?.(outcome.kind, result.durationMs / 1000);
-    if (!(await this.repo.complete(c, this.opts.nodeId, outcome))) return;
-    if (outcome.kind === "retry") this.wakeIn(outcome.delayMs);
     // A receiver that holds slots until the time limit, again and again, is paused (docs/webhooks.md, fairness).
+    // Recorded while this row is still claimed, so no other attempt of the webhook starts before the pause.
     if (result.timedOut) {
       const paused = await this.repo.recordTimeout(c.webhookId);
       if (paused) this.hooks.onPaused?.({ webhookId: c.webhookId, domain: c.domain, ...paused });
     } else if (result.statusCode !== null) {
       await this.repo.recordAnswer(c.webhookId);
     }
+    await this.repo.complete(c, this.opts.nodeId, outcome);
+    if (outcome.kind === "retry") this.wakeIn(outcome.delayMs);
   }
 
   private outcomeOf(c: ClaimedDelivery, r: AttemptResult): Outcome {
