@@ -80,6 +80,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits), onRefused: rateLimitCounter(metrics) }));
     const directory = new Directory();
     const registry = await createRegistry({ config, log: part("actors"), metrics, store, directory, events, cluster, onStoreError, onDrop });
+    logMassExpiry(registry.local, part("actors"));
     // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
     const federation = registry.cluster && config.federation.enabled
       ? await createFederation({
@@ -142,6 +143,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
       ...healthRoutes({
         nodeId: config.nodeId, version: VERSION, startedMs, checkMysql: () => store.db.query("SELECT 1").then(() => true, () => false),
         natsHealth: () => net.transport.health(), cluster: () => registry.cluster?.health() ?? singleNodeHealth(config, directory), registry: metrics.registry,
+        expiry: () => registry.local.expiry.state,
       }),
       // The web directory (contract §9.1); without it / and /server/:domain fall through to the 404 route.
       ...(config.webUi
@@ -177,6 +179,14 @@ function webhookMetrics(metrics: Metrics, log: Logger): WebhookMetrics {
       log.warn({ webhook: p.webhookId, domain: p.domain, paused_until: p.pausedUntil.toISOString(), timeouts: p.timeouts, pauses: p.pauses }, "webhook paused: it keeps timing out");
     },
   };
+}
+
+/** The log lines of mass-expiry protection (contract §10; docs/operations.md). */
+function logMassExpiry(actors: ServerActors, log: Logger): void {
+  actors.expiry.listen({
+    held: (i) => log.warn({ expired: i.expired, online: i.online }, "mass expiry: holding offline transitions (suspecting this registrar's ingress)"),
+    released: (i) => log.info({ reason: i.reason, still_silent: i.stillSilent, held_ms: i.heldMs }, "mass expiry: hold released"),
+  });
 }
 
 /** One child, not a label lookup per heartbeat. */
