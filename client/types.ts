@@ -126,6 +126,8 @@ export type NodeHealth = {
   version: string;
   uptime_s: number;
   checks: { mysql: "ok" | "down"; nats: "ok" | "down" | "disabled" };
+  /** "held" while the node holds offline transitions after a mass expiry (contract §10). */
+  expiry: "normal" | "held";
   cluster: Record<string, unknown>;
 };
 
