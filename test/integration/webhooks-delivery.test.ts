@@ -297,6 +297,45 @@ describe("enqueueing and claiming from two nodes", () => {
     expect((await rb.claim("race-b", 40, 60_000)).length).toBe(ca.length);
   });
 
+  it("holds the in-flight caps per webhook and per domain across nodes claiming at the same time (issue 8)", async () => {
+    const { DeliveriesRepo, QUEUE_DEFAULTS } = await import("../../src/webhooks/deliveries-repo.js");
+    const limits = { ...QUEUE_DEFAULTS, maxInFlightPerWebhook: 1, maxInFlightPerDomain: 2 };
+    const ra = new DeliveriesRepo(a.node.db, limits);
+    const rb = new DeliveriesRepo(b.node.db, limits);
+    const c = api(a.url);
+    const h = await registerWithHook(c, "http://127.0.0.1:9/one");
+    for (const path of ["two", "three"]) {
+      expect((await c.post(`/v1/servers/${h.domain}/webhooks`, { url: `http://127.0.0.1:9/${path}` }, { token: h.token })).status).toBe(201);
+    }
+    const other = await registerWithHook(c, "http://127.0.0.1:9/other");
+    const events = (domain: string, base: number) => Array.from({ length: 10 }, (_, i) => ({
+      seq: base + i, type: "server.updated" as const, domain, origin: "local", at: new Date().toISOString(), data: { i },
+    }));
+    expect((await ra.enqueue([...events(h.domain, 3_000_000), ...events(other.domain, 3_100_000)])).created).toBe(40);
+    const [ca, cb] = await Promise.all([ra.claim("race-a", 10, 60_000), rb.claim("race-b", 10, 60_000)]);
+    const all = [...ca, ...cb];
+    const count = (key: (d: (typeof all)[number]) => string) => all.reduce((m, d) => m.set(key(d), (m.get(key(d)) ?? 0) + 1), new Map<string, number>());
+    expect(count((d) => d.domain).get(h.domain)).toBe(2);
+    expect(count((d) => d.domain).get(other.domain)).toBe(1);
+    expect(Math.max(...count((d) => d.webhookId).values())).toBe(1);
+    // Nothing more while those are in flight. A finished attempt frees its slot, and round robin gives it to the
+    // domain's webhook that had no attempt yet (its oldest row), not to the next row of the one just served.
+    expect(await ra.claim("race-a", 10, 60_000)).toEqual([]);
+    const done = all.find((d) => d.domain === h.domain)!;
+    expect(await ra.complete(done, "race-a", { kind: "succeeded", statusCode: 200, durationMs: 1 })).toBe(true);
+    const next = await rb.claim("race-b", 10, 60_000);
+    expect(next).toHaveLength(1);
+    expect(next[0].domain).toBe(h.domain);
+    expect(all.map((d) => d.webhookId)).not.toContain(next[0].webhookId);
+    expect(next[0].seq).toBe(3_000_000);
+    // Leave no due rows behind for the next case (deleting the webhooks drops their deliveries).
+    for (const s of [h, other]) {
+      for (const w of (await c.get(`/v1/servers/${s.domain}/webhooks`, { token: s.token })).body.webhooks) {
+        expect((await c.del(`/v1/servers/${s.domain}/webhooks/${w.id}`, { token: s.token })).status).toBe(204);
+      }
+    }
+  });
+
   it("lets another node take a delivery whose claim outlived its lease (the claiming node died)", async () => {
     const { DeliveriesRepo } = await import("../../src/webhooks/deliveries-repo.js");
     const ra = new DeliveriesRepo(a.node.db);
