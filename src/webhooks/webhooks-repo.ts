@@ -53,7 +53,7 @@ export class WebhooksRepo {
       // A plain (non-locking) read: INSERT … SELECT would lock the end of the events index against event writers.
       const [[{ seq }]] = await conn.query<RowDataPacket[]>("SELECT COALESCE(MAX(seq), 0) AS seq FROM events");
       await conn.query("INSERT INTO webhooks (id, domain, url, events, secret, after_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-        id, domain, url, events ? events.join(",") : null, this.box.seal(secret), seq, now,
+        id, domain, url, events ? events.join(",") : null, this.box.seal(secret, id), seq, now,
       ]);
     });
     return { webhook: { id, url, events, created_at: now.toISOString(), paused_until: null }, secret };

@@ -123,7 +123,7 @@ export class DeliveryWorker {
   private async attempt(c: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     let result: AttemptResult;
     try {
-      const secret = this.box.open(c.storedSecret);
+      const secret = this.box.open(c.storedSecret, c.webhookId);
       result = await this.sender.send({ url: c.url, secret, body: c.payload, eventType: c.eventType, deliveryId: c.id, seq: c.seq }, signal);
     } catch (err) {
       result = { ok: false, statusCode: null, error: (err as Error).message, durationMs: 0, timedOut: false };

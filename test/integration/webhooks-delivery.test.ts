@@ -258,6 +258,40 @@ describe("two registrar nodes on one database", () => {
   });
 });
 
+describe("webhook deliveries with WEBHOOK_SECRET_KEY", () => {
+  const url4 = freshDatabaseUrl("whsealed");
+  let r: InProcessRegistrar;
+  let db4: Awaited<ReturnType<typeof connect>>;
+  beforeAll(async () => {
+    r = await startRegistrar({ DATABASE_URL: url4, ...ENV, WEBHOOK_SECRET_KEY: "ab".repeat(32) });
+    db4 = await connect(url4);
+  });
+  afterAll(async () => {
+    await db4?.end();
+    await r?.stop();
+    await dropDatabase(url4);
+  });
+
+  it("stores the secret sealed and bound to the webhook id, signs deliveries with it, and does not warn or report clear secrets", async () => {
+    const rcv = await startReceiver();
+    try {
+      const c = api(r.url);
+      const h = await registerWithHook(c, rcv.url);
+      const [[row]] = (await db4.query("SELECT secret FROM webhooks WHERE id = ?", [h.hookId])) as any;
+      expect(row.secret).toMatch(/^aesgcm2:/);
+      expect(row.secret).not.toContain(h.secret);
+      expect((await c.put(`/v1/servers/${h.domain}`, { name: "Sealed" }, { token: h.token })).status).toBe(200);
+      await vi.waitFor(() => expect(rcv.received.length).toBeGreaterThan(0), { timeout: 10_000 });
+      const got = rcv.received[0];
+      expect(verifySignature(got.headers["x-zent-signature"] as string, got.body, h.secret)).toBe(true);
+      expect(r.logs.some((l) => String(l.msg).startsWith("WEBHOOK_SECRET_KEY is not set"))).toBe(false);
+      expect((await c.get("/metrics")).text).toMatch(/^registrar_webhook_secrets_in_clear 0$/m);
+    } finally {
+      await rcv.close();
+    }
+  });
+});
+
 describe("enqueueing and claiming from two nodes", () => {
   const url3 = freshDatabaseUrl("whrace");
   let a: InProcessRegistrar;
