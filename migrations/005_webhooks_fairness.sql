@@ -14,4 +14,7 @@ ALTER TABLE webhook_deliveries
   MODIFY status ENUM('pending','succeeded','failed','dropped') NOT NULL DEFAULT 'pending',
   -- Pending count and oldest-first trimming per webhook; attempts in flight per webhook.
   ADD KEY webhook_deliveries_queue (webhook_id, status, id),
-  ADD KEY webhook_deliveries_lease (claimed_until);
+  ADD KEY webhook_deliveries_lease (claimed_until),
+  -- The fair claim reads every due row's webhook and lease: from this index alone, without touching the rows.
+  ADD KEY webhook_deliveries_fair (status, next_attempt_at, webhook_id, claimed_until),
+  DROP KEY webhook_deliveries_due;

@@ -32,7 +32,8 @@ export function deliveryPayload(ev: RegistryEvent): string {
   return JSON.stringify({ seq: ev.seq, type: ev.type, domain: ev.domain, at: ev.at, data: ev.data });
 }
 
-const ROW = "(?, ?, ?, ?, 'pending', 0, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))";
+/** next_attempt_at is now, or the end of the webhook's pause. */
+const ROW = "(?, ?, ?, ?, 'pending', 0, GREATEST(UTC_TIMESTAMP(3), COALESCE(?, UTC_TIMESTAMP(3))), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))";
 
 /** Fairness limits of the queue (WEBHOOK_MAX_IN_FLIGHT_PER_*, WEBHOOK_MAX_PENDING, WEBHOOK_PAUSE_*). */
 export type QueueLimits = {
@@ -69,7 +70,7 @@ export class DeliveriesRepo {
     const none = { created: 0, dropped: 0 };
     if (events.length === 0) return none;
     const domains = [...new Set(events.map((e) => e.domain))];
-    const [hooks] = await this.db.query<RowDataPacket[]>("SELECT id, domain, events, after_seq FROM webhooks WHERE domain IN (?) ORDER BY id", [domains]);
+    const [hooks] = await this.db.query<RowDataPacket[]>("SELECT id, domain, events, after_seq, paused_until FROM webhooks WHERE domain IN (?) ORDER BY id", [domains]);
     if (hooks.length === 0) return none;
     const values: unknown[] = [];
     const touched = new Set<string>();
@@ -80,7 +81,7 @@ export class DeliveriesRepo {
         if (h.domain !== ev.domain || ev.seq <= Number(h.after_seq)) continue;
         if (h.events && !String(h.events).split(",").includes(ev.type)) continue;
         payload ??= deliveryPayload(ev);
-        values.push(h.id, ev.seq, ev.type, payload);
+        values.push(h.id, ev.seq, ev.type, payload, h.paused_until);
         touched.add(h.id);
         rows++;
       }
@@ -132,6 +133,13 @@ export class DeliveriesRepo {
       );
       const [[row]] = await conn.query<RowDataPacket[]>("SELECT consecutive_timeouts, paused_until, pauses FROM webhooks WHERE id = ?", [webhookId]);
       if (!row || row.consecutive_timeouts < this.opts.pauseAfterTimeouts) return null;
+      // Its pending rows wait for the end of the pause: out of the due range the claims scan, and the listing
+      // shows when they are tried next.
+      await conn.query(
+        `UPDATE webhook_deliveries SET next_attempt_at = GREATEST(next_attempt_at, ?)
+         WHERE webhook_id = ? AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < UTC_TIMESTAMP(3))`,
+        [row.paused_until, webhookId],
+      );
       return { pausedUntil: row.paused_until as Date, timeouts: row.consecutive_timeouts, pauses: row.pauses };
     });
   }
@@ -295,7 +303,12 @@ export class DeliveriesRepo {
    */
   async complete(d: ClaimedDelivery, node: string, o: Outcome): Promise<boolean> {
     const status = o.kind === "retry" ? "pending" : o.kind;
-    const next = o.kind === "retry" ? "DATE_ADD(UTC_TIMESTAMP(3), INTERVAL ? MICROSECOND)" : "NULL";
+    // A retry of a webhook paused meanwhile (this attempt's timeout paused it) waits for the end of the pause.
+    const next =
+      o.kind === "retry"
+        ? `GREATEST(DATE_ADD(UTC_TIMESTAMP(3), INTERVAL ? MICROSECOND),
+             COALESCE((SELECT w.paused_until FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id), UTC_TIMESTAMP(3)))`
+        : "NULL";
     const error = o.kind === "succeeded" ? null : truncate(o.error);
     return retryOnLockConflict(() => inTransaction(this.db, async (conn) => {
       const [res] = await conn.query<ResultSetHeader>(

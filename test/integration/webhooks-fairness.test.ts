@@ -196,13 +196,18 @@ describe("webhook fairness with tarpit receivers", () => {
     const pending = list.filter((d) => d.status === "pending");
     const dropped = list.filter((d) => d.status === "dropped");
     expect(dropped.length).toBe(ATTACK_WRITES + 1 - 8);
+    // The webhook is paused: its pending deliveries are due when the pause ends, not before.
+    const pausedUntil = Date.parse((await c.get(`/v1/servers/${a.domain}/webhooks`, { token: a.token })).body.webhooks[0].paused_until);
+    for (const d of list.filter((x) => x.status === "pending")) expect(Date.parse((d as any).next_attempt_at)).toBeGreaterThanOrEqual(pausedUntil);
     expect(dropped.length).toBeGreaterThan(0);
     expect(dropped[0].last_error).toBe("dropped: more than 8 pending deliveries");
     // The oldest went: every dropped delivery is older than every pending one.
     expect(Math.max(...dropped.map((d) => d.seq))).toBeLessThan(Math.min(...pending.map((d) => d.seq)));
-    const [[row]] = (await sql.query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'dropped'")) as any;
-    const metrics = (await c.get("/metrics")).text;
-    expect(metrics).toMatch(new RegExp(`^registrar_webhook_dropped_total ${Number(row.n)}$`, "m"));
+    // The counter is bumped when the enqueue of the last event has trimmed all five webhooks' queues.
+    await vi.waitFor(async () => {
+      const [[row]] = (await sql.query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'dropped'")) as any;
+      expect((await c.get("/metrics")).text).toMatch(new RegExp(`^registrar_webhook_dropped_total ${Number(row.n)}$`, "m"));
+    });
   });
 
   it("warns at start-up and reports a metric when webhook secrets are stored in clear (review L3)", async () => {
