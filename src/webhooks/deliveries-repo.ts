@@ -94,7 +94,8 @@ export class DeliveriesRepo {
     );
     if (res.affectedRows === 0) return none;
     let dropped = 0;
-    for (const id of touched) dropped += await this.trim(id);
+    // Trimming locks a range of the webhook's queue; the other node's outcome writes may pick it as deadlock victim.
+    for (const id of touched) dropped += await retryOnLockConflict(() => this.trim(id));
     return { created: res.affectedRows, dropped };
   }
 
@@ -121,7 +122,7 @@ export class DeliveriesRepo {
    * Returns the end of the pause when this call paused it, else null.
    */
   async recordTimeout(webhookId: string): Promise<{ pausedUntil: Date; timeouts: number; pauses: number } | null> {
-    return inTransaction(this.db, async (conn) => {
+    return retryOnLockConflict(() => inTransaction(this.db, async (conn) => {
       // Assignments read the old count (MariaDB evaluates SET left to right): the pause columns come first.
       await conn.query(
         `UPDATE webhooks SET
@@ -141,12 +142,12 @@ export class DeliveriesRepo {
         [row.paused_until, webhookId],
       );
       return { pausedUntil: row.paused_until as Date, timeouts: row.consecutive_timeouts, pauses: row.pauses };
-    });
+    }));
   }
 
   /** The receiver answered (any HTTP status): the timeout streak ends. Writes only when there was one. */
   async recordAnswer(webhookId: string): Promise<void> {
-    await this.db.query("UPDATE webhooks SET consecutive_timeouts = 0 WHERE id = ? AND consecutive_timeouts > 0", [webhookId]);
+    await retryOnLockConflict(() => this.db.query("UPDATE webhooks SET consecutive_timeouts = 0 WHERE id = ? AND consecutive_timeouts > 0", [webhookId]));
   }
 
   async cursor(): Promise<number> {
