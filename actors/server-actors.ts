@@ -12,11 +12,14 @@ import type {
 } from "./commands.js";
 import { SINGLE_NODE, type DirectoryPort, type EventSink, type Fence, type LivenessSink, type Ownership, type ServerStore } from "./ports.js";
 import { StatusSync } from "./status-sync.js";
+import { MassExpiryGuard, type MassExpirySettings } from "./mass-expiry.js";
 import { DeadlineWheel } from "./timers.js";
 
 export type ActorSettings = {
   registrarId: string;
   offlineAfterMs: number;
+  /** Mass-expiry protection over the records this node owns (contract §10). */
+  massExpiry: MassExpirySettings;
   tokenTtlDays: number;
   tokenMaxAgeDays: number;
 };
@@ -25,6 +28,7 @@ export class ServerActors implements ActorApi {
   private readonly mailboxes = new Mailboxes();
   readonly wheel: DeadlineWheel<ServerRecord>;
   readonly statusSync: StatusSync;
+  readonly expiry: MassExpiryGuard<ServerRecord>;
   /** Counters for metrics. */
   readonly stats = { heartbeats: 0, transitions: { online: 0, offline: 0 } };
   private readonly policy: TokenPolicy;
@@ -41,6 +45,15 @@ export class ServerActors implements ActorApi {
   ) {
     this.policy = tokenPolicy(settings.tokenTtlDays, settings.tokenMaxAgeDays);
     this.wheel = new DeadlineWheel(clock, (rec) => void this.timerFired(rec));
+    this.expiry = new MassExpiryGuard<ServerRecord>(settings.massExpiry, clock, {
+      armed: () => this.wheel.size,
+      expireNow: (recs) => {
+        for (const rec of recs) void this.expireHeld(rec);
+      },
+      rearm: (recs) => {
+        for (const rec of recs) void this.rearmHeld(rec);
+      },
+    });
     this.statusSync = new StatusSync(store, events, onStoreError, (rec) => this.fenceOrNull(rec.domain));
   }
 
@@ -75,16 +88,20 @@ export class ServerActors implements ActorApi {
    */
   adopt(records: Iterable<ServerRecord>, graceMs: number): void {
     const now = this.clock.now();
+    const overdue: ServerRecord[] = [];
     for (const rec of records) {
       if (rec.origin !== this.settings.registrarId || rec.status !== "online") continue;
       const deadline = rec.lastSeenMs + this.settings.offlineAfterMs;
       if (deadline <= now - graceMs || (graceMs === 0 && deadline <= now)) {
-        this.goOffline(rec);
+        rec.deadlineMs = deadline;
+        overdue.push(rec);
         continue;
       }
       rec.deadlineMs = Math.max(deadline, now + graceMs);
       this.wheel.arm(rec);
     }
+    // All at once, after the others are armed: a whole cluster back from a long outage is a mass expiry (§10).
+    for (const rec of this.expiry.admit(overdue)) this.goOffline(rec);
   }
 
   /**
@@ -121,6 +138,7 @@ export class ServerActors implements ActorApi {
   release(records: Iterable<ServerRecord>): void {
     for (const rec of records) {
       this.wheel.disarm(rec);
+      this.expiry.forget(rec);
       this.statusSync.forget(rec);
     }
   }
@@ -132,6 +150,7 @@ export class ServerActors implements ActorApi {
 
   async stop(): Promise<void> {
     this.wheel.stop();
+    this.expiry.stop();
     await this.mailboxes.idle();
     await this.statusSync.flush();
   }
@@ -207,6 +226,7 @@ export class ServerActors implements ActorApi {
     });
     rec.deadlineMs = now + this.settings.offlineAfterMs;
     this.wheel.arm(rec);
+    this.expiry.heard(rec);
     this.liveness.markDirty(rec);
     return { status: "online", lastSeenMs: now, tokenExpiresMs: this.tokenExpiresMs(rec) };
   }
@@ -245,6 +265,7 @@ export class ServerActors implements ActorApi {
     const { domain } = rec;
     const ev = await this.store.deleteServer(domain, by, this.ownership.fence(domain), action, detail);
     this.wheel.disarm(rec);
+    this.expiry.forget(rec);
     this.statusSync.forget(rec);
     this.directory.remove(rec);
     if (ev) this.events.publish(ev);
@@ -378,7 +399,27 @@ export class ServerActors implements ActorApi {
         this.wheel.arm(rec);
         return;
       }
+      for (const r of this.expiry.admit([rec])) this.goOffline(r);
+    });
+  }
+
+  /** A held record the hold let go of by time: offline now, unless it was heard from or left meanwhile. */
+  private expireHeld(rec: ServerRecord): Promise<void> {
+    return this.mailboxes.post(rec.domain, () => {
+      if (this.directory.get(rec.domain) !== rec || rec.status !== "online" || rec.deadlineMs === 0) return;
+      if (rec.deadlineMs > this.clock.now()) return; // heard from: armed again
       this.goOffline(rec);
+    });
+  }
+
+  /** A held record still silent when heartbeats came back: a usual deadline, counted from now. */
+  private rearmHeld(rec: ServerRecord): Promise<void> {
+    return this.mailboxes.post(rec.domain, () => {
+      if (this.directory.get(rec.domain) !== rec || rec.status !== "online" || rec.deadlineMs === 0) return;
+      const now = this.clock.now();
+      if (rec.deadlineMs > now) return;
+      rec.deadlineMs = now + this.settings.offlineAfterMs;
+      this.wheel.arm(rec);
     });
   }
 

@@ -126,19 +126,23 @@ export type NodeHealth = {
   version: string;
   uptime_s: number;
   checks: { mysql: "ok" | "down"; nats: "ok" | "down" | "disabled" };
+  /** "held" while the node holds offline transitions after a mass expiry (contract §10). */
+  expiry: "normal" | "held";
   cluster: Record<string, unknown>;
 };
 
 export type WebhookEventType = "server.updated" | "server.status" | "rating.created";
 export type RegisterWebhookBody = { url: string; events?: WebhookEventType[] | null };
-export type Webhook = { id: string; url: string; events: WebhookEventType[] | null; created_at: string };
+/** `paused_until` is set while the registrar holds back deliveries of a webhook that keeps timing out. */
+export type Webhook = { id: string; url: string; events: WebhookEventType[] | null; created_at: string; paused_until: string | null };
 /** The signing secret is shown once, in this response. */
 export type WebhookCreated = { webhook: Webhook; secret: string };
 export type WebhookDelivery = {
   id: number;
   seq: number;
   type: string;
-  status: "pending" | "succeeded" | "failed";
+  /** `dropped`: pushed out by newer deliveries while more were pending than the registrar keeps per webhook. */
+  status: "pending" | "succeeded" | "failed" | "dropped";
   attempts: number;
   next_attempt_at: string | null;
   last_attempt_at: string | null;

@@ -56,6 +56,13 @@ export function createMetrics() {
       name: "registrar_webhook_attempt_seconds", help: "Webhook delivery attempt duration",
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
     }),
+    webhookDropped: new client.Counter({
+      name: "registrar_webhook_dropped_total", help: "Pending webhook deliveries dropped by the per-webhook bound (WEBHOOK_MAX_PENDING), oldest first",
+      registers: [registry],
+    }),
+    webhookPauses: new client.Counter({
+      name: "registrar_webhook_pauses_total", help: "Webhooks paused after WEBHOOK_PAUSE_AFTER_TIMEOUTS timeouts in a row", registers: [registry],
+    }),
     histogram: (name: string, help: string, buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]) =>
       new client.Histogram({ name, help, buckets, registers: [registry] }),
     /** An unlabelled counter read from a cumulative count kept elsewhere, at scrape time. */

@@ -36,6 +36,11 @@ export function registerNodeMetrics(metrics: Metrics, s: NodeMetricSources): { s
   metrics.gauge("registrar_status_backlog", "Status transitions waiting to be persisted", () => s.actors.statusSync.backlog);
   metrics.gauge("registrar_event_seq", "Last event seq delivered in order", () => s.sequencer.last);
   metrics.countersFrom("registrar_status_transitions_total", "Status transitions decided", "to", () => s.actors.stats.transitions);
+  const expiry = s.actors.expiry;
+  metrics.gauge("registrar_mass_expiry_held", "1 while this node holds offline transitions after a mass expiry (contract §10)", () => (expiry.state === "held" ? 1 : 0));
+  metrics.gauge("registrar_mass_expiry_held_servers", "Servers whose offline transition this node holds", () => expiry.heldCount);
+  metrics.counterFrom("registrar_mass_expiry_holds_total", "Mass-expiry holds this node started", () => expiry.stats.holds);
+  metrics.countersFrom("registrar_mass_expiry_releases_total", "Mass-expiry holds ended, by reason", "reason", () => expiry.stats.releases);
   metrics.gauge("registrar_db_pool_connections", "MySQL pool connections", () => s.pool.connections);
   metrics.gauge("registrar_db_pool_free", "MySQL pool idle connections", () => Math.max(0, s.pool.connections - s.pool.inUse));
   metrics.gauge("registrar_db_pool_waiting", "Queries waiting for a MySQL connection", () => s.pool.waiting);

@@ -75,11 +75,15 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     const events = life.add("events", await createEventBus({ db: store.db, cluster: shared(subj.events), onGapError: onStoreError("gap_fill"), onPublish: eventCounter(metrics) }));
     // Review L3: a database dump or backup would hand out every webhook's signing secret.
     if (!config.webhooks.secretKeyHex) log.warn({ setting: "WEBHOOK_SECRET_KEY" }, "webhook secrets are stored in clear: set WEBHOOK_SECRET_KEY (64 hex characters) to encrypt them");
-    const webhooks = life.add("webhooks", createWebhooks(store.db, webhookSettings(config), onStoreError("webhooks"), webhookMetrics(metrics)));
+    const webhooks = life.add("webhooks", createWebhooks(store.db, webhookSettings(config), onStoreError("webhooks"), webhookMetrics(metrics, part("webhooks"))));
     life.defer("webhook events", events.sequencer.listen(webhooks.onEvent));
+    // Review L3: the warning above, as a metric an alert can watch.
+    const secretsInClear = config.webhooks.secretKeyHex === undefined;
+    metrics.gauge("registrar_webhook_secrets_in_clear", "1 when WEBHOOK_SECRET_KEY is unset and new webhook secrets are stored in clear", () => (secretsInClear ? 1 : 0));
     const limits = life.add("rate limits", createLimits({ config, shared: shared(subj.rateLimits), onRefused: rateLimitCounter(metrics) }));
     const directory = new Directory({ cacheMaxBytes: config.cacheMaxBytes });
     const registry = await createRegistry({ config, log: part("actors"), metrics, store, directory, events, cluster, onStoreError, onDrop });
+    logMassExpiry(registry.local, part("actors"));
     // Peer mirroring (docs/federation.md): mirrored records join the directory before any shard adopts a record.
     const federation = registry.cluster && config.federation.enabled
       ? await createFederation({
@@ -142,6 +146,7 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
       ...healthRoutes({
         nodeId: config.nodeId, version: VERSION, startedMs, checkMysql: () => store.db.query("SELECT 1").then(() => true, () => false),
         natsHealth: () => net.transport.health(), cluster: () => registry.cluster?.health() ?? singleNodeHealth(config, directory), registry: metrics.registry,
+        expiry: () => registry.local.expiry.state,
       }),
       // The web directory (contract §9.1); without it / and /server/:domain fall through to the 404 route.
       ...(config.webUi
@@ -168,8 +173,23 @@ function webhookSettings(config: Config): WebhookSettings {
   return { ...config.webhooks, nodeId: config.nodeId, allowPrivate: config.allowPrivateWebhooks, userAgent: `zent-registrar/${VERSION} (+webhooks)` };
 }
 
-function webhookMetrics(metrics: Metrics): WebhookMetrics {
-  return { onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)) };
+function webhookMetrics(metrics: Metrics, log: Logger): WebhookMetrics {
+  return {
+    onOutcome: (kind, s) => (metrics.webhookAttempts.labels(kind).inc(), metrics.webhookAttemptSeconds.observe(s)),
+    onDropped: (rows) => metrics.webhookDropped.inc(rows),
+    onPaused: (p) => {
+      metrics.webhookPauses.inc();
+      log.warn({ webhook: p.webhookId, domain: p.domain, paused_until: p.pausedUntil.toISOString(), timeouts: p.timeouts, pauses: p.pauses }, "webhook paused: it keeps timing out");
+    },
+  };
+}
+
+/** The log lines of mass-expiry protection (contract §10; docs/operations.md). */
+function logMassExpiry(actors: ServerActors, log: Logger): void {
+  actors.expiry.listen({
+    held: (i) => log.warn({ expired: i.expired, online: i.online }, "mass expiry: holding offline transitions (suspecting this registrar's ingress)"),
+    released: (i) => log.info({ reason: i.reason, still_silent: i.stillSilent, held_ms: i.heldMs }, "mass expiry: hold released"),
+  });
 }
 
 /** One child, not a label lookup per heartbeat. */

@@ -46,6 +46,7 @@ export async function createRegistry(d: RegistryDeps): Promise<Registry> {
   const { config, store, directory, events } = d;
   const settings: ActorSettings = {
     registrarId: config.registrarId, offlineAfterMs: config.offlineAfterMs, tokenTtlDays: config.tokenTtlDays, tokenMaxAgeDays: config.tokenMaxAgeDays,
+    massExpiry: config.massExpiry,
   };
   const writeBehind = new WriteBehind(
     store.servers,

@@ -30,7 +30,7 @@ export class WebhookEnqueuer {
 
   constructor(
     private readonly repo: DeliveriesRepo,
-    private readonly onEnqueued: (rows: number) => void,
+    private readonly onEnqueued: (rows: number, dropped: number) => void,
     private readonly onError: (err: unknown) => void,
     private readonly opts: EnqueuerOptions = ENQUEUER_DEFAULTS,
   ) {}
@@ -101,10 +101,10 @@ export class WebhookEnqueuer {
     if (this.catchUpTo > this.doneSeq) await this.catchUp();
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, BATCH);
-      const rows = await this.repo.enqueue(batch); // on error the batch stays queued and is retried
+      const { created, dropped } = await this.repo.enqueue(batch); // on error the batch stays queued and is retried
       this.queue.splice(0, batch.length);
       this.doneSeq = Math.max(this.doneSeq, batch[batch.length - 1].seq);
-      if (rows > 0) this.onEnqueued(rows);
+      if (created > 0) this.onEnqueued(created, dropped);
     }
     if (this.doneSeq > this.cursorSeq && Date.now() - this.cursorWrittenMs >= this.opts.cursorEveryMs) {
       await this.repo.advanceCursor(this.doneSeq);
@@ -119,8 +119,8 @@ export class WebhookEnqueuer {
     for (;;) {
       const events = await this.repo.eventsForWebhooks(after, upto, BATCH);
       if (events.length === 0) break;
-      const rows = await this.repo.enqueue(events);
-      if (rows > 0) this.onEnqueued(rows);
+      const { created, dropped } = await this.repo.enqueue(events);
+      if (created > 0) this.onEnqueued(created, dropped);
       after = events[events.length - 1].seq;
     }
     // Queued events at or below `upto` were covered by the scan.

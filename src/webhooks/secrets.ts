@@ -22,26 +22,32 @@ export class SecretBox {
     return randomBytes(32).toString("hex");
   }
 
-  seal(secret: string): string {
+  /**
+   * Sealed under the key, bound to `boundTo` (the webhook id) when given: a sealed secret copied onto another
+   * webhook's row does not open there (review L3). Unbound `aesgcm:` values of earlier versions still open.
+   */
+  seal(secret: string, boundTo?: string): string {
     if (!this.key) return `plain:${secret}`;
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    if (boundTo !== undefined) cipher.setAAD(Buffer.from(boundTo, "utf8"));
     const ct = Buffer.concat([cipher.update(secret, "utf8"), cipher.final()]);
-    return `aesgcm:${iv.toString("hex")}:${cipher.getAuthTag().toString("hex")}:${ct.toString("hex")}`;
+    return `${boundTo !== undefined ? "aesgcm2" : "aesgcm"}:${iv.toString("hex")}:${cipher.getAuthTag().toString("hex")}:${ct.toString("hex")}`;
   }
 
   /** The secret, or throws when it is sealed and this node has no (or another) key. */
-  open(stored: string): string {
+  open(stored: string, boundTo?: string): string {
     if (stored.startsWith("plain:")) return stored.slice(6);
-    const m = /^aesgcm:([0-9a-f]{24}):([0-9a-f]{32}):([0-9a-f]+)$/.exec(stored);
+    const m = /^(aesgcm2?):([0-9a-f]{24}):([0-9a-f]{32}):([0-9a-f]+)$/.exec(stored);
     if (!m) throw new Error("stored webhook secret has an unknown format");
     if (!this.key) throw new Error("webhook secret is encrypted but WEBHOOK_SECRET_KEY is not set");
-    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(m[1], "hex"));
-    decipher.setAuthTag(Buffer.from(m[2], "hex"));
+    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(m[2], "hex"));
+    decipher.setAuthTag(Buffer.from(m[3], "hex"));
+    if (m[1] === "aesgcm2") decipher.setAAD(Buffer.from(boundTo ?? "", "utf8"));
     try {
-      return Buffer.concat([decipher.update(Buffer.from(m[3], "hex")), decipher.final()]).toString("utf8");
+      return Buffer.concat([decipher.update(Buffer.from(m[4], "hex")), decipher.final()]).toString("utf8");
     } catch (err) {
-      throw new Error("webhook secret cannot be decrypted with WEBHOOK_SECRET_KEY (was the key changed?)", { cause: err });
+      throw new Error("webhook secret cannot be decrypted with WEBHOOK_SECRET_KEY (was the key changed, or the row copied?)", { cause: err });
     }
   }
 }

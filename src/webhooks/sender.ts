@@ -1,5 +1,5 @@
 // One webhook HTTP attempt: resolve and check the target (SSRF), connect only to the checked addresses, POST the
-// signed JSON body, never follow redirects, give up after the timeout.
+// signed JSON body, never follow redirects, give up after the connect time limit or the total timeout.
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
@@ -15,29 +15,37 @@ export type Attempt = {
   seq: number;
 };
 
-/** `statusCode` when the receiver answered (any status), `error` when it did not or was refused. */
-export type AttemptResult = { ok: boolean; statusCode: number | null; error: string | null; durationMs: number };
+/**
+ * `statusCode` when the receiver answered (any status), `error` when it did not or was refused. `timedOut` when a
+ * time limit ended it (connect or answer): what pauses a webhook that keeps holding delivery slots.
+ */
+export type AttemptResult = { ok: boolean; statusCode: number | null; error: string | null; durationMs: number; timedOut: boolean };
 
 export type SenderOptions = {
   allowPrivate: boolean;
   timeoutMs: number;
+  /** Time limit to open the connection (TCP, and TLS for https); a host that never completes it frees the slot early. */
+  connectTimeoutMs: number;
   userAgent: string;
   lookup?: LookupAll;
   now?: () => number;
 };
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
+const TIMEOUT = "ETIMEDOUT";
+const CONNECT_TIMEOUT = "ECONNTIMEDOUT";
 
 export class WebhookSender {
   constructor(private readonly opts: SenderOptions) {}
 
   async send(a: Attempt, signal?: AbortSignal): Promise<AttemptResult> {
     const started = performance.now();
-    const done = (statusCode: number | null, error: string | null): AttemptResult => ({
+    const done = (statusCode: number | null, error: string | null, timedOut = false): AttemptResult => ({
       ok: statusCode !== null && statusCode >= 200 && statusCode < 300,
       statusCode,
       error,
       durationMs: Math.round(performance.now() - started),
+      timedOut,
     });
     let url: URL;
     try {
@@ -68,7 +76,7 @@ export class WebhookSender {
       return done(status, status >= 200 && status < 300 ? null : `HTTP ${status}`);
     } catch (err) {
       const e = err as { code?: string; message?: string };
-      return done(null, (e.code ? `${e.code}: ` : "") + (e.message ?? "request failed"));
+      return done(null, (e.code ? `${e.code}: ` : "") + (e.message ?? "request failed"), e.code === TIMEOUT || e.code === CONNECT_TIMEOUT);
     }
   }
 
@@ -81,7 +89,16 @@ export class WebhookSender {
     const mod = url.protocol === "https:" ? https : http;
     return new Promise<number>((resolve, reject) => {
       const req = mod.request(url, { method: "POST", headers, lookup, agent: false, signal });
-      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${this.opts.timeoutMs} ms`), { code: "ETIMEDOUT" })), this.opts.timeoutMs);
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${this.opts.timeoutMs} ms`), { code: TIMEOUT })), this.opts.timeoutMs);
+      req.on("socket", (socket) => {
+        // agent: false gives every attempt a fresh socket, so this is the connection of this attempt.
+        const connectTimer = setTimeout(
+          () => req.destroy(Object.assign(new Error(`no connection within ${this.opts.connectTimeoutMs} ms`), { code: CONNECT_TIMEOUT })),
+          this.opts.connectTimeoutMs,
+        );
+        socket.once(url.protocol === "https:" ? "secureConnect" : "connect", () => clearTimeout(connectTimer));
+        socket.once("close", () => clearTimeout(connectTimer));
+      });
       req.on("response", (res) => {
         // Only the status matters; drain a bounded amount so the socket closes cleanly, and never follow a 3xx.
         let seen = 0;

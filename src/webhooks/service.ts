@@ -2,13 +2,13 @@
 // node.ts creates it, mounts webhookRoutes with `repo`, calls start() once the node is up and stop() before db.end.
 import type { RegistryEvent } from "../core/events.js";
 import type { Db } from "../store/db.js";
-import { DeliveriesRepo } from "./deliveries-repo.js";
+import { DeliveriesRepo, type QueueLimits } from "./deliveries-repo.js";
 import { ENQUEUER_DEFAULTS, WebhookEnqueuer } from "./enqueuer.js";
 import { SecretBox } from "./secrets.js";
 import { WebhookSender } from "./sender.js";
 import type { LookupAll } from "./ssrf.js";
 import type { Config } from "../config.js";
-import { DeliveryWorker } from "./worker.js";
+import { DeliveryWorker, type WorkerHooks } from "./worker.js";
 import { WebhooksRepo } from "./webhooks-repo.js";
 
 /** The WEBHOOK_* settings of src/config.ts plus what the node adds. */
@@ -21,6 +21,10 @@ export type WebhookSettings = Config["webhooks"] & {
 
 export type WebhookMetrics = {
   onOutcome(kind: "succeeded" | "retry" | "failed", seconds: number): void;
+  /** Pending deliveries dropped by the per-webhook bound (WEBHOOK_MAX_PENDING). */
+  onDropped(rows: number): void;
+  /** A webhook paused after timeouts in a row. */
+  onPaused: NonNullable<WorkerHooks["onPaused"]>;
 };
 
 export type Webhooks = {
@@ -39,8 +43,14 @@ const LEASE_MARGIN_MS = 15_000;
 export function createWebhooks(db: Db, s: WebhookSettings, onError: (err: unknown) => void, metrics?: WebhookMetrics): Webhooks {
   const box = new SecretBox(s.secretKeyHex);
   const repo = new WebhooksRepo(db, box);
-  const deliveries = new DeliveriesRepo(db);
-  const sender = new WebhookSender({ allowPrivate: s.allowPrivate, timeoutMs: s.timeoutMs, userAgent: s.userAgent, lookup: s.lookup });
+  const limits: QueueLimits = {
+    maxInFlightPerWebhook: s.maxInFlightPerWebhook, maxInFlightPerDomain: s.maxInFlightPerDomain, maxPending: s.maxPending,
+    pauseAfterTimeouts: s.pauseAfterTimeouts, pauseMs: s.pauseMs,
+  };
+  const deliveries = new DeliveriesRepo(db, limits);
+  const sender = new WebhookSender({
+    allowPrivate: s.allowPrivate, timeoutMs: s.timeoutMs, connectTimeoutMs: s.connectTimeoutMs, userAgent: s.userAgent, lookup: s.lookup,
+  });
   const worker = new DeliveryWorker(
     deliveries,
     sender,
@@ -55,9 +65,17 @@ export function createWebhooks(db: Db, s: WebhookSettings, onError: (err: unknow
       maxMs: s.retryMaxMs,
       giveUpAfterMs: s.giveUpAfterMs,
     },
-    { onOutcome: metrics?.onOutcome, onError },
+    { onOutcome: metrics?.onOutcome, onPaused: metrics?.onPaused, onError },
   );
-  const enqueuer = new WebhookEnqueuer(deliveries, () => worker.kick(), onError, ENQUEUER_DEFAULTS);
+  const enqueuer = new WebhookEnqueuer(
+    deliveries,
+    (_created, dropped) => {
+      if (dropped > 0) metrics?.onDropped(dropped);
+      worker.kick();
+    },
+    onError,
+    ENQUEUER_DEFAULTS,
+  );
   let started = false;
   return {
     repo,

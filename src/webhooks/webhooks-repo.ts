@@ -9,13 +9,14 @@ import { SecretBox } from "./secrets.js";
 
 export const MAX_WEBHOOKS_PER_SERVER = 5;
 
-export type Webhook = { id: string; url: string; events: EventType[] | null; created_at: string };
+/** `paused_until`: set while deliveries are held back because the receiver keeps timing out (docs/webhooks.md). */
+export type Webhook = { id: string; url: string; events: EventType[] | null; created_at: string; paused_until: string | null };
 
 export type Delivery = {
   id: number;
   seq: number;
   type: string;
-  status: "pending" | "succeeded" | "failed";
+  status: "pending" | "succeeded" | "failed" | "dropped";
   attempts: number;
   next_attempt_at: string | null;
   last_attempt_at: string | null;
@@ -52,15 +53,16 @@ export class WebhooksRepo {
       // A plain (non-locking) read: INSERT … SELECT would lock the end of the events index against event writers.
       const [[{ seq }]] = await conn.query<RowDataPacket[]>("SELECT COALESCE(MAX(seq), 0) AS seq FROM events");
       await conn.query("INSERT INTO webhooks (id, domain, url, events, secret, after_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-        id, domain, url, events ? events.join(",") : null, this.box.seal(secret), seq, now,
+        id, domain, url, events ? events.join(",") : null, this.box.seal(secret, id), seq, now,
       ]);
     });
-    return { webhook: { id, url, events, created_at: now.toISOString() }, secret };
+    return { webhook: { id, url, events, created_at: now.toISOString(), paused_until: null }, secret };
   }
 
   async list(domain: string): Promise<Webhook[]> {
     const [rows] = await this.db.query<RowDataPacket[]>(
-      "SELECT id, url, events, created_at FROM webhooks WHERE domain = ? ORDER BY created_at, id",
+      `SELECT id, url, events, created_at, IF(paused_until > UTC_TIMESTAMP(3), paused_until, NULL) AS paused_until
+       FROM webhooks WHERE domain = ? ORDER BY created_at, id`,
       [domain],
     );
     return rows.map(toWebhook);
@@ -109,5 +111,11 @@ export class WebhooksRepo {
 }
 
 function toWebhook(r: RowDataPacket): Webhook {
-  return { id: r.id, url: r.url, events: r.events ? (String(r.events).split(",") as EventType[]) : null, created_at: (r.created_at as Date).toISOString() };
+  return {
+    id: r.id,
+    url: r.url,
+    events: r.events ? (String(r.events).split(",") as EventType[]) : null,
+    created_at: (r.created_at as Date).toISOString(),
+    paused_until: iso(r.paused_until),
+  };
 }

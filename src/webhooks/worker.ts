@@ -19,6 +19,8 @@ export type WorkerOptions = RetryPolicy & {
 
 export type WorkerHooks = {
   onOutcome?: (kind: Outcome["kind"], seconds: number) => void;
+  /** A webhook kept timing out and is paused until `pausedUntil` (logged and counted by the node). */
+  onPaused?: (p: { webhookId: string; domain: string; pausedUntil: Date; timeouts: number; pauses: number }) => void;
   onError: (err: unknown) => void;
 };
 
@@ -121,15 +123,23 @@ export class DeliveryWorker {
   private async attempt(c: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     let result: AttemptResult;
     try {
-      const secret = this.box.open(c.storedSecret);
+      const secret = this.box.open(c.storedSecret, c.webhookId);
       result = await this.sender.send({ url: c.url, secret, body: c.payload, eventType: c.eventType, deliveryId: c.id, seq: c.seq }, signal);
     } catch (err) {
-      result = { ok: false, statusCode: null, error: (err as Error).message, durationMs: 0 };
+      result = { ok: false, statusCode: null, error: (err as Error).message, durationMs: 0, timedOut: false };
     }
     // Shut down mid-request: the claim is released by stop(), the attempt is not counted.
     if (signal.aborted) return;
     const outcome = this.outcomeOf(c, result);
     this.hooks.onOutcome?.(outcome.kind, result.durationMs / 1000);
+    // A receiver that holds slots until the time limit, again and again, is paused (docs/webhooks.md, fairness).
+    // Recorded while this row is still claimed, so no other attempt of the webhook starts before the pause.
+    if (result.timedOut) {
+      const paused = await this.repo.recordTimeout(c.webhookId);
+      if (paused) this.hooks.onPaused?.({ webhookId: c.webhookId, domain: c.domain, ...paused });
+    } else if (result.statusCode !== null) {
+      await this.repo.recordAnswer(c.webhookId);
+    }
     await this.repo.complete(c, this.opts.nodeId, outcome);
     if (outcome.kind === "retry") this.wakeIn(outcome.delayMs);
   }

@@ -36,7 +36,7 @@ describe("HTTP basics", () => {
   });
 
   describe("health and metrics", () => {
-    it("answers GET /v1/health with status ok, node, version, uptime, checks and cluster", async () => {
+    it("answers GET /v1/health with status ok, node, version, uptime, checks, expiry and cluster", async () => {
       const res = await c.get("/v1/health");
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
@@ -46,6 +46,7 @@ describe("HTTP basics", () => {
         version: expect.any(String),
         uptime_s: expect.any(Number),
         checks: { mysql: "ok", nats: "disabled" },
+        expiry: "normal",
         cluster: expect.any(Object),
       });
       expect(Number.isInteger(res.body.uptime_s) && res.body.uptime_s >= 0).toBe(true);

@@ -32,7 +32,7 @@ describe("webhook routes with ALLOW_PRIVATE_WEBHOOKS=true", () => {
     const created = await c.post(`/v1/servers/${s.domain}/webhooks`, { url: RECEIVER }, { token: s.token });
     expect(created.status).toBe(201);
     expect(created.body.secret).toMatch(/^[0-9a-f]{64}$/);
-    expect(created.body.webhook).toEqual({ id: expect.stringMatching(/^wh_[0-9a-f]{24}$/), url: RECEIVER, events: null, created_at: expect.any(String) });
+    expect(created.body.webhook).toEqual({ id: expect.stringMatching(/^wh_[0-9a-f]{24}$/), url: RECEIVER, events: null, created_at: expect.any(String), paused_until: null });
     expect(created.body.webhook.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const list = await c.get(`/v1/servers/${s.domain}/webhooks`, { token: s.token });
     expect(list.status).toBe(200);

@@ -5,9 +5,10 @@ import type { RegistryEvent } from "../../src/core/events.js";
 import { ServerActors, type ActorSettings } from "../../actors/server-actors.js";
 import { FakeDirectory, FakeStore, ManualClock, T0 } from "../support/actor-fakes.js";
 import { hashToken } from "../../src/core/tokens.js";
+import { MASS_EXPIRY_DEFAULTS } from "../../actors/mass-expiry.js";
 
 function setup() {
-  const settings: ActorSettings = { registrarId: "local", offlineAfterMs: 1_000, tokenTtlDays: 365, tokenMaxAgeDays: 730 };
+  const settings: ActorSettings = { registrarId: "local", offlineAfterMs: 1_000, tokenTtlDays: 365, tokenMaxAgeDays: 730, massExpiry: MASS_EXPIRY_DEFAULTS };
   const clock = new ManualClock();
   const directory = new FakeDirectory();
   const store = new FakeStore();

@@ -8,11 +8,12 @@ import { actorCalls } from "../support/actor-calls.js";
 import { FakeDirectory, FakeStore, ManualClock, T0 } from "../support/actor-fakes.js";
 import { ServerRecord, type ServerFields } from "../../src/core/record.js";
 import { DomainTakenError, TokenExpiredError, UnauthorizedError } from "../../src/core/errors.js";
+import { MASS_EXPIRY_DEFAULTS } from "../../actors/mass-expiry.js";
 
 const DAY_MS = 86_400_000;
 
 function setup(overrides: Partial<ActorSettings> = {}) {
-  const settings: ActorSettings = { registrarId: "local", offlineAfterMs: 1_000, tokenTtlDays: 365, tokenMaxAgeDays: 730, ...overrides };
+  const settings: ActorSettings = { registrarId: "local", offlineAfterMs: 1_000, tokenTtlDays: 365, tokenMaxAgeDays: 730, massExpiry: MASS_EXPIRY_DEFAULTS, ...overrides };
   const clock = new ManualClock();
   const directory = new FakeDirectory();
   const store = new FakeStore();
@@ -185,7 +186,7 @@ describe("ServerActors: offline timer and StatusSync", () => {
   });
 
   it("at start turns servers whose deadline passed while no node ran offline and keeps the remaining time of the others", async () => {
-    const settings: ActorSettings = { registrarId: "local", offlineAfterMs: 10_000, tokenTtlDays: 365, tokenMaxAgeDays: 730 };
+    const settings: ActorSettings = { registrarId: "local", offlineAfterMs: 10_000, tokenTtlDays: 365, tokenMaxAgeDays: 730, massExpiry: MASS_EXPIRY_DEFAULTS };
     const clock = new ManualClock();
     const directory = new FakeDirectory();
     const store = new FakeStore();

@@ -12,6 +12,7 @@ import { DAY_MS } from "../../src/core/units.js";
 import { encode } from "../../transport/codec.js";
 import { InProcessTransport } from "../../transport/in-process.js";
 import { FakeDirectory, FakeStore, ManualClock } from "../support/actor-fakes.js";
+import { MASS_EXPIRY_DEFAULTS } from "../../actors/mass-expiry.js";
 
 const SHARDS = 4;
 const hash = (n: number) => hashToken(String(n).repeat(64).slice(0, 64)).toString("hex");
@@ -23,7 +24,7 @@ function actors(clock: ManualClock) {
   const mirrored = new ServerRecord("m.example.net", "peer.example.net");
   directory.add(mirrored);
   const local = new ServerActors(
-    { registrarId: "local", offlineAfterMs: 60_000, tokenTtlDays: 1, tokenMaxAgeDays: 2 },
+    { registrarId: "local", offlineAfterMs: 60_000, tokenTtlDays: 1, tokenMaxAgeDays: 2, massExpiry: MASS_EXPIRY_DEFAULTS },
     directory, new FakeStore(), { publish() {} }, { markDirty() {} }, clock, () => {},
   );
   return local;

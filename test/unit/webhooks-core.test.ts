@@ -99,6 +99,17 @@ describe("SecretBox", () => {
     expect(new SecretBox(key).open(clear)).toBe(secret);
   });
 
+  it("binds a sealed secret to its webhook id: it does not open under another id (review L3)", () => {
+    const box = new SecretBox(key);
+    const sealed = box.seal("s3cret", "wh_aaaaaaaaaaaaaaaaaaaaaaaa");
+    expect(sealed).toMatch(/^aesgcm2:/);
+    expect(box.open(sealed, "wh_aaaaaaaaaaaaaaaaaaaaaaaa")).toBe("s3cret");
+    expect(() => box.open(sealed, "wh_bbbbbbbbbbbbbbbbbbbbbbbb")).toThrow(/cannot be decrypted/);
+    expect(() => box.open(sealed)).toThrow(/cannot be decrypted/);
+    // Values sealed before the binding existed still open.
+    expect(box.open(box.seal("old"), "wh_aaaaaaaaaaaaaaaaaaaaaaaa")).toBe("old");
+  });
+
   it("refuses to open a sealed secret without the key or with another key", () => {
     const sealed = new SecretBox(key).seal("s3cret");
     expect(() => new SecretBox(undefined).open(sealed)).toThrow(/WEBHOOK_SECRET_KEY is not set/);

@@ -22,7 +22,7 @@ class FakeRepo {
     }
     const fresh = events.filter((e) => !this.enqueued.includes(e.seq));
     this.enqueued.push(...fresh.map((e) => e.seq));
-    return fresh.length;
+    return { created: fresh.length, dropped: 0 };
   }
   async cursor() {
     return this.cursorSeq;
@@ -45,7 +45,7 @@ describe("WebhookEnqueuer", () => {
     for (let s = 1; s <= 5; s++) q.offer(ev(s));
     await vi.waitFor(() => expect(repo.enqueued).toEqual([1, 2, 3, 4, 5]));
     expect(repo.calls).toBe(1);
-    expect(onEnqueued).toHaveBeenCalledWith(5);
+    expect(onEnqueued).toHaveBeenCalledWith(5, 0);
     await vi.waitFor(() => expect(repo.cursorSeq).toBe(5));
     await q.stop();
   });

@@ -1,5 +1,7 @@
 // WebhookSender against a local HTTP server: headers, pinned DNS answers, no redirects, timeout, SSRF at send time.
+import { spawn } from "node:child_process";
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebhookSender } from "../../src/webhooks/sender.js";
@@ -33,7 +35,7 @@ describe("WebhookSender", () => {
     url: `http://${host}:${port}${path}`, secret: "s".repeat(64), body: '{"seq":7}', eventType: "server.updated", deliveryId: 42, seq: 7,
   });
   const sender = (opts: Partial<ConstructorParameters<typeof WebhookSender>[0]> = {}) =>
-    new WebhookSender({ allowPrivate: true, timeoutMs: 2000, userAgent: "test-agent", ...opts });
+    new WebhookSender({ allowPrivate: true, timeoutMs: 2000, connectTimeoutMs: 1000, userAgent: "test-agent", ...opts });
 
   it("POSTs the body with the event, delivery, idempotency and signature headers; 2xx is success", async () => {
     seen.length = 0;
@@ -81,7 +83,30 @@ describe("WebhookSender", () => {
     const r = await sender({ timeoutMs: 200 }).send(attempt("/hang"));
     expect(r.ok).toBe(false);
     expect(r.error).toMatch(/ETIMEDOUT/);
+    expect(r.timedOut).toBe(true);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("gives up on a host that never completes the connection within the connect time limit (issue 8)", async () => {
+    // A listener that never accepts, with a backlog of one already taken: the kernel drops further SYNs, so the
+    // next connection hangs in SYN-SENT like one to a host that drops packets. Node accepts on its own, hence python.
+    const py = spawn("/usr/bin/python3", ["-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)"]);
+    try {
+      const blackhole = await new Promise<number>((resolve, reject) => {
+        py.stdout.once("data", (d) => resolve(Number(String(d).trim())));
+        py.once("error", reject);
+      });
+      const filler = net.connect(blackhole, "127.0.0.1");
+      await new Promise((r) => filler.once("connect", r));
+      const started = Date.now();
+      const r = await sender({ timeoutMs: 5000, connectTimeoutMs: 300 }).send({ ...attempt("/ok"), url: `http://127.0.0.1:${blackhole}/ok` });
+      expect(r).toMatchObject({ ok: false, statusCode: null, timedOut: true });
+      expect(r.error).toBe("ECONNTIMEDOUT: no connection within 300 ms");
+      expect(Date.now() - started).toBeLessThan(2500);
+      filler.destroy();
+    } finally {
+      py.kill();
+    }
   });
 
   it("reads a status from a receiver that answers with a large body without buffering it", async () => {
@@ -91,7 +116,7 @@ describe("WebhookSender", () => {
 
   it("reports a refused connection as an error without a status", async () => {
     const r = await sender().send({ ...attempt("/ok"), url: "http://127.0.0.1:9/ok" });
-    expect(r).toMatchObject({ ok: false, statusCode: null });
+    expect(r).toMatchObject({ ok: false, statusCode: null, timedOut: false });
     expect(r.error).toMatch(/ECONNREFUSED/);
   });
 });

@@ -9,6 +9,8 @@ export type HealthDeps = {
   checkMysql: () => Promise<boolean>;
   natsHealth: () => "ok" | "down" | "disabled";
   cluster: () => Record<string, unknown>;
+  /** "held" while this node holds offline transitions after a mass expiry (contract §10), else "normal". */
+  expiry: () => "normal" | "held";
   registry: Registry;
 };
 
@@ -41,6 +43,7 @@ export function healthRoutes(d: HealthDeps): RouteSpec[] {
                 version: d.version,
                 uptime_s: Math.floor((Date.now() - d.startedMs) / 1000),
                 checks: { mysql, nats },
+                expiry: d.expiry(),
                 cluster: d.cluster(),
               },
             };
