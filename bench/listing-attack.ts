@@ -7,7 +7,9 @@ import { benchToken, domainOf } from "./data.js";
 const ADJ = ["amber", "arctic", "bold", "cosmic", "dark", "golden", "lunar", "misty", "silver", "wild"];
 const NOUN = ["anchor", "beacon", "castle", "comet", "forge", "harbor", "lagoon", "otter", "pixel", "raven", "tide"];
 const TOPIC = ["chess", "jazz", "linux", "cats", "coffee", "esports", "poetry", "rust", "synthwave", "hiking"];
-const SORTS = ["users", "channels", "name", "created", "last_seen", "rating"];
+const SORTS = ["users", "channels", "name", "created", "last_seen", "rating", "uptime"];
+/** Every sort with both orders: the v1 sort/order pairs the mix reaches. */
+export const SORT_PAIRS = 2 * SORTS.length;
 
 /** Distinct search terms (≥ 400, case-insensitively distinct): word pairs, topic prefixes and made-up fragments. */
 export function searchTerms(): string[] {
@@ -19,7 +21,7 @@ export function searchTerms(): string[] {
 }
 
 /**
- * The crafted paths, in a fixed order, until every term has been used once: all 12 sort/order pairs, each term once
+ * The crafted paths, in a fixed order, until every term has been used once: every sort/order pair, each term once
  * (half of them upper-cased, with filters), junk parameters, deep offsets past every match, legacy searches.
  */
 export function attackPaths(): string[] {
@@ -32,7 +34,8 @@ export function attackPaths(): string[] {
       for (const order of ["asc", "desc"]) {
         const term = encodeURIComponent(q[qi % q.length]);
         const junk = `_=${i}&utm_source=x${i}`;
-        switch (i % 6) {
+        // The shape moves by one each round of pairs, so every pair meets every shape.
+        switch ((i + Math.floor(i / SORT_PAIRS)) % 6) {
           case 0:
             paths.push(`/v1/servers?sort=${sort}&order=${order}&offset=${(i * 37) % 10_000}&${junk}`);
             break;
