@@ -1,4 +1,7 @@
-// A small JSON client for tests: what a real HTTP client sees (status, headers, parsed body).
+// A small JSON client for tests: what a real HTTP client sees (status, headers, parsed body); every /v1 answer is
+// checked against the OpenAPI document the registrar serves (test/support/openapi-check.ts).
+import { checkerFor, type Answer } from "./openapi-check.js";
+
 export type ApiResponse<T = any> = { status: number; headers: Headers; body: T; text: string };
 
 export function api(base: string) {
@@ -18,6 +21,7 @@ export function api(base: string) {
     } catch {
       parsed = undefined;
     }
+    await checkAgainstDocument(base, { method, path, status: res.status, contentType: res.headers.get("content-type"), text });
     return { status: res.status, headers: res.headers, body: parsed, text };
   }
   return {
@@ -27,6 +31,15 @@ export function api(base: string) {
     put: <T = any>(path: string, body?: unknown, opts?: Parameters<typeof call>[2]) => call<T>("PUT", path, { ...opts, body }),
     del: <T = any>(path: string, opts?: Parameters<typeof call>[2]) => call<T>("DELETE", path, opts),
   };
+}
+
+/** Every /v1 answer must match the served OpenAPI document (docs/api.md): a mismatch fails the calling test. */
+async function checkAgainstDocument(base: string, answer: Answer): Promise<void> {
+  if (!answer.path.split("?")[0].startsWith("/v1/") && !answer.path.startsWith("/.well-known/")) return;
+  const checker = await checkerFor(base);
+  if (!checker.covers(answer.path)) return;
+  const problem = checker.problem(answer);
+  if (problem) throw new Error(`OpenAPI: ${problem}`);
 }
 
 let counter = 0;

@@ -18,15 +18,26 @@ const SECURITY: Record<Auth, JsonSchema> = {
   identity_assertion: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "An identity assertion from the rater's home server (contract §8.3, §8.4)." },
 };
 
-const REQUEST_ID = { description: "The request's id: the incoming X-Request-Id when valid, else a generated one.", schema: { type: "string" } };
-const RATE_HEADERS = {
+const HEADERS = {
+  "X-Request-Id": { description: "The request's id: the incoming X-Request-Id when valid, else a generated one.", schema: { type: "string" } },
   "RateLimit-Limit": { description: "Requests allowed per window.", schema: { type: "integer" } },
   "RateLimit-Remaining": { description: "Requests left in this window.", schema: { type: "integer" } },
   "RateLimit-Reset": { description: "Seconds until the window resets.", schema: { type: "integer" } },
+  "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" } },
 };
+const header = (name: keyof typeof HEADERS) => ({ [name]: { $ref: `#/components/headers/${name}` } });
+const RATE_HEADERS = { ...header("RateLimit-Limit"), ...header("RateLimit-Remaining"), ...header("RateLimit-Reset") };
 
-/** A zod schema as JSON Schema 2020-12: as the client sends it (`input`) or as the registrar answers (`output`). */
-export function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+/** The envelope (components.schemas.Error) with `code` narrowed to the codes this status answers here. */
+function errorSchema(codes: ErrorCode[]): JsonSchema {
+  return { allOf: [{ $ref: "#/components/schemas/Error" }, { properties: { error: { properties: { code: { enum: codes } } } } }] };
+}
+
+/**
+ * A zod schema as JSON Schema 2020-12: as the client sends it (`input`) or as the registrar answers (`output`).
+ * Schemas with a meta `id` (responses.ts) go to `shared` and are referenced as #/components/schemas/<id>.
+ */
+export function jsonSchema(schema: z.ZodType, io: "input" | "output", shared?: Record<string, JsonSchema>): JsonSchema {
   const out = z.toJSONSchema(schema, {
     target: "draft-2020-12",
     io,
@@ -37,7 +48,13 @@ export function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchem
     },
   }) as JsonSchema;
   delete out.$schema;
-  return out;
+  const defs = out.$defs as Record<string, JsonSchema> | undefined;
+  if (!defs) return out;
+  if (!shared) throw new Error("a schema with a shared id needs the document's components");
+  delete out.$defs;
+  const moved = JSON.parse(JSON.stringify({ out, defs }).replaceAll('"#/$defs/', '"#/components/schemas/'));
+  Object.assign(shared, moved.defs);
+  return moved.out;
 }
 
 /** "/servers/:domain/webhooks/:id" → ["domain", "id"]. */
@@ -75,10 +92,10 @@ function parameters(route: RouteSpec, doc: OperationDoc | undefined): JsonSchema
   return out;
 }
 
-function successResponse(status: number, body: OperationDoc["responses"][number], headers: JsonSchema): JsonSchema {
+function successResponse(status: number, body: OperationDoc["responses"][number], headers: JsonSchema, shared: Record<string, JsonSchema>): JsonSchema {
   const description = status === 204 ? "No content." : status === 201 ? "Created." : "OK.";
   if (body === null) return { description, headers };
-  if (body instanceof z.ZodType) return { description, headers, content: { "application/json": { schema: jsonSchema(body, "output") } } };
+  if (body instanceof z.ZodType) return { description, headers, content: { "application/json": { schema: jsonSchema(body, "output", shared) } } };
   return { description: body.description, headers, content: { [body.mediaType]: { schema: { type: "string" } } } };
 }
 
@@ -87,11 +104,11 @@ function errorResponses(codes: ErrorCode[], headers: JsonSchema): Record<string,
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   const out: Record<string, JsonSchema> = {};
   for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
-    const extra: JsonSchema = status === 429 ? { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } : {};
+    const extra: JsonSchema = status === 429 ? header("Retry-After") : {};
     out[String(status)] = {
       description: list.map((c) => `\`${c}\``).join(", "),
       headers: { ...headers, ...extra },
-      content: { "application/json": { schema: jsonSchema(errorEnvelope(list), "output") } },
+      content: { "application/json": { schema: errorSchema(list) } },
     };
   }
   return out;
@@ -107,10 +124,10 @@ function mergeResponses(ok: JsonSchema, error: JsonSchema): JsonSchema {
   };
 }
 
-function operation(route: RouteSpec, method: Method, spec: MethodSpec): JsonSchema {
+function operation(route: RouteSpec, method: Method, spec: MethodSpec, shared: Record<string, JsonSchema>): JsonSchema {
   const doc = spec.doc;
   const path = documentPath(route);
-  const headers: JsonSchema = { "X-Request-Id": REQUEST_ID, ...(spec.limiter !== undefined ? RATE_HEADERS : {}) };
+  const headers: JsonSchema = { ...header("X-Request-Id"), ...(spec.limiter !== undefined ? RATE_HEADERS : {}) };
   const codes = new Set<ErrorCode>([...COMMON_ERRORS, ...(doc?.errors ?? [])]);
   if (spec.limiter !== undefined) codes.add("rate_limited");
   const op: JsonSchema = {
@@ -121,12 +138,12 @@ function operation(route: RouteSpec, method: Method, spec: MethodSpec): JsonSche
   };
   if (doc?.description) op.description = doc.description;
   if (doc?.auth) op.security = [...doc.auth.map((a) => ({ [a]: [] })), ...(doc.authOptional ? [{}] : [])];
-  if (doc?.body) op.requestBody = { required: !doc.bodyOptional, content: { "application/json": { schema: jsonSchema(doc.body, "input") } } };
+  if (doc?.body) op.requestBody = { required: !doc.bodyOptional, content: { "application/json": { schema: jsonSchema(doc.body, "input", shared) } } };
   const responses: Record<string, JsonSchema> = {};
   for (const [status, body] of Object.entries(doc?.responses ?? {})) {
     const extra: JsonSchema = {};
     for (const [name, description] of Object.entries(doc?.responseHeaders ?? {})) extra[name] = { description, schema: { type: "string" } };
-    responses[status] = successResponse(Number(status), body, { ...headers, ...extra });
+    responses[status] = successResponse(Number(status), body, { ...headers, ...extra }, shared);
   }
   for (const [status, error] of Object.entries(errorResponses([...codes], headers))) {
     const ok = responses[status];
@@ -138,9 +155,10 @@ function operation(route: RouteSpec, method: Method, spec: MethodSpec): JsonSche
 
 export function openApiDocument(routes: RouteSpec[], info: DocumentInfo): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
+  const shared: Record<string, JsonSchema> = {};
   for (const route of documentedRoutes(routes)) {
     const item = (paths[documentPath(route)] ??= {});
-    for (const [method, spec] of Object.entries(route.methods) as [Method, MethodSpec][]) item[method.toLowerCase()] = operation(route, method, spec);
+    for (const [method, spec] of Object.entries(route.methods) as [Method, MethodSpec][]) item[method.toLowerCase()] = operation(route, method, spec, shared);
   }
   return {
     openapi: "3.1.0",
@@ -155,6 +173,6 @@ export function openApiDocument(routes: RouteSpec[], info: DocumentInfo): JsonSc
     },
     servers: [{ url: info.prefix || "/" }],
     paths,
-    components: { securitySchemes: SECURITY, schemas: { Error: jsonSchema(errorEnvelope(), "output") } },
+    components: { securitySchemes: SECURITY, headers: HEADERS, schemas: { ...shared, Error: jsonSchema(errorEnvelope(), "output") } },
   };
 }

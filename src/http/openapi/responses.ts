@@ -39,7 +39,7 @@ export const Server = z.object({
     verified_count: Count,
   }),
   origin: Domain.meta({ description: "the registrar that owns the record (REGISTRAR_ID)" }),
-}).meta({ title: "Server" });
+}).meta({ id: "Server", description: "The server record (contract §2)." });
 
 export const ServerReply = z.object({ server: Server });
 export const ServerWithToken = z.object({ server: Server, token: Token, token_expires_at: IsoTime });
@@ -54,7 +54,7 @@ export const Rating = z.object({
   comment: z.string().nullable(),
   created_at: IsoTime,
   verified: z.boolean(),
-});
+}).meta({ id: "Rating" });
 export const RatingReply = z.object({ rating: Rating });
 export const RatingPage = z.object({
   average: z.number().min(1).max(5).nullable(),
@@ -82,7 +82,9 @@ export const Challenge = z.object({
 });
 export const VerificationDone = z.object({ verified: z.literal(true), verified_at: IsoTime });
 
-export const Webhook = z.object({ id: z.string().regex(/^wh_[0-9a-f]{24}$/), url: z.string(), events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).nullable(), created_at: IsoTime });
+export const Webhook = z
+  .object({ id: z.string().regex(/^wh_[0-9a-f]{24}$/), url: z.string(), events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).nullable(), created_at: IsoTime })
+  .meta({ id: "Webhook" });
 export const WebhookList = z.object({ webhooks: z.array(Webhook) });
 export const Delivery = z.object({
   id: Count,
@@ -97,13 +99,13 @@ export const Delivery = z.object({
   created_at: IsoTime,
   updated_at: IsoTime,
   history: z.array(z.object({ attempt: z.int().min(1), at: IsoTime, status_code: z.int().nullable(), error: z.string().nullable(), duration_ms: z.number().min(0) })),
-});
+}).meta({ id: "Delivery" });
 export const DeliveryPage = z.object({ deliveries: z.array(Delivery), limit: z.int().min(1), offset: Count });
 
-export const Ban = z.object({ domain: Domain, reason: z.string(), created_at: IsoTime });
+export const Ban = z.object({ domain: Domain, reason: z.string(), created_at: IsoTime }).meta({ id: "Ban" });
 export const BanReply = z.object({ ban: Ban });
 export const BanList = z.object({ bans: z.array(Ban) });
-export const AuditEntry = z.object({ id: Count, at: IsoTime, actor: z.string(), action: z.string(), domain: Domain.nullable(), detail: z.unknown() });
+export const AuditEntry = z.object({ id: Count, at: IsoTime, actor: z.string(), action: z.string(), domain: Domain.nullable(), detail: z.unknown() }).meta({ id: "AuditEntry" });
 export const AuditPage = z.object({ entries: z.array(AuditEntry) });
 
 const Member = z.object({ node: z.string(), shards: Count, servers: Count, at: IsoTime });
