@@ -85,6 +85,10 @@ export const VerificationDone = z.object({ verified: z.literal(true), verified_a
 export const Webhook = z
   .object({ id: z.string().regex(/^wh_[0-9a-f]{24}$/), url: z.string(), events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).nullable(), created_at: IsoTime })
   .meta({ id: "Webhook" });
+export const WebhookCreated = z.object({
+  webhook: Webhook,
+  secret: z.string().regex(/^[0-9a-f]{64}$/).meta({ description: "The signing secret of Zent-Signature; shown only here" }),
+});
 export const WebhookList = z.object({ webhooks: z.array(Webhook) });
 export const Delivery = z.object({
   id: Count,

@@ -11,7 +11,7 @@ import type { WebhooksRepo } from "../../webhooks/webhooks-repo.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
-import { DeliveryPage, Webhook, WebhookList } from "../openapi/responses.js";
+import { DeliveryPage, WebhookCreated, WebhookList } from "../openapi/responses.js";
 import { DomainParam } from "../openapi/params.js";
 import type { ErrorCode } from "../../core/errors.js";
 import { z } from "zod";
@@ -53,7 +53,7 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
           body: true,
           doc: {
             summary: "Register a webhook", auth: ["server_token"], params: DomainParam, body: RegisterWebhook,
-            responses: { 201: Webhook }, errors: ["validation_failed", ...OWNER_ERRORS],
+            responses: { 201: WebhookCreated }, errors: ["validation_failed", ...OWNER_ERRORS],
           },
           handler: async (ctx, body) => {
             const domain = await owner(ctx);
