@@ -8,8 +8,6 @@ import { ROOT } from "./paths.js";
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
 export type Channel = "session" | "feed";
 
-let validators: Record<Channel, ValidateFunction> | null = null;
-
 function load(): Record<Channel, ValidateFunction> {
   const doc = JSON.parse(readFileSync(`${ROOT}/docs/asyncapi.json`, "utf8"));
   const ajv = new Ajv({ strict: false, allErrors: true });
@@ -23,6 +21,9 @@ function load(): Record<Channel, ValidateFunction> {
   return { session: sent("session"), feed: sent("feed") };
 }
 
+// Compiled on import, not on the first frame: a test with short timeouts must not wait for ajv mid-protocol.
+const validators = load();
+
 /** The channel a WebSocket path opens (PATH_PREFIX or not), or null for another path. */
 export function channelOf(path: string): Channel | null {
   const p = path.split("?")[0];
@@ -33,7 +34,6 @@ export function channelOf(path: string): Channel | null {
 
 /** Null when the frame is one the description allows on this channel, else what is wrong. */
 export function frameProblem(channel: Channel, frame: unknown): string | null {
-  validators ??= load();
   const validate = validators[channel];
   if (validate(frame)) return null;
   const errors = (validate.errors ?? []).slice(0, 4).map((e) => `${e.instancePath || "/"} ${e.message}`);
