@@ -17,7 +17,8 @@ export class ResponseChecker {
   private readonly templates: { re: RegExp; template: string }[];
   private readonly compiled = new Map<string, ValidateFunction>();
 
-  constructor(private readonly doc: any) {
+  /** `served`: the node's own document; else the full route table's, where a 404 may mean "not mounted there". */
+  constructor(private readonly doc: any, private readonly served = true) {
     addFormats(this.ajv);
     this.ajv.addSchema(doc, DOC_ID);
     this.templates = Object.keys(doc.paths).map((template) => ({
@@ -41,6 +42,7 @@ export class ResponseChecker {
     const op = template ? this.doc.paths[template][method] : undefined;
     if (!template) return this.envelope(a, 404, "not_found", "no documented path");
     if (!op) return this.envelope(a, 405, "method_not_allowed", `${a.method} is not documented for ${template}`);
+    if (!this.served && a.status === 404 && !op.responses["404"]) return this.envelope(a, 404, "not_found", "not mounted");
     const response = op.responses[String(a.status)];
     const where = `${a.method} ${template} → ${a.status}`;
     if (!response) return `${where}: status not documented (documented: ${Object.keys(op.responses).join(", ")})`;
@@ -78,15 +80,18 @@ const checkers = new Map<string, Promise<ResponseChecker>>();
 
 /**
  * The checker for a registrar at `base`: from its own GET /v1/openapi.json (so it describes exactly what that node
- * mounted, with or without the admin routes), or the document of the full route table if that node cannot answer.
+ * mounted, with or without the admin routes), or the document of the full route table if that node is gone
+ * (stopped by its test before the checks ran).
  */
 export function checkerFor(base: string): Promise<ResponseChecker> {
   let c = checkers.get(base);
   if (!c) {
     c = fetch(`${base}/v1/openapi.json`)
       .then((res) => (res.ok ? res.json() : Promise.reject(new Error(String(res.status)))))
-      .catch(() => openApiDocument(routeTable(), { version: "local" }))
-      .then((doc) => new ResponseChecker(doc));
+      .then(
+        (doc) => new ResponseChecker(doc),
+        () => new ResponseChecker(openApiDocument(routeTable(), { version: "local" }), false),
+      );
     checkers.set(base, c);
   }
   return c;
