@@ -35,6 +35,14 @@ const RatingSummary = z.object({
   verified_count: Count,
 });
 
+/** A mirrored record's rating as its origin shows it (docs/federation.md); older peers may lack the last two. */
+const MirroredSummary = z.object({
+  average: z.number().min(1).max(5).nullable(),
+  count: Count,
+  distribution: z.array(Count).length(5).optional(),
+  verified_count: Count.optional(),
+});
+
 const eventOf = <T extends string, D extends z.ZodType>(type: T, data: D) =>
   z.object({ op: z.literal("event"), seq: z.int().positive(), type: z.literal(type), domain: z.string().min(1).max(253), at: IsoTime, data });
 
@@ -47,5 +55,6 @@ export const Event = z.discriminatedUnion("type", [
   eventOf("rating.created", z.union([
     z.object({ rating: Rating, summary: RatingSummary }),
     z.object({ removed: z.object({ user_id: z.string() }), summary: RatingSummary }).meta({ description: "the operator removed a rating (contract §8.5)" }),
+    z.object({ summary: MirroredSummary }).meta({ description: "a mirrored record's ratings changed at its origin (docs/federation.md)" }),
   ])),
 ]).meta({ description: "A committed registry event; on a server session only the session's own domain's events." });
