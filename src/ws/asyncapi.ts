@@ -12,6 +12,7 @@ export const ASYNCAPI_CHANNELS = { session: "/v1/ws/server", feed: "/v1/feed" } 
 /** What a client does on each close code (docs/websocket.md). */
 const CLOSE_ADVICE: Record<keyof typeof CloseCode, string> = {
   normal: "normal close (clients use it to leave)",
+  policyViolation: "feed only: more than FEED_MAX_PER_IP open feed connections from this address: retry later, with fewer",
   internalError: "registrar failure: reconnect with backoff",
   restarting: "node shutting down: reconnect soon, to the next URL",
   tryAgainLater: "slow consumer, or no node owns the server right now: reconnect with backoff (feed: resume)",

@@ -10,6 +10,8 @@ import { ratingRoutes } from "../../src/http/routes/ratings.js";
 import { serverRoutes } from "../../src/http/routes/servers.js";
 import { verificationRoutes } from "../../src/http/routes/verification.js";
 import { webhookRoutes } from "../../src/http/routes/webhooks.js";
+import { probeRoutes } from "../../src/http/routes/probes.js";
+import { uptimeRoutes } from "../../src/http/routes/uptime.js";
 import type { RouteSpec } from "../../src/http/router.js";
 
 /** Any property, any call: a dependency the route factories hold on to but never use before a request. */
@@ -22,8 +24,10 @@ export function routeTable(): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...serverRoutes({
       directory: inert(), actors: inert(), schemas: makeServerSchemas({ allowInsecureUrls: false }), registrarId: "reg.example.com",
-      offlineAfterS: 300, heartbeatIntervalS: 30, onHeartbeat: inert(), registrations: inert(), limits: { register: inert(), list: inert() },
+      offlineAfterS: 300, heartbeatIntervalS: 30, onHeartbeat: inert(), registrations: inert(), limits: { register: inert(), list: inert() }, lastSeq: inert(),
     }),
+    ...uptimeRoutes({ directory: inert(), repo: inert(), registrarId: "reg.example.com" }),
+    ...probeRoutes(inert()),
     ...ratingRoutes({ directory: inert(), ratings: inert(), service: inert(), limit: inert() }),
     ...verificationRoutes({ proofs: inert(), recoveryLimit: inert() }),
     ...keyRoutes({ listed: inert(), issuerKeys: inert(), signer: inert(), assertions: inert() }),

@@ -32,7 +32,7 @@ describe("the OpenAPI document", () => {
   it("has nothing that is not in the table, and no legacy route", () => {
     const expected = new Set(routes.filter((r) => r.dialect !== "legacy" && (!r.bare || Object.values(r.methods).some((m) => m?.doc))).map(documentPath));
     expect(new Set(Object.keys(doc.paths))).toEqual(expected);
-    expect(Object.keys(doc.paths).every((p) => p.startsWith("/v1/") || p === "/metrics" || p.startsWith("/.well-known/"))).toBe(true);
+    expect(Object.keys(doc.paths).every((p) => p.startsWith("/v1/") || ["/metrics", "/livez", "/readyz"].includes(p) || p.startsWith("/.well-known/"))).toBe(true);
   });
 
   it("answers every operation's errors with the envelope, codes grouped under their contract status", () => {
@@ -49,7 +49,8 @@ describe("the OpenAPI document", () => {
     expect(put.responses["401"].content["application/json"].schema.allOf[1].properties.error.properties.code.enum).toEqual(["unauthorized", "token_expired"]);
     expect(put.requestBody.content["application/json"].schema.additionalProperties).toBe(false);
     expect(doc.paths["/v1/servers"].get.responses["429"].headers["Retry-After"]).toEqual({ $ref: "#/components/headers/Retry-After" });
-    expect(doc.paths["/v1/servers"].get.parameters.map((p: any) => p.name)).toEqual(["q", "sort", "order", "status", "verified", "origin", "limit", "offset"]);
+    expect(doc.paths["/v1/servers"].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(["q", "sort", "order", "status", "verified", "origin", "limit", "offset", "cursor"]));
+    expect(doc.paths["/v1/servers/{domain}"].get.responses["304"]).toBeDefined();
   });
 
   it("is OpenAPI 3.1 whose schemas compile as JSON Schema 2020-12", () => {
@@ -79,14 +80,15 @@ describe("the response checker the integration tests use", () => {
     domain: "a.example.com", name: "A", description: null, icon: null, api_url: "https://a.example.com/api", ws_url: null, voice_url: null,
     voice_provider: null, cdn_url: null, protocols: [], capabilities: [], version: null, user_count: 0, channel_count: 0, verified: false,
     verified_at: null, status: "online", last_seen: at, created_at: at, rating: { average: null, count: 0, distribution: [0, 0, 0, 0, 0], verified_count: 0 },
-    origin: "reg.example.com",
+    origin: "reg.example.com", web_url: null, languages: [], registration: null, uptime_30d: null,
   };
   const answer = (method: string, path: string, status: number, body: unknown) =>
     checker.problem({ method, path, status, contentType: "application/json", text: body === undefined ? "" : JSON.stringify(body) });
 
   it("accepts answers the document describes", () => {
     expect(answer("GET", "/v1/servers/a.example.com", 200, { server })).toBeNull();
-    expect(answer("GET", "/v1/servers?limit=1", 200, { servers: [server], total: 1, limit: 1, offset: 0 })).toBeNull();
+    expect(answer("GET", "/v1/servers?limit=1", 200, { servers: [server], total: 1, limit: 1, offset: 0, next_cursor: null })).toBeNull();
+    expect(answer("GET", "/v1/servers/a.example.com", 304, undefined)).toBeNull();
     expect(answer("DELETE", "/v1/servers/a.example.com", 204, undefined)).toBeNull();
     expect(answer("PUT", "/v1/servers/a.example.com", 401, { error: { code: "token_expired", message: "x" } })).toBeNull();
     expect(answer("PATCH", "/v1/servers", 405, { error: { code: "method_not_allowed", message: "x" } })).toBeNull();

@@ -24,6 +24,7 @@ const HEADERS = {
   "RateLimit-Remaining": { description: "Requests left in this window.", schema: { type: "integer" } },
   "RateLimit-Reset": { description: "Seconds until the window resets.", schema: { type: "integer" } },
   "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" } },
+  ETag: { description: "A weak validator of the body: send it back as If-None-Match for a 304 (contract §9.2).", schema: { type: "string" } },
 };
 const header = (name: keyof typeof HEADERS) => ({ [name]: { $ref: `#/components/headers/${name}` } });
 const RATE_HEADERS = { ...header("RateLimit-Limit"), ...header("RateLimit-Remaining"), ...header("RateLimit-Reset") };
@@ -143,8 +144,11 @@ function operation(route: RouteSpec, method: Method, spec: MethodSpec, shared: R
   for (const [status, body] of Object.entries(doc?.responses ?? {})) {
     const extra: JsonSchema = {};
     for (const [name, description] of Object.entries(doc?.responseHeaders ?? {})) extra[name] = { description, schema: { type: "string" } };
-    responses[status] = successResponse(Number(status), body, { ...headers, ...extra }, shared);
+    // Every 200 answer to a GET carries an ETag, and If-None-Match with it answers 304 (src/http/representation.ts).
+    const etag = method === "GET" && status === "200" ? header("ETag") : {};
+    responses[status] = successResponse(Number(status), body, { ...headers, ...etag, ...extra }, shared);
   }
+  if (method === "GET" && responses["200"]) responses["304"] = { description: "Not modified: If-None-Match named the current ETag.", headers: { ...headers, ...header("ETag") } };
   for (const [status, error] of Object.entries(errorResponses([...codes], headers))) {
     const ok = responses[status];
     responses[status] = ok ? mergeResponses(ok, error) : error;

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { EVENT_TYPES } from "../../core/events.js";
 import { ERROR_CODES, type ErrorCode } from "../../core/errors.js";
 import { WEBHOOK_EVENT_TYPES } from "../../webhooks/schemas.js";
+import { REGISTRATION_POLICIES } from "../../domain/directory-fields.js";
 
 /** ISO-8601 UTC with milliseconds (contract §1). */
 export const IsoTime = z.iso.datetime();
@@ -39,12 +40,22 @@ export const Server = z.object({
     verified_count: Count,
   }),
   origin: Domain.meta({ description: "the registrar that owns the record (REGISTRAR_ID)" }),
+  web_url: z.string().nullable(),
+  languages: z.array(z.string()),
+  registration: z.enum(REGISTRATION_POLICIES).nullable(),
+  uptime_30d: z.number().min(0).max(1).nullable().meta({ description: "online ratio over the last 30 days; null when unknown" }),
 }).meta({ id: "Server", description: "The server record (contract §2)." });
 
 export const ServerReply = z.object({ server: Server });
 export const ServerWithToken = z.object({ server: Server, token: Token, token_expires_at: IsoTime });
 export const TokenReply = z.object({ token: Token, token_expires_at: IsoTime });
-export const ServerList = z.object({ servers: z.array(Server), total: Count, limit: z.int().min(1).max(100), offset: Count });
+export const ServerList = z.object({
+  servers: z.array(Server),
+  total: Count,
+  limit: z.int().min(1).max(100),
+  offset: Count,
+  next_cursor: z.string().nullable().meta({ description: "pass as `cursor` for the next page; null on the last" }),
+});
 export const HeartbeatReply = z.object({ status: z.literal("online"), last_seen: IsoTime, next_heartbeat_s: z.number().positive(), token_expires_at: IsoTime });
 export const ServerHealth = z.object({ domain: Domain, status: z.enum(["online", "offline"]), last_seen: IsoTime, offline_after_s: z.number().positive() });
 
@@ -121,6 +132,14 @@ export const NodeHealth = z.object({
   checks: z.object({ mysql: z.enum(["ok", "down"]), nats: z.enum(["ok", "down", "disabled"]) }),
   cluster: z.object({ nodes: z.int().min(1), shards_owned: Count, shards_total: z.int().min(1), members: z.array(Member) }),
 });
+
+export const Uptime = z.object({
+  domain: Domain,
+  days: z.array(z.object({ date: z.iso.date(), online_ratio: z.number().min(0).max(1).nullable() })),
+  ratio: z.number().min(0).max(1).nullable(),
+});
+export const Liveness = z.object({ status: z.literal("alive") });
+export const Readiness = z.object({ status: z.enum(["starting", "ready", "draining"]) });
 
 /** The error envelope of contract §1, for the given codes (all of them when absent). */
 export function errorEnvelope(codes: readonly ErrorCode[] = ERROR_CODES) {

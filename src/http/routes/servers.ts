@@ -34,6 +34,7 @@ export type ServerRouteDeps = {
 };
 
 import { isoTime as iso } from "../../core/iso-time.js";
+const SEQ_HEADER = "The newest event seq this answer reflects: follow /v1/feed with after_seq from it (contract §9.2).";
 /** What a route behind authDomain may answer. */
 const TOKEN_ERRORS: ErrorCode[] = ["unauthorized", "token_expired", "not_owner"];
 const LIST_HEAD = Buffer.from('{"servers":[');
@@ -124,7 +125,9 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
       methods: {
         GET: {
           limiter: d.limits.list,
-          doc: { summary: "List servers", query: ListQuery, responses: { 200: R.ServerList }, errors: ["validation_failed"] },
+          doc: {
+            summary: "List servers", query: ListQuery, responses: { 200: R.ServerList }, responseHeaders: { "X-Registrar-Seq": SEQ_HEADER }, errors: ["validation_failed"],
+          },
           handler: async (ctx) => {
             const { key, value: q } = queries.get(ctx.query);
             const hit = pages.get(key, d.directory.version, Date.now());
@@ -159,7 +162,9 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
       path: "/servers/:domain",
       methods: {
         GET: {
-          doc: { summary: "One server's record", params: DomainParam, responses: { 200: R.ServerReply }, errors: ["not_found"] },
+          doc: {
+            summary: "One server's record", params: DomainParam, responses: { 200: R.ServerReply }, responseHeaders: { "X-Registrar-Seq": SEQ_HEADER }, errors: ["not_found"],
+          },
           handler: (ctx) => {
             const seq = d.lastSeq();
             return { status: 200, raw: `{"server":${knownDomain(ctx, d).toJson()}}`, headers: [["X-Registrar-Seq", String(seq)]] };
