@@ -24,18 +24,18 @@ export function routeTable(): RouteSpec[] {
   const routes: RouteSpec[] = [
     ...serverRoutes({
       directory: inert(), actors: inert(), schemas: makeServerSchemas({ allowInsecureUrls: false }), registrarId: "reg.example.com",
-      offlineAfterS: 300, heartbeatIntervalS: 30, onHeartbeat: inert(), registrations: inert(), limits: { register: inert(), list: inert() }, lastSeq: inert(),
+      offlineAfterS: 300, heartbeatIntervalS: 30, onHeartbeat: inert(), registrations: inert(), limits: { register: inert(), list: inert(), write: inert(), heartbeat: inert() }, lastSeq: inert(),
     }),
     ...uptimeRoutes({ directory: inert(), repo: inert(), registrarId: "reg.example.com" }),
     ...probeRoutes(inert()),
     ...ratingRoutes({ directory: inert(), ratings: inert(), service: inert(), limit: inert() }),
-    ...verificationRoutes({ proofs: inert(), recoveryLimit: inert() }),
+    ...verificationRoutes({ proofs: inert(), recoveryLimit: inert(), writeLimit: inert() }),
     ...keyRoutes({ listed: inert(), issuerKeys: inert(), signer: inert(), assertions: inert() }),
     ...adminRoutes({
       registrarId: "reg.example.com", admin: inert(), actors: inert(), listed: inert(), update: inert(), publish: inert(),
       bans: inert(), ratings: inert(), checks: inert(), audit: inert(),
     }),
-    ...webhookRoutes({ db: inert(), webhooks: inert(), registrarId: "reg.example.com", allowInsecureUrls: false, allowPrivateWebhooks: false }),
+    ...webhookRoutes({ db: inert(), webhooks: inert(), registrarId: "reg.example.com", allowInsecureUrls: false, allowPrivateWebhooks: false, writeLimit: inert() }),
     ...healthRoutes({ nodeId: "n1", version: "0", startedMs: 0, checkMysql: inert(), natsHealth: inert(), cluster: inert(), registry: inert() }),
   ];
   routes.push(...openApiRoutes(() => routes, { version: "0" }));

@@ -128,9 +128,11 @@ function mergeResponses(ok: JsonSchema, error: JsonSchema): JsonSchema {
 function operation(route: RouteSpec, method: Method, spec: MethodSpec, shared: Record<string, JsonSchema>): JsonSchema {
   const doc = spec.doc;
   const path = documentPath(route);
-  const headers: JsonSchema = { ...header("X-Request-Id"), ...(spec.limiter !== undefined ? RATE_HEADERS : {}) };
+  // Per client IP or per domain (the router's two limits): RateLimit-* on the answers, 429 rate_limited.
+  const limited = spec.limiter !== undefined || spec.perDomain !== undefined;
+  const headers: JsonSchema = { ...header("X-Request-Id"), ...(limited ? RATE_HEADERS : {}) };
   const codes = new Set<ErrorCode>([...COMMON_ERRORS, ...(doc?.errors ?? [])]);
-  if (spec.limiter !== undefined) codes.add("rate_limited");
+  if (limited) codes.add("rate_limited");
   const op: JsonSchema = {
     operationId: operationId(method, path),
     summary: doc?.summary ?? `${method} ${path} (undocumented)`,
