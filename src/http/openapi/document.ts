@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../../core/errors.js";
 import type { Method, MethodSpec, RouteSpec } from "../router.js";
 import type { Auth, OperationDoc } from "./operation-doc.js";
-import { errorEnvelope } from "./responses.js";
+import { errorEnvelope, INTERNAL_CODE } from "./responses.js";
 
 export type DocumentInfo = { version: string; /** PATH_PREFIX ("" for none). */ prefix?: string };
 type JsonSchema = Record<string, unknown>;
@@ -30,7 +30,7 @@ const header = (name: keyof typeof HEADERS) => ({ [name]: { $ref: `#/components/
 const RATE_HEADERS = { ...header("RateLimit-Limit"), ...header("RateLimit-Remaining"), ...header("RateLimit-Reset") };
 
 /** The envelope (components.schemas.Error) with `code` narrowed to the codes this status answers here. */
-function errorSchema(codes: ErrorCode[]): JsonSchema {
+function errorSchema(codes: string[]): JsonSchema {
   return { allOf: [{ $ref: "#/components/schemas/Error" }, { properties: { error: { properties: { code: { enum: codes } } } } }] };
 }
 
@@ -101,7 +101,7 @@ function successResponse(status: number, body: OperationDoc["responses"][number]
 }
 
 function errorResponses(codes: ErrorCode[], headers: JsonSchema): Record<string, JsonSchema> {
-  const byStatus = new Map<number, ErrorCode[]>();
+  const byStatus = new Map<number, string[]>([[500, [INTERNAL_CODE]]]);
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   const out: Record<string, JsonSchema> = {};
   for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
@@ -174,7 +174,7 @@ export function openApiDocument(routes: RouteSpec[], info: DocumentInfo): JsonSc
       description:
         "The registrar's HTTP API (contract §1–§3, §8), generated from the route table. Every error answers the " +
         "envelope `{\"error\":{\"code\",\"message\",\"details\"?}}`; a known path with another method answers 405 " +
-        "`method_not_allowed` with `Allow`, an unknown path 404 `not_found`. The WebSocket protocols are described " +
+        "`method_not_allowed` with `Allow`, an unknown path 404 `not_found`; an unexpected failure is 500 `internal`. The WebSocket protocols are described " +
         "in docs/asyncapi.json.",
     },
     servers: [{ url: info.prefix || "/" }],

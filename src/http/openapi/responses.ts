@@ -3,7 +3,7 @@
 // against these (test/support/openapi-check.ts), so a field added to an answer must be added here as well.
 import { z } from "zod";
 import { EVENT_TYPES } from "../../core/events.js";
-import { ERROR_CODES, type ErrorCode } from "../../core/errors.js";
+import { ERROR_CODES } from "../../core/errors.js";
 import { WEBHOOK_EVENT_TYPES } from "../../webhooks/schemas.js";
 import { REGISTRATION_POLICIES } from "../../domain/directory-fields.js";
 
@@ -141,11 +141,14 @@ export const Uptime = z.object({
 export const Liveness = z.object({ status: z.literal("alive") });
 export const Readiness = z.object({ status: z.enum(["starting", "ready", "draining"]) });
 
-/** The error envelope of contract §1, for the given codes (all of them when absent). */
-export function errorEnvelope(codes: readonly ErrorCode[] = ERROR_CODES) {
+/** An unexpected failure (a bug, an unforeseen store error): 500 with this code, nothing of the cause (src/http/respond.ts). */
+export const INTERNAL_CODE = "internal";
+
+/** The error envelope of contract §1, for the given codes (the contract's and `internal` when absent). */
+export function errorEnvelope(codes: readonly string[] = [...ERROR_CODES, INTERNAL_CODE]) {
   return z.object({
     error: z.object({
-      code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
+      code: z.enum(codes as [string, ...string[]]),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string(), reason: z.string().optional() })).optional(),
     }),
