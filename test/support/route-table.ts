@@ -36,7 +36,7 @@ export function routeTable(): RouteSpec[] {
       bans: inert(), ratings: inert(), checks: inert(), audit: inert(),
     }),
     ...webhookRoutes({ db: inert(), webhooks: inert(), registrarId: "reg.example.com", allowInsecureUrls: false, allowPrivateWebhooks: false, writeLimit: inert() }),
-    ...healthRoutes({ nodeId: "n1", version: "0", startedMs: 0, checkMysql: inert(), natsHealth: inert(), cluster: inert(), registry: inert() }),
+    ...healthRoutes({ nodeId: "n1", version: "0", startedMs: 0, checkMysql: inert(), natsHealth: inert(), cluster: inert(), registry: inert(), expiry: inert() }),
   ];
   routes.push(...openApiRoutes(() => routes, { version: "0" }));
   return routes;

@@ -130,6 +130,7 @@ export const NodeHealth = z.object({
   version: z.string(),
   uptime_s: Count,
   checks: z.object({ mysql: z.enum(["ok", "down"]), nats: z.enum(["ok", "down", "disabled"]) }),
+  expiry: z.enum(["normal", "held"]).meta({ description: "held: this node holds offline transitions after a mass expiry (contract §10)" }),
   cluster: z.object({ nodes: z.int().min(1), shards_owned: Count, shards_total: z.int().min(1), members: z.array(Member) }),
 });
 
