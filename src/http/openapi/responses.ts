@@ -93,9 +93,13 @@ export const Challenge = z.object({
 });
 export const VerificationDone = z.object({ verified: z.literal(true), verified_at: IsoTime });
 
-export const Webhook = z
-  .object({ id: z.string().regex(/^wh_[0-9a-f]{24}$/), url: z.string(), events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).nullable(), created_at: IsoTime })
-  .meta({ id: "Webhook" });
+export const Webhook = z.object({
+  id: z.string().regex(/^wh_[0-9a-f]{24}$/),
+  url: z.string(),
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).nullable(),
+  created_at: IsoTime,
+  paused_until: IsoTime.nullable().meta({ description: "deliveries paused until then (docs/webhooks.md, fairness); null when running" }),
+}).meta({ id: "Webhook" });
 export const WebhookCreated = z.object({
   webhook: Webhook,
   secret: z.string().regex(/^[0-9a-f]{64}$/).meta({ description: "The signing secret of Zent-Signature; shown only here" }),
@@ -105,7 +109,7 @@ export const Delivery = z.object({
   id: Count,
   seq: Count,
   type: z.enum(EVENT_TYPES),
-  status: z.enum(["pending", "succeeded", "failed"]),
+  status: z.enum(["pending", "succeeded", "failed", "dropped"]),
   attempts: Count,
   next_attempt_at: IsoTime.nullable(),
   last_attempt_at: IsoTime.nullable(),
