@@ -15,6 +15,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ["default"],
+    // Every answer test/support/http.ts sees is checked against the registrar's OpenAPI document (docs/api.md).
+    setupFiles: ["test/support/openapi-setup.ts"],
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"], globalSetup: services } },

@@ -25,7 +25,7 @@ import { attackPaths, runAttack, type AttackResult } from "./listing-attack.js";
 import type { LoadResult } from "./load-worker.js";
 import { httpGet, metricSum, RESULTS_DIR, runLoad, sleep, startBare, startRegistrar, type Registrar } from "./procs.js";
 import { rssGrowth } from "./registrations.js";
-import { connect, createBenchDb, dbUrl, dropBenchDb, seedServers, sqlTime } from "./seed.js";
+import { connect, createBenchDb, dbUrl, dropBenchDb, seedServers } from "./seed.js";
 import { webPageBench } from "./web-page.js";
 
 const env = process.env;

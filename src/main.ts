@@ -21,7 +21,7 @@ try {
     // unref'd retry timers (MySQL down) let the loop drain and the process exit 0 without flushing (issue 2).
     // The drain (SHUTDOWN_DRAIN_MS, still serving) comes before the stop proper, which keeps its whole budget.
     const budgetMs = config.shutdownDrainMs + config.shutdownTimeoutMs;
-    const force = setTimeout(() => {
+    setTimeout(() => {
       node.log.error({ timeout_ms: budgetMs }, "shutdown timed out; exiting without finishing it");
       node.log.flush?.();
       process.exit(1);

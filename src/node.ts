@@ -14,6 +14,7 @@ import { createFederation } from "./federation/federation.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { startEdge } from "./http/edge.js";
 import { legacyRoutes } from "./http/legacy/routes.js";
+import { openApiRoutes } from "./http/routes/openapi.js";
 import { healthRoutes } from "./http/routes/health.js";
 import { probeRoutes } from "./http/routes/probes.js";
 import { Readiness } from "./http/readiness.js";
@@ -163,6 +164,8 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
           })
         : []),
     ];
+    // Generated from the table above (docs/api.md): whatever route is mounted is in it.
+    routes.push(...openApiRoutes(() => routes, { version: VERSION, prefix: config.pathPrefix }));
     const webSockets = { actors: registry.api, sequencer: events.sequencer, store: feedStore(store.db), onStoreError, claims: shared(subj.sessions) };
     const edge = life.add("edge", await startEdge({ uWS, config, log: part("edge"), metrics, routes, webSockets, readiness }));
     return { port: edge.port, log, directory, actors: registry.local, db: store.db, stop: once(() => stopNode(life, log)) };

@@ -139,7 +139,7 @@ export function makeServerSchemas(opts: ServerSchemaOptions) {
     });
   }
 
-  return { RegisterServer, UpdateServer };
+  return { RegisterServer, UpdateServer, /** The update body as documented (UpdateServer adds the path-domain checks). */ UpdateBody };
 }
 
 export type ServerSchemas = ReturnType<typeof makeServerSchemas>;

@@ -7,6 +7,7 @@ import { domainLimitKey, type RateLimitDecision, type RateLimiter } from "../sec
 import { hasBody, readJsonBody } from "./body.js";
 import { readContext, type RequestContext, type ResolveIp } from "./context.js";
 import { legacyNotFound } from "./legacy/errors.js";
+import type { OperationDoc } from "./openapi/operation-doc.js";
 import type { Responder } from "./respond.js";
 import { represent } from "./representation.js";
 import { pathDomain } from "./routes/params.js";
@@ -37,6 +38,8 @@ export type MethodSpec = {
    * or for anything else, gives its count back, so nobody without the token can spend a domain's budget.
    */
   perDomain?: RateLimiter | null;
+  /** What GET /v1/openapi.json says about a /v1 route (required there by test/unit/openapi-document.test.ts). */
+  doc?: OperationDoc;
 };
 
 export type RouterDeps = {

@@ -131,7 +131,7 @@ function slotFor(state: State, attr: string, tagName: string, valueChars: number
     case "text":
       return { kind: "text" };
     case "value":
-      if (/^on/.test(attr) || attr === "style") throw new Error(`html: no interpolation in ${attr}= (event handlers and inline style are never built from data)`);
+      if (attr.startsWith("on") || attr === "style") throw new Error(`html: no interpolation in ${attr}= (event handlers and inline style are never built from data)`);
       return URL_ATTRIBUTES.has(attr) ? { kind: "url", atStart: valueChars === 0 } : { kind: "attribute" };
     case "rawText":
       throw new Error(`html: no interpolation inside <${tagName}>`);

@@ -68,7 +68,7 @@ describe("request logging", () => {
     ];
     for (const [method, path, opts, status, route] of cases) {
       const id = rid();
-      const res = await c.call(method, path, { ...opts, headers: { ...((opts.headers as Record<string, string>) ?? {}), "x-request-id": id } } as any);
+      const res = await c.call(method, path, { ...opts, headers: { ...(opts.headers as Record<string, string> | undefined), "x-request-id": id } } as any);
       expect(res.status, `${method} ${path}`).toBe(status);
       const line = await lineFor(id);
       expect(line).toMatchObject({ level: "info", req_id: id, ip: "127.0.0.1", method, route, status, node: "log-node-1" });

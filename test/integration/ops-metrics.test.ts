@@ -35,7 +35,7 @@ function dashboardUses(): Use[] {
   let part: Part = "node";
   for (const p of dash.panels) {
     if (p.type === "row") {
-      part = /^Cluster/.test(p.title) ? "cluster" : /^Federation/.test(p.title) ? "federation" : "node";
+      part = p.title.startsWith("Cluster") ? "cluster" : p.title.startsWith("Federation") ? "federation" : "node";
       continue;
     }
     for (const t of p.targets) uses.push({ where: `panel "${p.title}"`, part, expr: plain(t.expr) });

@@ -1,16 +1,23 @@
-// A raw WebSocket test client (the `ws` package): collects JSON messages, waits on them and on the close.
+// A raw WebSocket test client (the `ws` package): collects JSON messages, waits on them and on the close. Every
+// frame the registrar sends must match docs/asyncapi.json; one that does not fails the next wait.
 import WebSocket from "ws";
+import { channelOf, frameProblem, type Channel } from "./asyncapi-check.js";
 
 export type Closed = { code: number; reason: string };
 
 export class TestSocket {
   readonly messages: any[] = [];
   readonly closed: Promise<Closed>;
+  /** Frames that do not match docs/asyncapi.json. */
+  readonly offDescription: string[] = [];
   private waiters: (() => void)[] = [];
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(readonly ws: WebSocket, channel: Channel | null = null) {
     ws.on("message", (data, isBinary) => {
-      this.messages.push(isBinary ? data : JSON.parse(String(data)));
+      const msg = isBinary ? data : JSON.parse(String(data));
+      const problem = channel && !isBinary ? frameProblem(channel, msg) : null;
+      if (problem) this.offDescription.push(problem);
+      this.messages.push(msg);
       for (const w of this.waiters.splice(0)) w();
     });
     this.closed = new Promise((resolve) => ws.on("close", (code, reason) => {
@@ -22,7 +29,7 @@ export class TestSocket {
   /** Opens `path` on the registrar at `httpUrl` and waits for the connection. */
   static async open(httpUrl: string, path: string): Promise<TestSocket> {
     const ws = new WebSocket(httpUrl.replace(/^http/, "ws") + path);
-    const s = new TestSocket(ws);
+    const s = new TestSocket(ws, channelOf(path));
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("error", reject);
@@ -38,6 +45,7 @@ export class TestSocket {
   async next(pred: (m: any) => boolean = () => true, timeoutMs = 5000, from = 0): Promise<any> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      this.assertDescribed();
       const found = this.messages.slice(from).find(pred);
       if (found !== undefined) return found;
       if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`closed before a matching message; got ${JSON.stringify(this.messages).slice(0, 500)}`);
@@ -64,10 +72,17 @@ export class TestSocket {
       t = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      return await Promise.race([this.closed, timeout]);
+      const closed = await Promise.race([this.closed, timeout]);
+      this.assertDescribed();
+      return closed;
     } finally {
       clearTimeout(t);
     }
+  }
+
+  /** Throws when a received frame did not match the AsyncAPI description. */
+  assertDescribed(): void {
+    if (this.offDescription.length > 0) throw new Error(`AsyncAPI: ${this.offDescription[0]}`);
   }
 
   close(): void {

@@ -18,6 +18,9 @@ import type { RequestContext } from "../context.js";
 import { TOKEN_REPLY_HEADERS } from "../respond.js";
 import type { RouteSpec } from "../router.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+import type { OperationDoc } from "../openapi/operation-doc.js";
+import * as R from "../openapi/responses.js";
+import { DomainParam } from "../openapi/params.js";
 
 export type AdminRouteDeps = {
   registrarId: string;
@@ -74,8 +77,9 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
     if (rec.origin !== d.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${rec.origin}`);
     return rec;
   };
-  const admin = (handler: (ctx: RequestContext, body: unknown) => Promise<{ status: number; body?: unknown; raw?: string }>, body = false) => ({
+  const admin = (doc: OperationDoc, handler: (ctx: RequestContext, body: unknown) => Promise<{ status: number; body?: unknown; raw?: string }>, body = false) => ({
     body,
+    doc: { tag: "admin", ...doc, auth: ["admin_token"], errors: ["unauthorized", ...doc.errors] } satisfies OperationDoc,
     handler: async (ctx: RequestContext, b: unknown) => {
       guard(ctx);
       return handler(ctx, b);
@@ -85,7 +89,7 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
     {
       path: "/admin/servers/:domain/verified",
       methods: {
-        PUT: admin(async (ctx, body) => {
+        PUT: admin({ summary: "Set or clear verified by hand", params: DomainParam, body: VerifiedBody, responses: { 200: R.ServerReply }, errors: ["validation_failed", "not_found", "not_owner"] }, async (ctx, body) => {
           const domain = domainParam(ctx.params[0]);
           const { verified } = parseOrThrow(VerifiedBody, body);
           own(domain);
@@ -99,7 +103,7 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
     {
       path: "/admin/servers/:domain/token",
       methods: {
-        POST: admin(async (ctx, body) => {
+        POST: admin({ summary: "Reissue a server's token", params: DomainParam, body: ReasonBody, bodyOptional: true, responses: { 200: R.TokenReply }, errors: ["validation_failed", "not_found", "not_owner"] }, async (ctx, body) => {
           const domain = domainParam(ctx.params[0]);
           parseOrThrow(ReasonBody, body ?? {});
           own(domain);
@@ -112,7 +116,7 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
     {
       path: "/admin/servers/:domain",
       methods: {
-        DELETE: admin(async (ctx, body) => {
+        DELETE: admin({ summary: "Evict a server", params: DomainParam, body: ReasonBody, bodyOptional: true, responses: { 204: null }, errors: ["validation_failed", "not_found", "not_owner"] }, async (ctx, body) => {
           const domain = domainParam(ctx.params[0]);
           const { reason } = parseOrThrow(ReasonBody, body ?? {});
           own(domain);
@@ -124,7 +128,7 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
     {
       path: "/admin/servers/:domain/ratings/:user_id",
       methods: {
-        DELETE: admin(async (ctx) => {
+        DELETE: admin({ summary: "Remove one rating", params: { ...DomainParam, user_id: z.string().meta({ description: "percent-encoded rater identity" }) }, responses: { 204: null }, errors: ["validation_failed", "not_found", "not_owner"] }, async (ctx) => {
           const domain = domainParam(ctx.params[0]);
           let userId: string;
           try {
@@ -145,7 +149,7 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
     {
       path: "/admin/bans/:domain",
       methods: {
-        PUT: admin(async (ctx, body) => {
+        PUT: admin({ summary: "Ban a domain (evicts its record)", params: DomainParam, body: BanBody, responses: { 200: R.BanReply }, errors: ["validation_failed", "not_found"] }, async (ctx, body) => {
           const domain = domainParam(ctx.params[0]);
           const { reason } = parseOrThrow(BanBody, body);
           const ban = await d.bans.put(domain, reason, OPERATOR, Date.now());
@@ -158,7 +162,7 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
           }
           return { status: 200, body: { ban } };
         }, true),
-        DELETE: admin(async (ctx) => {
+        DELETE: admin({ summary: "Lift a ban", params: DomainParam, responses: { 204: null }, errors: ["not_found"] }, async (ctx) => {
           const domain = domainParam(ctx.params[0]);
           if (!(await d.bans.remove(domain, OPERATOR))) throw new NotFoundError(`${domain} is not banned`);
           return { status: 204 };
@@ -167,12 +171,12 @@ export function adminRoutes(d: AdminRouteDeps): RouteSpec[] {
     },
     {
       path: "/admin/bans",
-      methods: { GET: admin(async () => ({ status: 200, body: { bans: await d.bans.list() } })) },
+      methods: { GET: admin({ summary: "List bans", responses: { 200: R.BanList }, errors: [] }, async () => ({ status: 200, body: { bans: await d.bans.list() } })) },
     },
     {
       path: "/admin/audit",
       methods: {
-        GET: admin(async (ctx) => {
+        GET: admin({ summary: "Read the audit log, newest first", query: AuditQuery, responses: { 200: R.AuditPage }, errors: ["validation_failed"] }, async (ctx) => {
           const q = parseOrThrow(AuditQuery, queryParams(ctx.query));
           return { status: 200, body: { entries: await d.audit.entries(q) } };
         }),

@@ -1,6 +1,7 @@
 // Operations routes: node health (MySQL and NATS checks) and Prometheus metrics.
 import type { Registry } from "prom-client";
 import type { RouteSpec } from "../router.js";
+import { NodeHealth } from "../openapi/responses.js";
 
 export type HealthDeps = {
   nodeId: string;
@@ -30,6 +31,7 @@ export function healthRoutes(d: HealthDeps): RouteSpec[] {
       path: "/health",
       methods: {
         GET: {
+          doc: { summary: "This node's health (503 while MySQL is unreachable)", tag: "operations", responses: { 200: NodeHealth, 503: NodeHealth }, errors: [] },
           handler: async () => {
             const mysql = (await checkMysql()) ? "ok" : "down";
             const nats = d.natsHealth();
@@ -56,6 +58,7 @@ export function healthRoutes(d: HealthDeps): RouteSpec[] {
       bare: true,
       methods: {
         GET: {
+          doc: { summary: "Prometheus metrics", tag: "operations", responses: { 200: { mediaType: "text/plain", description: "Prometheus text exposition." } }, errors: [] },
           handler: async () => ({
             status: 200,
             raw: await d.registry.metrics(),

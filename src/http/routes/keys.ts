@@ -9,6 +9,8 @@ import { MAX_ASSERTION_CHARS } from "../../../client/identity.js";
 import type { ServerRecord } from "../../core/record.js";
 import type { RouteSpec } from "../router.js";
 import { parseOrThrow, pathDomain } from "./params.js";
+import { DomainKeys, RegistrarKeys, VerifiedIdentity } from "../openapi/responses.js";
+import { DomainParam } from "../openapi/params.js";
 
 export type KeyRouteDeps = {
   listed(domain: string): ServerRecord | undefined;
@@ -25,6 +27,10 @@ export function keyRoutes(d: KeyRouteDeps): RouteSpec[] {
       path: "/servers/:domain/keys",
       methods: {
         GET: {
+          doc: {
+            summary: "A verified domain's identity keys, signed by this registrar", params: DomainParam, responses: { 200: DomainKeys },
+            responseHeaders: { "Zent-Signature": "This registrar's signature over the exact body bytes (contract §8.3)." }, errors: ["not_found"],
+          },
           handler: async (ctx) => {
             const domain = pathDomain(ctx.params[0]);
             const rec = domain ? d.listed(domain) : undefined;
@@ -46,13 +52,19 @@ export function keyRoutes(d: KeyRouteDeps): RouteSpec[] {
     {
       path: "/.well-known/zent-registrar",
       bare: true,
-      methods: { GET: { handler: () => ({ status: 200, bytes: d.signer.wellKnownBody() }) } },
+      methods: {
+        GET: {
+          doc: { summary: "This registrar's own public keys", tag: "identity", responses: { 200: RegistrarKeys }, errors: [] },
+          handler: () => ({ status: 200, bytes: d.signer.wellKnownBody() }),
+        },
+      },
     },
     {
       path: "/identity/verify",
       methods: {
         POST: {
           body: true,
+          doc: { summary: "Check an identity assertion", body: VerifyBody, responses: { 200: VerifiedIdentity }, errors: ["validation_failed", "invalid_assertion"] },
           handler: async (_ctx, body) => {
             const { assertion } = parseOrThrow(VerifyBody, body);
             const who = await d.assertions.verify(assertion);

@@ -11,6 +11,9 @@ import { claimOf, rateBody } from "../../trust/rating-claim.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+import { RatingReply, RatingPage } from "../openapi/responses.js";
+import { DomainParam } from "../openapi/params.js";
+import { RateBody } from "../../trust/rating-claim.js";
 
 export type RatingRouteDeps = {
   directory: Directory;
@@ -50,6 +53,12 @@ export function ratingRoutes(d: RatingRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           limiter: d.limit,
+          doc: {
+            summary: "Rate a server (one rating per rater identity; 201 new, 200 replaced)",
+            description: "The rater's identity (contract §8.4): an `assertion`, or `from_domain` and `user_id` with that home server's Bearer token, or (where anonymous ratings are allowed) a bare `user_id`.",
+            auth: ["server_token"], authOptional: true, params: DomainParam, body: RateBody, responses: { 201: RatingReply, 200: RatingReply },
+            errors: ["validation_failed", "not_found", "not_owner", "unauthorized", "token_expired", "invalid_assertion", "rate_limited"],
+          },
           handler: async (ctx, body) => {
             const r = await submit(ctx, body);
             return { status: r.created ? 201 : 200, body: { rating: r.rating } };
@@ -61,6 +70,7 @@ export function ratingRoutes(d: RatingRouteDeps): RouteSpec[] {
       path: "/servers/:domain/ratings",
       methods: {
         GET: {
+          doc: { summary: "A server's ratings, newest first", params: DomainParam, query: PageQuery, responses: { 200: RatingPage }, errors: ["validation_failed", "not_found"] },
           handler: async (ctx) => {
             const rec = knownDomain(d.directory, ctx.params[0]);
             const page = parseOrThrow(PageQuery, queryParams(ctx.query));

@@ -4,7 +4,7 @@ import type { ServerFields } from "../../core/record.js";
 import { generateToken, hashToken, tokenHashOf } from "../../core/tokens.js";
 import type { Directory } from "../../directory/directory.js";
 import { Heartbeat, ListQuery, type ServerSchemas } from "../../domain/schemas.js";
-import { AUTH_MESSAGES, NotFoundError, NotOwnerError, UnauthorizedError, ValidationError } from "../../core/errors.js";
+import { AUTH_MESSAGES, type ErrorCode, NotFoundError, NotOwnerError, UnauthorizedError, ValidationError } from "../../core/errors.js";
 import type { RateLimiter } from "../../security/rate-limit.js";
 import { parseBearer } from "../../security/tokens.js";
 import type { RequestContext } from "../context.js";
@@ -14,6 +14,8 @@ import { ParsedQueries } from "../../directory/page-cache.js";
 import { decodeCursor, encodeCursor, queryFingerprint } from "../../directory/cursor.js";
 import type { ServerRecord } from "../../core/record.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+import * as R from "../openapi/responses.js";
+import { DomainParam, NoFields } from "../openapi/params.js";
 
 export type ServerRouteDeps = {
   directory: Directory;
@@ -32,6 +34,9 @@ export type ServerRouteDeps = {
 };
 
 import { isoTime as iso } from "../../core/iso-time.js";
+const SEQ_HEADER = "The newest event seq this answer reflects: follow /v1/feed with after_seq from it (contract §9.2).";
+/** What a route behind authDomain may answer. */
+const TOKEN_ERRORS: ErrorCode[] = ["unauthorized", "token_expired", "not_owner"];
 const LIST_HEAD = Buffer.from('{"servers":[');
 const COMMA = Buffer.from(",");
 
@@ -120,6 +125,9 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
       methods: {
         GET: {
           limiter: d.limits.list,
+          doc: {
+            summary: "List servers", query: ListQuery, responses: { 200: R.ServerList }, responseHeaders: { "X-Registrar-Seq": SEQ_HEADER }, errors: ["validation_failed"],
+          },
           handler: async (ctx) => {
             const { key, value: q } = queries.get(ctx.query);
             const hit = pages.get(key, d.directory.version, Date.now());
@@ -135,6 +143,10 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           limiter: d.limits.register,
+          doc: {
+            summary: "Register a server", description: "The token is shown only in this answer.",
+            body: d.schemas.RegisterServer, responses: { 201: R.ServerWithToken }, errors: ["validation_failed", "domain_taken", "banned"],
+          },
           handler: (ctx, body) =>
             register(ctx, body, d).then(
               (reply) => (d.registrations.created(), reply),
@@ -150,6 +162,9 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
       path: "/servers/:domain",
       methods: {
         GET: {
+          doc: {
+            summary: "One server's record", params: DomainParam, responses: { 200: R.ServerReply }, responseHeaders: { "X-Registrar-Seq": SEQ_HEADER }, errors: ["not_found"],
+          },
           handler: (ctx) => {
             const seq = d.lastSeq();
             return { status: 200, raw: `{"server":${knownDomain(ctx, d).toJson()}}`, headers: [["X-Registrar-Seq", String(seq)]] };
@@ -158,6 +173,10 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         PUT: {
           body: true,
           perDomain: d.limits.write,
+          doc: {
+            summary: "Update a server (any subset of the mutable fields)", auth: ["server_token"], params: DomainParam,
+            body: d.schemas.UpdateBody, responses: { 200: R.ServerReply }, errors: ["validation_failed", ...TOKEN_ERRORS],
+          },
           handler: async (ctx, body) => {
             const { domain, tokenHash } = authDomain(ctx, d);
             const input = parseOrThrow(d.schemas.UpdateServer(domain), body) as Record<string, unknown>;
@@ -169,6 +188,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         },
         DELETE: {
           perDomain: d.limits.write,
+          doc: { summary: "Remove a server and its ratings", auth: ["server_token"], params: DomainParam, responses: { 204: null }, errors: TOKEN_ERRORS },
           handler: async (ctx) => {
             const { domain, tokenHash } = authDomain(ctx, d);
             await d.actors.send({ type: "remove", domain, tokenHash, by: { kind: "domain", id: domain } });
@@ -183,6 +203,10 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           perDomain: d.limits.heartbeat,
+          doc: {
+            summary: "Heartbeat: online now, optional stats", auth: ["server_token"], params: DomainParam, body: Heartbeat, bodyOptional: true,
+            responses: { 200: R.HeartbeatReply }, errors: ["validation_failed", ...TOKEN_ERRORS],
+          },
           handler: async (ctx, body) => {
             const { domain, tokenHash } = authDomain(ctx, d);
             const stats = body === undefined ? {} : parseOrThrow(Heartbeat, body);
@@ -202,6 +226,10 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           perDomain: d.limits.write,
+          doc: {
+            summary: "Rotate the token (the old one stops working at once)", auth: ["server_token"], params: DomainParam, body: NoFields, bodyOptional: true,
+            responses: { 200: R.TokenReply }, errors: ["validation_failed", ...TOKEN_ERRORS],
+          },
           handler: async (ctx, body) => {
             const { domain, tokenHash } = authDomain(ctx, d);
             if (body !== undefined && (typeof body !== "object" || body === null || Object.keys(body).length > 0)) {
@@ -218,6 +246,7 @@ export function serverRoutes(d: ServerRouteDeps): RouteSpec[] {
       path: "/servers/:domain/health",
       methods: {
         GET: {
+          doc: { summary: "A server's online status", params: DomainParam, responses: { 200: R.ServerHealth }, errors: ["not_found"] },
           handler: (ctx) => {
             const rec = knownDomain(ctx, d);
             return { status: 200, body: { domain: rec.domain, status: rec.status, last_seen: iso(rec.lastSeenMs), offline_after_s: d.offlineAfterS } };

@@ -8,6 +8,8 @@ import { integerParam } from "../../domain/query-schemas.js";
 import type { Uptime, UptimeRepo } from "../../store/uptime-repo.js";
 import type { RouteSpec } from "../router.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+import { Uptime as UptimeReply } from "../openapi/responses.js";
+import { DomainParam } from "../openapi/params.js";
 
 export const UptimeQuery = z.object({ days: integerParam(1, 365, 30) });
 
@@ -23,6 +25,7 @@ export function uptimeRoutes(d: { directory: Directory; repo: UptimeRepo; regist
       path: "/servers/:domain/uptime",
       methods: {
         GET: {
+          doc: { summary: "A server's daily online ratio, oldest day first", params: DomainParam, query: UptimeQuery, responses: { 200: UptimeReply }, errors: ["validation_failed", "not_found"] },
           handler: async (ctx) => {
             const domain = pathDomain(ctx.params[0]);
             const rec = domain ? d.directory.get(domain) : undefined;

@@ -8,6 +8,8 @@ import type { RequestContext } from "../context.js";
 import { TOKEN_REPLY_HEADERS } from "../respond.js";
 import type { RouteSpec } from "../router.js";
 import { pathDomain } from "./params.js";
+import { Challenge, ServerWithToken, VerificationDone } from "../openapi/responses.js";
+import { DomainParam, NoFields } from "../openapi/params.js";
 
 export type VerificationRouteDeps = {
   proofs: ProofService;
@@ -41,6 +43,10 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           perDomain: d.writeLimit,
+          doc: {
+            summary: "Ask for a proof-of-control challenge", auth: ["server_token"], params: DomainParam, body: NoFields, bodyOptional: true,
+            responses: { 200: Challenge }, errors: ["validation_failed", "unauthorized", "token_expired", "not_owner"],
+          },
           handler: async (ctx, body) => {
             noFields(body);
             const domain = domainOf(ctx, true);
@@ -55,6 +61,10 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
         POST: {
           body: true,
           perDomain: d.writeLimit,
+          doc: {
+            summary: "Fetch the domain's document now and check the challenge", auth: ["server_token"], params: DomainParam, body: NoFields, bodyOptional: true,
+            responses: { 200: VerificationDone }, errors: ["validation_failed", "unauthorized", "token_expired", "not_owner", "verification_failed"],
+          },
           handler: async (ctx, body) => {
             noFields(body);
             const domain = domainOf(ctx, true);
@@ -71,6 +81,10 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
           body: true,
           perDomain: d.writeLimit,
           limiter: d.recoveryLimit,
+          doc: {
+            summary: "Ask for a recovery challenge (lost token)", params: DomainParam, body: NoFields, bodyOptional: true,
+            responses: { 200: Challenge }, errors: ["validation_failed", "not_found", "not_owner", "banned"],
+          },
           handler: async (ctx, body) => {
             noFields(body);
             return { status: 200, body: await d.proofs.requestRecovery(domainOf(ctx, false)) };
@@ -85,6 +99,10 @@ export function verificationRoutes(d: VerificationRouteDeps): RouteSpec[] {
           body: true,
           perDomain: d.writeLimit,
           limiter: d.recoveryLimit,
+          doc: {
+            summary: "Complete recovery: a new token once the document shows the challenge", params: DomainParam, body: NoFields, bodyOptional: true,
+            responses: { 200: ServerWithToken }, errors: ["validation_failed", "not_found", "not_owner", "banned", "verification_failed"],
+          },
           handler: async (ctx, body) => {
             noFields(body);
             const domain = domainOf(ctx, false);

@@ -11,6 +11,10 @@ import type { WebhooksRepo } from "../../webhooks/webhooks-repo.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
 import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+import { DeliveryPage, WebhookCreated, WebhookList } from "../openapi/responses.js";
+import { DomainParam } from "../openapi/params.js";
+import type { ErrorCode } from "../../core/errors.js";
+import { z } from "zod";
 
 export type WebhookRouteDeps = {
   db: Db;
@@ -26,6 +30,8 @@ export type WebhookRouteDeps = {
 };
 
 const WEBHOOK_ID = /^wh_[0-9a-f]{24}$/;
+const OWNER_ERRORS: ErrorCode[] = ["unauthorized", "token_expired", "not_owner"];
+const WebhookParams = { ...DomainParam, id: z.string().meta({ description: "wh_ and 24 hex digits; anything else is an unknown id (404)" }) };
 
 export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
   const { RegisterWebhook } = makeWebhookSchemas({ allowInsecureUrls: d.allowInsecureUrls });
@@ -45,6 +51,10 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
         POST: {
           perDomain: d.writeLimit,
           body: true,
+          doc: {
+            summary: "Register a webhook", auth: ["server_token"], params: DomainParam, body: RegisterWebhook,
+            responses: { 201: WebhookCreated }, errors: ["validation_failed", ...OWNER_ERRORS],
+          },
           handler: async (ctx, body) => {
             const domain = await owner(ctx);
             const input = parseOrThrow(RegisterWebhook, body);
@@ -60,6 +70,7 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
         },
         GET: {
           perDomain: d.writeLimit,
+          doc: { summary: "List the server's webhooks", auth: ["server_token"], params: DomainParam, responses: { 200: WebhookList }, errors: OWNER_ERRORS },
           handler: async (ctx) => {
             const domain = await owner(ctx);
             return { status: 200, body: { webhooks: await d.webhooks.list(domain) } };
@@ -72,6 +83,7 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
       methods: {
         DELETE: {
           perDomain: d.writeLimit,
+          doc: { summary: "Delete a webhook", auth: ["server_token"], params: WebhookParams, responses: { 204: null }, errors: [...OWNER_ERRORS, "not_found"] },
           handler: async (ctx) => {
             const domain = await owner(ctx);
             await d.webhooks.remove(domain, webhookId(ctx.params[1]));
@@ -85,6 +97,10 @@ export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
       methods: {
         GET: {
           perDomain: d.writeLimit,
+          doc: {
+            summary: "A webhook's recent deliveries, newest first", auth: ["server_token"], params: WebhookParams, query: PageQuery,
+            responses: { 200: DeliveryPage }, errors: ["validation_failed", ...OWNER_ERRORS, "not_found"],
+          },
           handler: async (ctx) => {
             const domain = await owner(ctx);
             const page = parseOrThrow(PageQuery, queryParams(ctx.query));

@@ -80,7 +80,7 @@
       var msg;
       try {
         msg = JSON.parse(m.data);
-      } catch (e) {
+      } catch {
         return;
       }
       if (msg.op === "hello") {
