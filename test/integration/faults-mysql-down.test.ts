@@ -36,7 +36,9 @@ describe("MySQL unreachable", () => {
     viaProxy = direct.replace(`${base.hostname}:${base.port || 3306}`, `127.0.0.1:${proxy.port}`);
     expect(viaProxy).not.toBe(direct);
     reg = await startRegistrar({
-      DATABASE_URL: viaProxy, OFFLINE_AFTER_S: "3", FLUSH_INTERVAL_MS: "200",
+      // MASS_EXPIRY_HOLD_S=0: the many servers of the bursts below fall silent together, a mass expiry that would hold
+      // the transition the last test waits for (mass expiry has its own tests).
+      DATABASE_URL: viaProxy, OFFLINE_AFTER_S: "3", FLUSH_INTERVAL_MS: "200", MASS_EXPIRY_HOLD_S: "0",
       RATE_LIMIT_REGISTER: "off", RATE_LIMIT_RATE: "off", RATE_LIMIT_LIST: "off", LOG_LEVEL: "warn", RATINGS_ANONYMOUS: "true",
     });
     expect(proxy.accepted).toBeGreaterThan(0);
