@@ -8,26 +8,15 @@ import { connectTransport } from "../transport/connect.js";
 import { subjects } from "../transport/subjects.js";
 import type { Config } from "./config.js";
 import { Directory } from "./directory/directory.js";
-import { makeServerSchemas } from "./domain/schemas.js";
 import { createEventBus } from "./events/bus.js";
 import { createFederation } from "./federation/federation.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { startEdge } from "./http/edge.js";
-import { legacyRoutes } from "./http/legacy/routes.js";
-import { openApiRoutes } from "./http/routes/openapi.js";
-import { healthRoutes } from "./http/routes/health.js";
-import { probeRoutes } from "./http/routes/probes.js";
 import { Readiness } from "./http/readiness.js";
-import { adminRoutes } from "./http/routes/admin.js";
-import { keyRoutes } from "./http/routes/keys.js";
-import { ratingRoutes, ratingSubmitter } from "./http/routes/ratings.js";
-import { verificationRoutes } from "./http/routes/verification.js";
-import { serverRoutes } from "./http/routes/servers.js";
-import { webhookRoutes } from "./http/routes/webhooks.js";
 import { Lifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { eventCounter, rateLimitCounter, registerNodeMetrics, registrationCounter } from "./node-metrics.js";
+import { eventCounter, rateLimitCounter, registerNodeMetrics } from "./node-metrics.js";
 import { PROJECT_ROOT } from "./paths.js";
 import { createRegistry } from "./registry.js";
 import { createTrust } from "./trust/feature.js";
@@ -36,11 +25,10 @@ import type { Db } from "./store/db.js";
 import { openStore } from "./store/store.js";
 import { requireNativeUws } from "./uws.js";
 import { createWebhooks, type WebhookMetrics, type WebhookSettings } from "./webhooks/service.js";
-import { webRoutes } from "./web/routes.js";
-import { unknownUptime, uptimeRoutes } from "./http/routes/uptime.js";
 import { createUptimeTracker } from "./uptime/tracker.js";
 import { startDeadSweep } from "./directory/dead-sweep.js";
 import { feedStore } from "./ws/index.js";
+import { nodeRoutes } from "./http/routes/node-routes.js";
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version;
 
@@ -114,58 +102,8 @@ export async function startNode(config: Config, opts: { logDestination?: Destina
     life.add("housekeeping", startHousekeeping({ db: store.db, auditRetentionMs: config.auditRetentionMs, uptime: { repo: store.uptime, retentionDays: config.uptimeRetentionDays }, log, onError: onStoreError("audit_prune") }));
     life.add("node metrics", registerNodeMetrics(metrics, { directory, actors: registry.local, writeBehind: registry.writeBehind, sequencer: events.sequencer, pool: store.pool, cluster: registry.cluster,
       build: { version: VERSION, nodeId: config.nodeId, registrarId: config.registrarId } }));
-    const schemas = makeServerSchemas({ allowInsecureUrls: config.allowInsecureUrls });
-    const onHeartbeat = heartbeatCounter(metrics);
-    const registrations = registrationCounter(metrics);
-    const ratingDeps = { directory, ratings: store.ratings, service: trust.ratings, limit: limits.rate };
     const readiness = new Readiness();
-    const routes = [
-      ...probeRoutes(readiness),
-      ...serverRoutes({
-        directory, actors: registry.api, schemas, registrarId: config.registrarId,
-        offlineAfterS: config.offlineAfterMs / 1000, heartbeatIntervalS: config.heartbeatIntervalS, onHeartbeat, limits, registrations,
-        lastSeq: () => events.sequencer.last,
-      }),
-      // The PHP registrar's dialect on the unversioned routes (contract §7), on the same actors and rules; its
-      // fromDomain/userId rating is the home-server form of §8.4 (userId up to 128 characters there).
-      ...legacyRoutes({ directory, actors: registry.api, schemas, ratings: store.ratings, onHeartbeat, registrations, limits, submitRating: ratingSubmitter(ratingDeps, 128) }),
-      ...ratingRoutes(ratingDeps),
-      ...uptimeRoutes({ directory, repo: store.uptime, registrarId: config.registrarId }),
-      ...verificationRoutes({ proofs: trust.proofs, recoveryLimit: limits.recovery, writeLimit: limits.write }),
-      ...keyRoutes({ listed, issuerKeys: trust.issuerKeys, signer: trust.signer, assertions: trust.assertions }),
-      // Without ADMIN_TOKEN the admin routes are not mounted at all: every admin path is the plain 404 (§8.5).
-      ...(trust.admin.enabled
-        ? adminRoutes({
-            registrarId: config.registrarId, admin: trust.admin, actors: registry.api, listed, update, publish: events.publish,
-            bans: trust.bans, ratings: store.ratings, checks: trust.checks, audit: trust.audit,
-          })
-        : []),
-      ...webhookRoutes({
-        db: store.db, listedOrigin: (domain) => directory.get(domain)?.origin, webhooks: webhooks.repo, registrarId: config.registrarId,
-        allowInsecureUrls: config.allowInsecureUrls, allowPrivateWebhooks: config.allowPrivateWebhooks, writeLimit: limits.write,
-      }),
-      ...healthRoutes({
-        nodeId: config.nodeId, version: VERSION, startedMs, checkMysql: () => store.db.query("SELECT 1").then(() => true, () => false),
-        natsHealth: () => net.transport.health(), cluster: () => registry.cluster?.health() ?? singleNodeHealth(config, directory), registry: metrics.registry,
-        expiry: () => registry.local.expiry.state,
-      }),
-      // The web directory (contract §9.1); without it / and /server/:domain fall through to the 404 route.
-      ...(config.webUi
-        ? webRoutes({
-            directory, ratings: store.ratings, registrarId: config.registrarId, lastSeq: () => events.sequencer.last, limiter: limits.list,
-            // §8.3: the keys kept from the last successful fetch of a verified domain; none for the others.
-            keys: async (domain) => ((await trust.issuerKeys.stored(domain))?.keys ?? []) as unknown as Record<string, unknown>[],
-            // §9.2: the rollup's days (mirrored records have none: every day "no data").
-            uptime: async (domain, days) => {
-              const nowMs = Date.now();
-              const own = directory.get(domain)?.origin === config.registrarId;
-              return ((own ? await store.uptime.read(domain, days, nowMs) : null) ?? unknownUptime(days, nowMs)).days;
-            },
-          })
-        : []),
-    ];
-    // Generated from the table above (docs/api.md): whatever route is mounted is in it.
-    routes.push(...openApiRoutes(() => routes, { version: VERSION, prefix: config.pathPrefix }));
+    const routes = nodeRoutes({ config, version: VERSION, startedMs, metrics, store, net, directory, registry, events, trust, webhooks, limits, readiness, listed, update });
     const webSockets = { actors: registry.api, sequencer: events.sequencer, store: feedStore(store.db), onStoreError, claims: shared(subj.sessions) };
     const edge = life.add("edge", await startEdge({ uWS, config, log: part("edge"), metrics, routes, webSockets, readiness }));
     return { port: edge.port, log, directory, actors: registry.local, db: store.db, stop: once(() => stopNode(life, log)) };
@@ -193,19 +131,6 @@ function logMassExpiry(actors: ServerActors, log: Logger): void {
     held: (i) => log.warn({ expired: i.expired, online: i.online }, "mass expiry: holding offline transitions (suspecting this registrar's ingress)"),
     released: (i) => log.info({ reason: i.reason, still_silent: i.stillSilent, held_ms: i.heldMs }, "mass expiry: hold released"),
   });
-}
-
-/** One child, not a label lookup per heartbeat. */
-function heartbeatCounter(metrics: Metrics): () => void {
-  const child = metrics.heartbeats.labels("http");
-  return () => child.inc();
-}
-
-function singleNodeHealth(config: Config, directory: Directory) {
-  return {
-    nodes: 1, shards_owned: config.shards, shards_total: config.shards,
-    members: [{ node: config.nodeId, shards: config.shards, servers: directory.size, at: new Date().toISOString() }],
-  };
 }
 
 async function stopNode(life: Lifecycle, log: Logger): Promise<void> {

@@ -1,5 +1,5 @@
 // Every route factory of the registrar built with inert dependencies: the route table as the document sees it,
-// without MySQL or NATS (handlers are never called). Keep in step with src/node.ts; an integration test compares
+// without MySQL or NATS (handlers are never called). Keep in step with src/http/routes/node-routes.ts; an integration test compares
 // the served document's paths with this table's (test/integration/openapi.test.ts).
 import { makeServerSchemas } from "../../src/domain/schemas.js";
 import { adminRoutes } from "../../src/http/routes/admin.js";
