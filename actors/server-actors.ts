@@ -1,7 +1,7 @@
 // The server actors of this node: one logical actor per registered domain, its messages run in order through a
 // mailbox; it authenticates, keeps soft state, owns the offline deadline and decides status transitions.
 import { AUTH_MESSAGES, DomainTakenError, NotFoundError, NotOwnerError, ShardMovedError, TokenExpiredError, UnauthorizedError } from "../src/core/errors.js";
-import { CLIENT_FIELDS, LIVENESS_FIELDS, NO_SORT_FIELD, ServerRecord } from "../src/core/record.js";
+import { CLIENT_FIELDS, NO_SORT_FIELD, SORT_FIELD, ServerRecord, type FieldMask } from "../src/core/record.js";
 import { hashesMatch, tokenExpiresMs, tokenPolicy, type TokenPolicy } from "../src/core/tokens.js";
 import type { Clock } from "./clock.js";
 import { Mailboxes } from "./mailbox.js";
@@ -212,7 +212,12 @@ export class ServerActors implements ActorApi {
     const { stats } = cmd;
     const now = this.clock.now();
     this.stats.heartbeats++;
-    this.directory.update(rec, LIVENESS_FIELDS, false, () => {
+    // Only the sort keys that really move: last_seen always, a count only when it changed (each one is a remove and
+    // an add in both orders' indexes).
+    let fields: FieldMask = SORT_FIELD.last_seen;
+    if (stats.user_count !== undefined && stats.user_count !== rec.userCount) fields |= SORT_FIELD.users;
+    if (stats.channel_count !== undefined && stats.channel_count !== rec.channelCount) fields |= SORT_FIELD.channels;
+    this.directory.update(rec, fields, false, () => {
       rec.lastSeenMs = now;
       rec.tokenActivityMs = now;
       if (stats.user_count !== undefined) rec.userCount = stats.user_count;
