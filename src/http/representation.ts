@@ -64,6 +64,12 @@ export function compressed(body: Buffer, coding: Coding): Buffer {
   return (f.gzip ??= gzipSync(body, { level: GZIP_LEVEL }));
 }
 
+/** Whether a header list names `name` (exact case, as the registrar writes them); no allocation. */
+export function hasHeader(headers: readonly [string, string][], name: string): boolean {
+  for (const h of headers) if (h[0] === name) return true;
+  return false;
+}
+
 export type Representation = { status: number; body: Buffer | string | null; headers: [string, string][] };
 
 /**
@@ -77,15 +83,17 @@ export function represent(
   headers: [string, string][] = [],
 ): Representation {
   if (body === null || status === 204 || status === 304) return { status, body, headers };
+  const conditional = status === 200 && (req.method === "GET" || req.method === "HEAD");
+  // Nothing to add to a small answer that is no GET (every heartbeat): no copy of the body or the headers.
+  if (!conditional && (typeof body === "string" ? Buffer.byteLength(body) : body.length) <= COMPRESS_ABOVE_BYTES) return { status, body, headers };
   const bytes = typeof body === "string" ? Buffer.from(body) : body;
   const out = [...headers];
-  const conditional = status === 200 && (req.method === "GET" || req.method === "HEAD");
-  if (conditional && !out.some(([k]) => k === "ETag")) {
+  if (conditional && !hasHeader(out, "ETag")) {
     const etag = etagOf(bytes);
     out.push(["ETag", etag]);
     if (etagMatches(req.ifNoneMatch, etag)) return { status: 304, body: null, headers: out };
   }
-  if (bytes.length <= COMPRESS_ABOVE_BYTES || out.some(([k]) => k === "Content-Encoding")) return { status, body: bytes, headers: out };
+  if (bytes.length <= COMPRESS_ABOVE_BYTES || hasHeader(out, "Content-Encoding")) return { status, body: bytes, headers: out };
   out.push(["Vary", "Accept-Encoding"]);
   const coding = pickCoding(req.acceptEncoding);
   if (coding === null) return { status, body: bytes, headers: out };

@@ -7,6 +7,7 @@ import { BodyAbortedError } from "./body.js";
 import { corsHeaders } from "../security/cors.js";
 import { legacyErrorBody, successorUrl } from "./legacy/errors.js";
 import type { RequestContext } from "./context.js";
+import { hasHeader } from "./representation.js";
 
 const CLIENT_CLOSED = 499;
 
@@ -24,10 +25,6 @@ export const TOKEN_REPLY_HEADERS: [string, string][] = [["Cache-Control", "no-st
 
 // Shared by every send without extra headers; never written to.
 const NO_HEADERS: [string, string][] = [];
-const hasContentType = (headers: [string, string][]) => {
-  for (const h of headers) if (h[0] === "Content-Type") return true;
-  return false;
-};
 
 export type Responder = {
   /**
@@ -67,8 +64,8 @@ export function createResponder(log: Logger, metrics: Metrics, corsOrigins: Set<
       // Review L6: no content sniffing on any response; nothing sent to a token holder, or carrying a token, is kept by
       // a shared cache or the browser (handlers mark the anonymous replies that carry one: TOKEN_REPLY_HEADERS).
       res.writeHeader("X-Content-Type-Options", "nosniff");
-      if (ctx.authorization !== undefined && !headers.some(([k]) => k === "Cache-Control")) res.writeHeader("Cache-Control", "no-store");
-      if (body !== null && !hasContentType(headers)) res.writeHeader("Content-Type", "application/json");
+      if (ctx.authorization !== undefined && !hasHeader(headers, "Cache-Control")) res.writeHeader("Cache-Control", "no-store");
+      if (body !== null && !hasHeader(headers, "Content-Type")) res.writeHeader("Content-Type", "application/json");
       for (const [k, v] of corsHeaders(ctx.origin, corsOrigins, ctx.method === "OPTIONS")) res.writeHeader(k, v);
       if (ctx.legacy) {
         res.writeHeader("Deprecation", "true");
