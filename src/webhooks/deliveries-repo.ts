@@ -184,6 +184,12 @@ export class DeliveriesRepo {
    * when its lease expires.
    */
   async claim(node: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    // Two nodes claiming at once can deadlock on the same rows; the loser's transaction rolled back whole (it claimed
+    // nothing), so it is tried again like the outcome writes.
+    return retryOnLockConflict(() => this.claimOnce(node, limit, leaseMs));
+  }
+
+  private async claimOnce(node: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const token = randomBytes(16).toString("hex");
     const { maxInFlightPerWebhook: perHook, maxInFlightPerDomain: perDomain } = this.opts;
     const conn = await this.db.getConnection();
