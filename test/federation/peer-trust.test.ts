@@ -59,7 +59,7 @@ describe("peers and trust", () => {
 
   it("counts a mirrored record as verified only after fetching its document itself, with the challenge under the origin", async () => {
     const s = await verifiedServer(a.url, docs, A);
-    await vi.waitFor(async () => expect((await at(b.url, s.domain)).body.server).toMatchObject({ origin: A, verified: true }), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await at(b.url, s.domain)).body.server).toMatchObject({ origin: A, verified: true }), { timeout: 10_000, interval: 20 });
     const db = await connect(b.dbUrl);
     try {
       const [rows] = await db.query<RowDataPacket[]>("SELECT challenge, verified_at FROM mirrored_servers WHERE domain = ?", [s.domain]);
