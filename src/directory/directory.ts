@@ -4,7 +4,7 @@ import { SearchCache } from "./search-cache.js";
 import { LIVENESS_FIELDS, type FieldMask } from "../core/record.js";
 import { PageCache } from "./page-cache.js";
 import { SliceRunner, type SliceJob } from "./slices.js";
-import { SORT_KEYS, SortIndex, type SortKey, type SortOrder } from "./sort-index.js";
+import { NewestFirst, SORT_KEYS, SortIndex, type OrderedRecords, type SortKey, type SortOrder } from "./sort-index.js";
 import { selectPage } from "./top-k.js";
 import { languageMatches } from "../domain/directory-fields.js";
 
@@ -308,6 +308,7 @@ export class Directory {
    * once the index is complete. A filling index is already in `indexes`, so every change reaches it like a built one.
    */
   private startBuild(sort: SortKey, order: SortOrder, urgent: boolean): SliceJob | null {
+    if (sort === "last_seen" && order === "desc") return this.startBuild("last_seen", "asc", urgent);
     const key = `${sort}:${order}`;
     const running = this.building.get(key);
     if (running) {
@@ -327,7 +328,12 @@ export class Directory {
   }
 
   // An index is complete when returned: one still filling in the background is finished now.
-  private index(sort: SortKey, order: SortOrder): SortIndex {
+  private index(sort: SortKey, order: SortOrder): OrderedRecords {
+    // Newest first is the ascending last_seen index read backwards (one tree for every heartbeat to move).
+    return sort === "last_seen" && order === "desc" ? new NewestFirst(this.tree("last_seen", "asc")) : this.tree(sort, order);
+  }
+
+  private tree(sort: SortKey, order: SortOrder): SortIndex {
     const key = `${sort}:${order}`;
     const job = this.building.get(key);
     if (job) {
@@ -377,7 +383,7 @@ function page(records: ServerRecord[], total: number, limit: number, version: nu
  * The `want` records at offset (after the cursor `after`, if any) that `accept` takes, in index order; stops at the
  * page's end or after the `total`-th match.
  */
-function walk(idx: SortIndex, accept: ((r: ServerRecord) => boolean) | null, offset: number, want: number, total: number, after?: ServerRecord): ServerRecord[] {
+function walk(idx: OrderedRecords, accept: ((r: ServerRecord) => boolean) | null, offset: number, want: number, total: number, after?: ServerRecord): ServerRecord[] {
   const out: ServerRecord[] = [];
   let seen = 0;
   const visit = (r: ServerRecord) => {

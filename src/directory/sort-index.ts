@@ -37,6 +37,12 @@ const KEY_CMP: Record<SortKey, Cmp> = {
   uptime: num((r) => r.uptime30d ?? 0),
 };
 
+// Every heartbeat moves its record in the last_seen index, so its comparator is written out (no closures to call):
+// it runs ~30 times per heartbeat, and at tens of thousands of heartbeats per second many share one millisecond and
+// fall through to the domain.
+const lastSeenAsc: Cmp = (a, b) => a.lastSeenMs - b.lastSeenMs || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
+const lastSeenDesc: Cmp = (a, b) => b.lastSeenMs - a.lastSeenMs || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
+
 /**
  * Ties break by domain ascending in both orders (contract §3); unrated servers come last for sort=rating, and
  * servers without uptime data last for sort=uptime (§9.2, like unrated ones).
@@ -56,10 +62,19 @@ export function comparator(sort: SortKey, order: SortOrder): Cmp {
       return unknown || sign * key(a, b) || byDomain(a, b);
     };
   }
+  if (sort === "last_seen") return order === "asc" ? lastSeenAsc : lastSeenDesc;
   return (a, b) => sign * key(a, b) || byDomain(a, b);
 }
 
-export class SortIndex {
+/** What a listing reads from an index: its order, its size and walks in that order. */
+export interface OrderedRecords {
+  readonly cmp: Cmp;
+  readonly size: number;
+  each(visit: (r: ServerRecord) => boolean): void;
+  after(probe: ServerRecord): IterableIterator<ServerRecord>;
+}
+
+export class SortIndex implements OrderedRecords {
   tree: BTree<ServerRecord, undefined>;
   readonly field: number;
   readonly cmp: Cmp;
@@ -142,3 +157,77 @@ export class SortIndex {
 }
 
 const STOP = { break: true };
+
+/**
+ * sort=last_seen&order=desc read backwards from the ascending index, so a heartbeat moves its record in one tree,
+ * not two. Backwards, records of one millisecond come in domain descending order; ties break by domain ascending in
+ * both orders (contract §3), so each run of equal last_seen is turned around before it is visited.
+ */
+export class NewestFirst implements OrderedRecords {
+  readonly cmp = lastSeenDesc;
+
+  constructor(private readonly asc: SortIndex) {}
+
+  get size(): number {
+    return this.asc.size;
+  }
+
+  // Listings walk with this (deep offsets, filtered pages over 100,000 records): straight down the tree's nodes from
+  // the right, as fast as the forward callback walk. The node layout is sorted-btree's (its test here pins it).
+  each(visit: (r: ServerRecord) => boolean): void {
+    const run: ServerRecord[] = [];
+    let runMs = NaN;
+    const flush = (): boolean => {
+      for (let i = run.length - 1; i >= 0; i--) if (visit(run[i])) return true;
+      run.length = 0;
+      return false;
+    };
+    const down = (node: TreeNode): boolean => {
+      const { children, keys } = node;
+      if (children) {
+        for (let c = children.length - 1; c >= 0; c--) if (down(children[c])) return true;
+        return false;
+      }
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const r = keys[i];
+        if (r.lastSeenMs !== runMs) {
+          if (flush()) return true;
+          runMs = r.lastSeenMs;
+        }
+        run.push(r);
+      }
+      return false;
+    };
+    if (!down((this.asc.tree as unknown as { _root: TreeNode })._root)) flush();
+  }
+
+  /** Records after `probe` in this order: the rest of its millisecond (domains above it), then older ones. */
+  *after(probe: ServerRecord): IterableIterator<ServerRecord> {
+    for (const r of this.asc.tree.keys(probe)) {
+      if (r.lastSeenMs !== probe.lastSeenMs) break;
+      if (r.domain > probe.domain) yield r;
+    }
+    yield* this.from(probe.lastSeenMs);
+  }
+
+  /** Newest first, from the records strictly older than `belowMs` (all of them when undefined). */
+  private *from(belowMs: number | undefined): IterableIterator<ServerRecord> {
+    // A stand-in ordered before every real record of belowMs (no domain is empty): the walk starts just below it.
+    const start = belowMs === undefined ? undefined : Object.assign(Object.create(null) as ServerRecord, { lastSeenMs: belowMs, domain: "" });
+    if (this.asc.size === 0) return;
+    const run: ServerRecord[] = [];
+    let runMs = NaN;
+    for (const [r] of this.asc.tree.entriesReversed(start, [] as unknown as [ServerRecord, undefined], true)) {
+      if (r.lastSeenMs !== runMs) {
+        for (let i = run.length - 1; i >= 0; i--) yield run[i];
+        run.length = 0;
+        runMs = r.lastSeenMs;
+      }
+      run.push(r);
+    }
+    for (let i = run.length - 1; i >= 0; i--) yield run[i];
+  }
+}
+
+/** A sorted-btree node: a leaf holds records in order; an inner node its children in order. */
+type TreeNode = { keys: ServerRecord[]; children?: TreeNode[] };

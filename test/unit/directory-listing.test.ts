@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { CLIENT_FIELDS, LIVENESS_FIELDS, NO_SORT_FIELD, ServerRecord, type Status } from "../../src/core/record.js";
 import { Directory, type ListFilter } from "../../src/directory/directory.js";
 import { matchesQuery } from "../../src/directory/search-cache.js";
-import { SORT_KEYS, comparator } from "../../src/directory/sort-index.js";
+import { NewestFirst, SORT_KEYS, SortIndex, comparator } from "../../src/directory/sort-index.js";
 
 const ORIGINS = ["local", "peer.example.net"];
 const WORDS = ["alpha", "Bravo", "charlie", "Nebula", "delta", "echo"];
@@ -113,5 +113,34 @@ describe("Directory pages", () => {
     );
     expect(changesLanded, "changes landed while pages were being made").toBeGreaterThan(0);
   });
-});
 
+  it("read newest first from the ascending last_seen index: ties by domain ascending, cursors resume after any stand-in", () => {
+    const newestFirst = comparator("last_seen", "desc");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 9 })), { maxLength: 200 }), fc.array(fc.tuple(fc.integer({ min: -1, max: 61 }), fc.integer({ min: 0, max: 10 })), { maxLength: 10 }), (rows, probes) => {
+        const byDomain = new Map<string, ServerRecord>();
+        rows.forEach(([ms], i) => {
+          const r = new ServerRecord(`s${String(i % 150).padStart(3, "0")}.example.com`, "local");
+          r.lastSeenMs = ms;
+          byDomain.set(r.domain, r);
+        });
+        const all = [...byDomain.values()];
+        const view = new NewestFirst(new SortIndex("last_seen", "asc", all));
+        const want = [...all].sort(newestFirst);
+        const seen: string[] = [];
+        view.each((r) => (seen.push(r.domain), false));
+        expect(seen).toEqual(want.map((r) => r.domain));
+        // A stand-in carries only the sort key and domain (src/directory/cursor.ts); it need not be a listed record.
+        for (const [ms, d] of probes) {
+          const probe = Object.assign(new ServerRecord(`s${String(d * 15).padStart(3, "0")}.example.com`, "local"), { lastSeenMs: ms });
+          expect([...view.after(probe)].map((r) => r.domain)).toEqual(want.filter((r) => newestFirst(r, probe) > 0).map((r) => r.domain));
+        }
+        // Stopping early stops the walk.
+        let visits = 0;
+        view.each(() => ++visits === 3);
+        expect(visits).toBe(Math.min(3, all.length));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
