@@ -159,3 +159,22 @@ export const ReplyEnvelope = z.union([
   z.strictObject({ v: z.literal(COMMAND_WIRE_VERSION), error: WireError }),
 ]);
 export type ReplyEnvelope = z.infer<typeof ReplyEnvelope>;
+
+/**
+ * Heartbeats an edge forwards to one owner node in one request (docs/cluster.md): each item is a heartbeat command
+ * without its type, as a tuple [domain, tokenHash, stats], so the owner checks three fields and not a whole
+ * CommandEnvelope per heartbeat. The owner answers one item per beat, in order.
+ */
+export const BEATS_PER_BATCH = 256;
+export const ForwardedBeat = z.tuple([Domain, PresentedHash, Stats]);
+export type ForwardedBeat = z.infer<typeof ForwardedBeat>;
+export const BeatBatch = z.strictObject({ v: z.literal(COMMAND_WIRE_VERSION), beats: z.array(ForwardedBeat).min(1).max(BEATS_PER_BATCH) });
+export type BeatBatch = z.infer<typeof BeatBatch>;
+const BeatOutcome = z.union([z.strictObject({ ok: REPLIES.heartbeat }), z.strictObject({ error: WireError })]);
+export type BeatOutcome = z.infer<typeof BeatOutcome>;
+/** `error` without `replies`: the owner could not read the batch at all. */
+export const BeatReplies = z.union([
+  z.strictObject({ v: z.literal(COMMAND_WIRE_VERSION), replies: z.array(BeatOutcome).max(BEATS_PER_BATCH) }),
+  z.strictObject({ v: z.literal(COMMAND_WIRE_VERSION), error: WireError }),
+]);
+export type BeatReplies = z.infer<typeof BeatReplies>;

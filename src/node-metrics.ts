@@ -49,6 +49,10 @@ export function registerNodeMetrics(metrics: Metrics, s: NodeMetricSources): { s
     metrics.counterFrom("registrar_shard_moves_total", "Shards acquired or given up by this node", () => cluster.stats().moves);
     metrics.gauge("registrar_shards_owned", "Shards this node owns", () => cluster.health().shards_owned);
     metrics.gauge("registrar_gossip_members", "Cluster members this node hears", () => cluster.stats().members);
+    metrics.counterFrom(
+      "registrar_forwarded_heartbeat_fallbacks_total", "Forwarded heartbeats the presumed owner did not take (shard moved, no responder, timeout), sent again one by one",
+      () => cluster.stats().beats.fallbacks,
+    );
   }
   const eventLag = metrics.histogram("registrar_event_lag_seconds", "Time from an event's commit to its in-order delivery on this node");
   const unlisten = s.sequencer.listen((ev) => eventLag.observe(Math.max(0, Date.now() - Date.parse(ev.at)) / 1000));

@@ -59,11 +59,14 @@ export async function createRegistry(d: RegistryDeps): Promise<Registry> {
     d.onStoreError("write_behind"),
   );
   const mailboxLatency = d.metrics.histogram("registrar_mailbox_request_seconds", "Latency of messages sent to a shard owner on another node");
+  const beatBatch = d.metrics.histogram(
+    "registrar_forwarded_heartbeat_batch_size", "Heartbeats per batch forwarded to the node presumed to own their shards", [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  );
   const cluster = d.cluster
     ? await createCluster({
         config, transport: d.cluster.transport, leases: d.cluster.leases, db: store.db, directory, sequencer: events.sequencer, events,
         repo: store.servers, writeBehind, settings, log: d.log, onStoreError: d.onStoreError,
-        onMailboxLatency: (s) => mailboxLatency.observe(s), onDrop: d.onDrop,
+        onMailboxLatency: (s) => mailboxLatency.observe(s), onBeatBatch: (n) => beatBatch.observe(n), onDrop: d.onDrop,
       })
     : null;
   const local = cluster?.local ?? new ServerActors(settings, directory, store.servers, events, writeBehind, systemClock, d.onStoreError("status"));

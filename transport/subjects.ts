@@ -2,7 +2,7 @@
 // Tokens are [a-z0-9_-]; user text never appears raw.
 import { z } from "zod";
 import { RegistryEvent } from "../src/core/events.js";
-import { CommandEnvelope, ReplyEnvelope } from "../actors/commands.js";
+import { BeatBatch, BeatReplies, CommandEnvelope, ReplyEnvelope } from "../actors/commands.js";
 import type { MessageSpec } from "./codec.js";
 
 /** Version of the cluster messages below: nodes of one cluster run one version (upgrade them together). */
@@ -48,6 +48,9 @@ export const MESSAGES = {
   sessions: { kind: "sessions", schema: SessionClaimMessage, maxBytes: 4 * KiB },
   shard: { kind: "shard", schema: CommandEnvelope, maxBytes: 256 * KiB },
   shardReply: { kind: "shard_reply", schema: ReplyEnvelope, maxBytes: 256 * KiB },
+  /** At most BEATS_PER_BATCH heartbeats; the edge also closes a batch before it could pass this size. */
+  beats: { kind: "beats", schema: BeatBatch, maxBytes: 512 * KiB },
+  beatsReply: { kind: "beats_reply", schema: BeatReplies, maxBytes: 512 * KiB },
 } as const satisfies Record<string, MessageSpec<unknown>>;
 
 export function subjects(clusterId: string) {
@@ -59,6 +62,8 @@ export function subjects(clusterId: string) {
     gossip: `${root}.gossip`,
     /** Mailbox of one shard's actors (request: CommandEnvelope, reply: ReplyEnvelope). */
     shard: (shard: number) => `${root}.shard.${shard}`,
+    /** Heartbeats forwarded to one node in batches (request: BeatBatch, reply: BeatReplies). */
+    beats: (nodeId: string) => `${root}.node.${nodeToken(nodeId)}.beats`,
     /** Heartbeat soft state from shard owners. */
     liveness: `${root}.liveness`,
     /** Zent-instance session claims: a newer session for a domain on any node replaces older ones (4010). */
@@ -68,6 +73,14 @@ export function subjects(clusterId: string) {
     /** JetStream KV bucket of the shard leases. */
     leaseBucket: `zent_${clusterId.replace(/[^a-zA-Z0-9_-]/g, "_")}_shards`,
   };
+}
+
+/**
+ * Node ids are `[a-z0-9._-]`: "." becomes "_" to keep one subject token. Two ids that differ only there would share
+ * a subject; each node runs only the beats of shards it owns, so the other's beats fall back one by one.
+ */
+function nodeToken(nodeId: string): string {
+  return nodeId.replaceAll(".", "_");
 }
 
 /**

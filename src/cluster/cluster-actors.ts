@@ -1,6 +1,7 @@
 // The edge's view of the actors in cluster mode: a command for a domain runs locally when this node owns its
 // shard, else goes to the owner's mailbox subject by request/reply; while a shard has no owner the command is
 // kept and retried until the new owner takes it (so a heartbeat is acknowledged only once its owner has it).
+// Heartbeats first try a batch to the node presumed to own their shard (forwarded-beats.ts).
 import { REPLIES, COMMAND_WIRE_VERSION, type ActorApi, type ReplyEnvelope, type ReplyTo, type ServerCommand } from "../../actors/commands.js";
 import { shardOf } from "../../actors/shards.js";
 import { decode, DecodeError, encode, type DropReason, type OnDrop } from "../../transport/codec.js";
@@ -8,6 +9,7 @@ import { MESSAGES } from "../../transport/subjects.js";
 import { NoResponderError, RequestTimeoutError, type Subscription, type Transport } from "../../transport/transport.js";
 import { isStoreUnavailable } from "../store/unavailable.js";
 import { errorFromWire, errorToWire, RegistrarError, ShardMovedError, UnavailableError } from "../core/errors.js";
+import { FALL_BACK, type BeatForwarder } from "./forwarded-beats.js";
 
 /**
  * Commands that replace a token. In degraded mode they would reach MySQL only, while the shard owner (still on
@@ -33,6 +35,8 @@ export class ClusterActors implements ActorApi {
     private readonly onDrop: OnDrop,
     /** Waits until this node's directory holds the event of a write another node committed (bounded). */
     private readonly reach: (seq: number) => Promise<void> = async () => {},
+    /** Coalesces heartbeats for shards other nodes own (absent: every command goes one by one). */
+    private readonly beats?: BeatForwarder,
   ) {}
 
   send<C extends ServerCommand>(cmd: C): Promise<ReplyTo<C>> {
@@ -83,6 +87,14 @@ export class ClusterActors implements ActorApi {
           return await this.degraded.send(cmd);
         }
         if (this.owns(shard)) return await this.local.send(cmd);
+        // A heartbeat goes first in a batch to its presumed owner; what that owner did not take goes one by one.
+        const batched = attempt === 0 && cmd.type === "heartbeat" ? this.beats?.forward(shard, cmd) : undefined;
+        if (batched) {
+          this.stats.remote++;
+          const reply = await batched;
+          if (reply !== FALL_BACK) return reply as ReplyTo<C>;
+          continue;
+        }
         payload ??= encode({ v: COMMAND_WIRE_VERSION, cmd });
         const started = performance.now();
         this.stats.remote++;

@@ -2,6 +2,7 @@
 // that follows other nodes' events, degraded mode and the edge that routes commands to shard owners.
 import type { EventSink, LivenessSink } from "../../actors/ports.js";
 import { ServerActors, type ActorSettings } from "../../actors/server-actors.js";
+import { preferredOwner } from "../../actors/shards.js";
 import { systemClock } from "../../actors/clock.js";
 import type { OnDrop } from "../../transport/codec.js";
 import type { LeaseProvider } from "../../transport/leases.js";
@@ -17,6 +18,7 @@ import type { WriteBehind } from "../store/write-behind.js";
 import { ClusterActors } from "./cluster-actors.js";
 import { ShardCoordinator } from "./coordinator.js";
 import { DegradedActors } from "./degraded-actors.js";
+import { BeatForwarder, serveBeats } from "./forwarded-beats.js";
 import { LivenessGossip } from "./liveness-gossip.js";
 import { Membership } from "./membership.js";
 import { applyEvent } from "./replica.js";
@@ -52,6 +54,8 @@ export type ClusterDeps = {
   log: Logger;
   onStoreError: (op: string) => (err: unknown) => void;
   onMailboxLatency: (s: number) => void;
+  /** Heartbeats per batch this node forwards to an owner node. */
+  onBeatBatch: (size: number) => void;
   onDrop: OnDrop;
 };
 
@@ -112,6 +116,17 @@ export async function createCluster(d: ClusterDeps) {
   // Degraded mode gets its own actor instance: no fence, no timers, tokens re-read from MySQL.
   const unfenced = new ServerActors(d.settings, directory, d.repo, d.events, liveness, systemClock, d.onStoreError("degraded"));
   const degraded = new DegradedActors(unfenced, directory, d.repo, config.registrarId);
+  const beats = new BeatForwarder({
+    transport,
+    presumedOwner: (shard) => preferredOwner(shard, membership.members()),
+    nodeId: config.nodeId,
+    shards: config.shards,
+    subject: subj.beats,
+    requestTimeoutMs: CLUSTER_DEFAULTS.requestTimeoutMs,
+    onBatch: d.onBeatBatch,
+    onLatency: d.onMailboxLatency,
+    onDrop: d.onDrop,
+  });
   const edge = new ClusterActors(
     local,
     (shard) => coordinator.accepts(shard),
@@ -122,6 +137,7 @@ export async function createCluster(d: ClusterDeps) {
     d.onMailboxLatency,
     d.onDrop,
     (seq) => d.sequencer.reach(seq, CLUSTER_DEFAULTS.readYourWritesMs),
+    beats,
   );
 
   return {
@@ -144,6 +160,10 @@ export async function createCluster(d: ClusterDeps) {
       gossip.start();
       membership.start(() => coordinator.tick());
       coordinator.start();
+      // Beats from other edges run here for the shards this node accepts at the time; the rest go back to them.
+      const beatsServed = serveBeats(transport, subj.beats(config.nodeId), {
+        local, accepts: (shard) => coordinator.accepts(shard), shards: config.shards, onDrop: d.onDrop,
+      });
       // Events missed while NATS was away are read back from MySQL.
       const catchUpError = d.onStoreError("catch_up");
       const catchUpTimer = setInterval(() => void d.sequencer.catchUp().catch(catchUpError), CLUSTER_DEFAULTS.catchUpEveryMs);
@@ -152,6 +172,7 @@ export async function createCluster(d: ClusterDeps) {
         async stop() {
           clearInterval(catchUpTimer);
           await coordinator.stop();
+          beatsServed.unsubscribe();
           membership.stop();
           gossip.stop();
           stopReplica();
@@ -162,7 +183,7 @@ export async function createCluster(d: ClusterDeps) {
       const members = membership.details();
       return { nodes: members.length, shards_owned: coordinator.shardsOwned, shards_total: config.shards, members };
     },
-    stats: () => ({ moves: coordinator.moves, members: membership.members().length, remote: edge.stats.remote }),
+    stats: () => ({ moves: coordinator.moves, members: membership.members().length, remote: edge.stats.remote, beats: beats.stats }),
   };
 }
 

@@ -1,7 +1,7 @@
 // Heartbeat soft state (last_seen, counts, version) from each shard owner to every node, batched every 100 ms,
 // so listings on every node are current without a MySQL read and a new owner starts from the freshest liveness.
 import type { LivenessSink } from "../../actors/ports.js";
-import { LIVENESS_FIELDS, type ServerRecord } from "../core/record.js";
+import { SORT_FIELD, type FieldMask, type ServerRecord } from "../core/record.js";
 import { encode, listen, type OnDrop } from "../../transport/codec.js";
 import { CLUSTER_WIRE_VERSION, LIVENESS_BATCH, MESSAGES, type Beat } from "../../transport/subjects.js";
 import type { Subscription, Transport } from "../../transport/transport.js";
@@ -52,7 +52,12 @@ export class LivenessGossip implements LivenessSink {
     for (const b of beats) {
       const rec = this.directory.get(b[0]);
       if (!rec || this.ownsDomain(rec.domain) || b[1] <= rec.lastSeenMs) continue;
-      this.directory.update(rec, LIVENESS_FIELDS, false, () => {
+      // Only the sort keys that really move, like the owner's heartbeat: every index a beat touches is a B-tree
+      // remove and add on each of the other nodes.
+      let fields: FieldMask = SORT_FIELD.last_seen;
+      if (b[2] !== rec.userCount) fields |= SORT_FIELD.users;
+      if (b[3] !== rec.channelCount) fields |= SORT_FIELD.channels;
+      this.directory.update(rec, fields, false, () => {
         rec.lastSeenMs = b[1];
         rec.userCount = b[2];
         rec.channelCount = b[3];

@@ -1,6 +1,6 @@
 // Security review H5, contract §10: a NATS client that can publish on the cluster's subjects sends garbage, forged
-// events and unknown or forged commands. The nodes keep serving, the feed keeps its order, nothing is applied, and
-// every dropped message is counted.
+// events and unknown or forged commands (one by one and in heartbeat batches). The nodes keep serving, the feed
+// keeps its order, nothing is applied, and every dropped message is counted.
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shardOf } from "../../actors/shards.js";
@@ -136,6 +136,36 @@ describe("a registrar cluster under forged and malformed NATS messages", () => {
       expect(text).not.toContain(silentReg.body.token);
       expect(text.toLowerCase()).not.toContain("tokenhash");
     }
+    // Each node's beats subject (batched heartbeats, issue 14): garbage, another version, full commands where
+    // items belong, an upper-case hash, too many items and an oversized batch are dropped and answered `unavailable`; well-formed beats
+    // without a valid token hash for the silent server are each refused, or sent back as "not mine" by the node
+    // that does not own it, never run.
+    const beat = (tokenHash: string | null, stats: Record<string, unknown>) => [silent.domain, tokenHash, stats];
+    const forgedBatches: unknown[] = [
+      "garbage",
+      { v: 2, beats: [beat(null, {})] },
+      { v: 1, beats: [{ type: "heartbeat", domain: silent.domain, tokenHash: null, stats: {} }] },
+      { v: 1, beats: [beat("A".repeat(64), {})] },
+      { v: 1, beats: Array.from({ length: 257 }, () => beat(null, {})) },
+      { v: 1, beats: [beat(null, { version: "x".repeat(600 * 1024) })] },
+    ];
+    for (const node of ["node0", "node1"]) {
+      for (const batch of forgedBatches) {
+        const reply = JSON.parse(new TextDecoder().decode((await attacker.request(`${root}.node.${node}.beats`, enc(batch), { timeout: 3000 })).data));
+        expect(reply.error?.code, JSON.stringify(reply)).toBe("unavailable");
+        expect(reply.replies).toBeUndefined();
+      }
+      const text = new TextDecoder().decode((await attacker.request(`${root}.node.${node}.beats`,
+        enc({ v: 1, beats: [beat(null, { user_count: 2147483647 }), beat("0".repeat(64), { user_count: 5 })] }), { timeout: 3000 })).data);
+      const replies = JSON.parse(text).replies as { ok?: unknown; error?: { code: string; shardMoved?: true } }[];
+      expect(replies, text).toHaveLength(2);
+      for (const r of replies) {
+        expect(r.ok, text).toBeUndefined();
+        expect(r.error?.shardMoved ? "moved" : r.error?.code, text).toMatch(/^(moved|unauthorized)$/);
+      }
+      expect(text).not.toContain(silentReg.body.token);
+      expect(text.toLowerCase()).not.toContain("tokenhash");
+    }
     const staysShard = shardOf(stays.domain, 256);
     const removeReply = JSON.parse(new TextDecoder().decode((await attacker.request(`${root}.shard.${staysShard}`,
       enc({ v: 1, cmd: { type: "remove", domain: stays.domain, tokenHash: "1".repeat(64), by: { kind: "domain", id: "x.example.com" } } }), { timeout: 3000 })).data));
@@ -198,6 +228,10 @@ describe("a registrar cluster under forged and malformed NATS messages", () => {
       for (const s of ["gossip", "liveness", "ratelimit", "sessions"]) expect(await dropped(u, s)).toBeGreaterThanOrEqual(2);
     }
     expect((await dropped(a, "shard")) + (await dropped(b, "shard"))).toBeGreaterThanOrEqual(7);
+    for (const u of [a, b]) {
+      expect(await dropped(u, "beats")).toBe(6);
+      expect(await dropped(u, "beats", "too_large")).toBe(1);
+    }
     feed.ws.close();
   }, 120_000);
 });
