@@ -29,30 +29,44 @@ async function batchStats(url: string): Promise<{ batches: number; beats: number
   return { batches, beats, single };
 }
 
-/**
- * Heartbeats on one open connection each, written while the node is stopped (SIGSTOP), so that it reads them all
- * in one round of its event loop when it continues, as it would a burst from many servers on a busy node.
- */
-async function burst(node: ChildRegistrar, beats: { domain: string; token: string }[]): Promise<{ status: number; body: any }[]> {
-  const port = node.port;
-  const sockets = await Promise.all(beats.map(() => new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect({ host: "127.0.0.1", port }, () => resolve(s));
-    s.on("error", reject);
-  })));
-  const answers = sockets.map((s) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+/** The next HTTP response on a socket (one at a time: the caller writes the next request after it arrived). */
+function nextResponse(s: net.Socket): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
     let buf = "";
-    s.setEncoding("utf8");
-    s.on("data", (d) => {
+    const onData = (d: string) => {
       buf += d;
       const end = buf.indexOf("\r\n\r\n");
       if (end < 0) return;
       const length = Number(/content-length: *(\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
       if (Buffer.byteLength(buf.slice(end + 4)) < length) return;
-      s.destroy();
-      resolve({ status: Number(buf.slice(9, 12)), body: JSON.parse(buf.slice(end + 4)) });
-    });
+      s.off("data", onData);
+      const text = buf.slice(end + 4);
+      resolve({ status: Number(buf.slice(9, 12)), body: text ? JSON.parse(text) : null });
+    };
+    s.on("data", onData);
+    s.once("error", reject);
+  });
+}
+
+/**
+ * Heartbeats on one open connection each, written while the node is stopped (SIGSTOP), so that it reads them all
+ * in one round of its event loop when it continues, as it would a burst from many servers on a busy node. Each
+ * connection first carries one answered request, so the node has accepted them all before it stops (a connection
+ * it accepts only after continuing would be read one round later).
+ */
+async function burst(node: ChildRegistrar, beats: { domain: string; token: string }[]): Promise<{ status: number; body: any }[]> {
+  const port = node.port;
+  const sockets = await Promise.all(beats.map(() => new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host: "127.0.0.1", port }, () => resolve(s));
+    s.setEncoding("utf8");
     s.on("error", reject);
+  })));
+  await Promise.all(sockets.map((s) => {
+    const answered = nextResponse(s);
+    s.write("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n");
+    return answered;
   }));
+  const answers = sockets.map((s) => nextResponse(s).finally(() => s.destroy()));
   node.child.kill("SIGSTOP");
   try {
     await Promise.all(beats.map((b, i) => {
