@@ -15,7 +15,7 @@ export class DeadlineWheel<T extends Timed> {
   constructor(
     private readonly clock: Clock,
     private readonly onDue: (item: T) => void,
-    private readonly tickMs = 10,
+    private readonly tickMs = 5,
   ) {
     this.lastTick = Math.floor(clock.now() / tickMs);
   }
