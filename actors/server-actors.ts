@@ -212,8 +212,8 @@ export class ServerActors implements ActorApi {
     const { stats } = cmd;
     const now = this.clock.now();
     this.stats.heartbeats++;
-    // Only the sort keys that really move: last_seen always, a count only when it changed (each one is a remove and
-    // an add in both orders' indexes).
+    // Only the sort keys that really move: last_seen always (one index: newest-first reads it backwards), a count
+    // only when it changed (a remove and an add in both orders' indexes).
     let fields: FieldMask = SORT_FIELD.last_seen;
     if (stats.user_count !== undefined && stats.user_count !== rec.userCount) fields |= SORT_FIELD.users;
     if (stats.channel_count !== undefined && stats.channel_count !== rec.channelCount) fields |= SORT_FIELD.channels;

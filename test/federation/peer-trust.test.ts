@@ -59,9 +59,14 @@ describe("peers and trust", () => {
 
   it("counts a mirrored record as verified only after fetching its document itself, with the challenge under the origin", async () => {
     const s = await verifiedServer(a.url, docs, A);
-    await vi.waitFor(async () => expect((await at(b.url, s.domain)).body.server).toMatchObject({ origin: A, verified: true }), { timeout: 10_000, interval: 20 });
     const db = await connect(b.dbUrl);
     try {
+      // B's own check is due at once, polled every 250 ms and retried within VERIFY_RECHECK_S after a failed fetch
+      // (5 s fetch timeout): seconds alone, longer on a loaded machine. A miss says what B's check last saw.
+      await vi.waitFor(async () => expect((await at(b.url, s.domain)).body.server).toMatchObject({ origin: A, verified: true }), { timeout: 20_000, interval: 20 }).catch(async (err) => {
+        const [checks] = await db.query<RowDataPacket[]>("SELECT failures, last_reason, next_check_at FROM trust_checks WHERE domain = ?", [s.domain]);
+        throw new Error(`${(err as Error).message}\nB's trust_checks row: ${JSON.stringify(checks)}`);
+      });
       const [rows] = await db.query<RowDataPacket[]>("SELECT challenge, verified_at FROM mirrored_servers WHERE domain = ?", [s.domain]);
       expect(rows).toEqual([{ challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43,}$/), verified_at: expect.any(Date) }]);
       const [audit] = await db.query<RowDataPacket[]>("SELECT action FROM audit_log WHERE domain = ? AND action = 'federation.verify'", [s.domain]);
