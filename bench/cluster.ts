@@ -55,7 +55,9 @@ async function main(): Promise<void> {
   const clusterId = `bench${process.pid}`;
   const env = (name: string) => ({ NATS_URL: nats.url, CLUSTER_ID: clusterId, NODE_ID: name, OFFLINE_AFTER_S: "86400", ALLOW_INSECURE_URLS: "true" });
   const nodes: Registrar[] = [];
-  for (const name of ["a", "b", "c"]) nodes.push(await startRegistrar({ name: `cluster-${name}`, databaseUrl: dbUrl(DB), logLevel: LOG_LEVEL, env: env(name) }));
+  // BENCH_CPU_PROF=1: every node under --cpu-prof (bench/results/prof/cluster-<name>/; bench/profile-summary.ts reads them).
+  const cpuProf = process.env.BENCH_CPU_PROF === "1";
+  for (const name of ["a", "b", "c"]) nodes.push(await startRegistrar({ name: `cluster-${name}`, databaseUrl: dbUrl(DB), logLevel: LOG_LEVEL, env: env(name), cpuProf }));
   await settle(nodes);
   log(`3 nodes up with ${SERVERS} servers`);
 
@@ -93,6 +95,15 @@ async function main(): Promise<void> {
   rows.push(["forwarded mailbox requests per heartbeat (edge → owner on another node)", `${((remote / loads.reduce((a, l) => a + l.requests2xx, 0)) * 100).toFixed(0)} %`, "-", "a batch of heartbeats counts once; ≈ 67 % of heartbeats reach a non-owner with 3 nodes"]);
   rows.push(["forwarded heartbeats per batch (mean)", batches > 0 ? (batched / batches).toFixed(1) : "-", "-", `${Math.round(batched).toLocaleString("en-US")} in ${Math.round(batches).toLocaleString("en-US")} batches, ${Math.round(delta("registrar_forwarded_heartbeat_fallbacks_total"))} sent again one by one`]);
   rows.push(["MySQL row writes per heartbeat", (rowsWritten / loads.reduce((a, l) => a + l.requests2xx, 0)).toFixed(3), "-", ""]);
+  if (cpuProf) {
+    // Profiles are written on a graceful stop, and the failover runs below kill nodes: stop here.
+    await Promise.all(nodes.map((n) => n.stop()));
+    nats.child.kill("SIGKILL");
+    rmSync(nats.dir, { recursive: true, force: true });
+    await dropBenchDb(DB);
+    log(`profiles: bench/results/prof/cluster-{a,b,c}/\n${rows.map((r) => r.join(" | ")).join("\n")}`);
+    return;
+  }
 
   // Cross-node visibility: register on one node, poll another.
   const vis = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000, numberOfSignificantValueDigits: 3 });

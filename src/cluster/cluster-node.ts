@@ -76,7 +76,6 @@ export async function createCluster(d: ClusterDeps) {
         const epoch = await claimEpoch(d.db, shard, config.nodeId);
         // Every event the previous owner committed must be in our directory before we load the shard.
         await d.sequencer.catchUp();
-        records.invalidate();
         const gone = await d.repo.reloadOwnerState(records.of(shard));
         for (const domain of gone) {
           const r = directory.get(domain);

@@ -1,13 +1,11 @@
-// This registrar's own records grouped by shard, rebuilt at most once per burst of acquisitions (start-up takes
-// many shards at once, and regrouping a million records per shard would be quadratic).
+// This registrar's own records grouped by shard, regrouped only when records were added since (start-up and a
+// failover take many shards at once; regrouping the whole directory for each one would cost shards × records).
 import { shardOf } from "../../actors/shards.js";
 import type { ServerRecord } from "../core/record.js";
 import type { Directory } from "../directory/directory.js";
 
-const REBUILD_AFTER_MS = 1000;
-
 export class ShardRecords {
-  private built: { atMs: number; size: number; map: Map<number, ServerRecord[]> } | null = null;
+  private built: { additions: number; map: Map<number, ServerRecord[]> } | null = null;
 
   constructor(
     private readonly directory: Directory,
@@ -15,15 +13,9 @@ export class ShardRecords {
     private readonly shards: number,
   ) {}
 
-  /** Forgets the grouping: the next call regroups (a shard was just acquired and its records reloaded). */
-  invalidate(): void {
-    this.built = null;
-  }
-
-  /** The shard's records still listed in the directory. */
+  /** The shard's records listed in the directory now (removed and replaced ones are left out as they are read). */
   of(shard: number): ServerRecord[] {
-    const b = this.built;
-    if (!b || Date.now() - b.atMs > REBUILD_AFTER_MS || b.size !== this.directory.size) this.rebuild();
+    if (this.built?.additions !== this.directory.additions) this.rebuild();
     return (this.built!.map.get(shard) ?? []).filter((r) => this.directory.get(r.domain) === r);
   }
 
@@ -36,6 +28,6 @@ export class ShardRecords {
       if (!list) map.set(s, (list = []));
       list.push(r);
     }
-    this.built = { atMs: Date.now(), size: this.directory.size, map };
+    this.built = { additions: this.directory.additions, map };
   }
 }

@@ -100,6 +100,9 @@ export class Directory {
    */
   version = 0;
 
+  /** Records added so far (load, add, replacement): whoever groups the records knows when its grouping is stale. */
+  additions = 0;
+
   values(): IterableIterator<ServerRecord> {
     return this.records.values();
   }
@@ -115,6 +118,7 @@ export class Directory {
     if (prior && prior !== r && prior.origin !== r.origin && this.arbiter && this.arbiter(r, prior) === prior) return;
     if (prior) this.remove(prior);
     this.version++;
+    this.additions++;
     this.records.set(r.domain, r);
     for (const idx of this.indexes.values()) idx.add(r);
     this.count(r, 1);
@@ -176,6 +180,7 @@ export class Directory {
   /** Replaces the whole content (start-up load). */
   load(all: Iterable<ServerRecord>): void {
     this.version++;
+    this.additions++;
     this.generation++;
     this.records.clear();
     this.indexes.clear();
