@@ -157,8 +157,8 @@ export class ServersRepo implements ServerStore {
       for (const status of ["online", "offline"] as const) {
         const group = real.filter((c) => c.status === status);
         if (group.length === 0) continue;
-        // Joined to a JSON_TABLE like flushLiveness: a CASE list costs MariaDB O(n²) per batch, and at 10,000
-        // deadlines a second that kept status persistence behind the timers (issue 14's lateness row).
+        // Joined to a JSON_TABLE like flushLiveness: a CASE list costs MariaDB O(n²) in the batch size, and
+        // StatusSync's batches grow to 2,000 rows when deadlines come in bursts.
         const rows = `[${group.map((c) => `[${JSON.stringify(c.domain)},"${sqlDateTime(c.lastSeenMs)}"]`).join(",")}]`;
         await conn.query(
           `UPDATE servers s JOIN JSON_TABLE(?, '$[*]' COLUMNS (
