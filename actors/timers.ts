@@ -15,7 +15,8 @@ export class DeadlineWheel<T extends Timed> {
   constructor(
     private readonly clock: Clock,
     private readonly onDue: (item: T) => void,
-    // A deadline fires up to one tick after it passed (2.5 ms on average); a tick visits only the buckets due.
+    // A deadline fires about one tick after it passed (its bucket rounds up, the tick has its own phase); a tick
+    // visits only the buckets due, so a short one costs little.
     private readonly tickMs = 5,
   ) {
     this.lastTick = Math.floor(clock.now() / tickMs);
