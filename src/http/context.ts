@@ -31,6 +31,8 @@ export type RequestContext = {
   done: boolean;
   /** Extra headers for the eventual response (rate-limit state, …). */
   headers: [string, string][];
+  /** The :domain parameter once parsed (src/http/routes/params.ts requestDomain); undefined until then. */
+  domain: string | null | undefined;
 };
 
 /**
@@ -103,6 +105,7 @@ export function readContext(
     onAbort: [],
     done: false,
     headers: [],
+    domain: undefined,
   };
   res.onAborted(() => {
     ctx.aborted = true;

@@ -10,7 +10,7 @@ import { legacyNotFound } from "./legacy/errors.js";
 import type { OperationDoc } from "./openapi/operation-doc.js";
 import type { Responder } from "./respond.js";
 import { represent } from "./representation.js";
-import { pathDomain } from "./routes/params.js";
+import { requestDomain } from "./routes/params.js";
 
 export type Reply = { status: number; body?: unknown; raw?: string; bytes?: Buffer; headers?: [string, string][] };
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -103,7 +103,7 @@ function rateHeaders(ctx: RequestContext, d: RateLimitDecision): void {
 
 /** Runs the handler under the domain's budget: reserved now, kept if the handler succeeds, given back if not. */
 async function underDomainLimit(ctx: RequestContext, limiter: RateLimiter, run: () => Promise<Reply> | Reply): Promise<Reply> {
-  const domain = pathDomain(ctx.params[0]);
+  const domain = requestDomain(ctx);
   // A path that is no domain is refused by the handler (401/404) and has no budget to spend.
   if (!domain) return run();
   const held = limiter.reserve(domainLimitKey(domain));

@@ -4,7 +4,7 @@ import type { Directory } from "../directory/directory.js";
 import { isStoreUnavailable } from "../store/unavailable.js";
 import { NotFoundError } from "../core/errors.js";
 import type { RequestContext } from "../http/context.js";
-import { pathDomain } from "../http/routes/params.js";
+import { requestDomain } from "../http/routes/params.js";
 import type { Reply, RouteSpec } from "../http/router.js";
 import type { RateLimiter } from "../security/rate-limit.js";
 import { ipLimitKey } from "../security/client-ip.js";
@@ -95,7 +95,7 @@ export function webRoutes(d: WebRouteDeps): RouteSpec[] {
 
   async function serverPage(ctx: RequestContext): Promise<Reply> {
     const nowMs = Date.now();
-    const domain = pathDomain(ctx.params[0]);
+    const domain = requestDomain(ctx);
     const rec = domain ? (d.directory.get(domain) as ServerRecordLike | undefined) : undefined;
     if (!domain || !rec) return notFound(ctx, domain);
     // A record's cached JSON is replaced whenever anything in it changes (the JSON API relies on that too).

@@ -12,7 +12,7 @@ import { parseBearer } from "../../security/tokens.js";
 import type { LegacyRatingRow } from "../../store/ratings-repo.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
-import { parseOrThrow, pathDomain, queryParams } from "../routes/params.js";
+import { parseOrThrow, requestDomain, queryParams } from "../routes/params.js";
 import { missingAuthorization, NO_FIELDS, withLegacyText } from "./errors.js";
 import { legacyListQuery, legacyRatingsParams } from "./query.js";
 import { legacyRating, legacyRegistration, legacyStats, legacyUpdate } from "./requests.js";
@@ -38,13 +38,13 @@ export type LegacyRouteDeps = {
  */
 function legacyAuth(ctx: RequestContext): { domain: string; tokenHash: string | null } {
   if (!ctx.authorization || !/^[ \t]*bearer(?:[ \t]|$)/i.test(ctx.authorization)) throw missingAuthorization();
-  const domain = pathDomain(ctx.params[0]);
+  const domain = requestDomain(ctx);
   if (!domain) throw new UnauthorizedError(AUTH_MESSAGES.unauthorized);
   return { domain, tokenHash: tokenHashOf(parseBearer(ctx.authorization)) };
 }
 
 function known(ctx: RequestContext, directory: Directory) {
-  const domain = pathDomain(ctx.params[0]);
+  const domain = requestDomain(ctx);
   const rec = domain ? directory.get(domain) : undefined;
   if (!rec) throw new NotFoundError(`${domain ?? "that domain"} is not registered`);
   return rec;

@@ -8,7 +8,7 @@ import type { RegistrarSigner } from "../../trust/registrar-signer.js";
 import { MAX_ASSERTION_CHARS } from "../../../client/identity.js";
 import type { ServerRecord } from "../../core/record.js";
 import type { RouteSpec } from "../router.js";
-import { parseOrThrow, pathDomain } from "./params.js";
+import { parseOrThrow, requestDomain } from "./params.js";
 import { DomainKeys, RegistrarKeys, VerifiedIdentity } from "../openapi/responses.js";
 import { DomainParam } from "../openapi/params.js";
 
@@ -32,7 +32,7 @@ export function keyRoutes(d: KeyRouteDeps): RouteSpec[] {
             responseHeaders: { "Zent-Signature": "This registrar's signature over the exact body bytes (contract §8.3)." }, errors: ["not_found"],
           },
           handler: async (ctx) => {
-            const domain = pathDomain(ctx.params[0]);
+            const domain = requestDomain(ctx);
             const rec = domain ? d.listed(domain) : undefined;
             // 404 unless verified here and keys were fetched (an operator's `verified` without a document has none).
             const stored = rec?.verified ? await d.issuerKeys.stored(rec.domain) : null;

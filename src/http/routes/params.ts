@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { normalizeDomain } from "../../domain/domain-name.js";
 import { zodIssuesToDetails } from "../../domain/schemas.js";
 import { ValidationError } from "../../core/errors.js";
+import type { RequestContext } from "../context.js";
 
 /** The :domain path parameter, percent-decoded and normalised (case, IDN); null when it cannot be a domain. */
 export function pathDomain(raw: string): string | null {
@@ -13,6 +14,15 @@ export function pathDomain(raw: string): string | null {
     return null;
   }
   return normalizeDomain(text);
+}
+
+/**
+ * The request's :domain parameter (its first), parsed once per request: the per-domain rate limit and the handler
+ * both need it on every heartbeat.
+ */
+export function requestDomain(ctx: RequestContext): string | null {
+  if (ctx.domain === undefined) ctx.domain = pathDomain(ctx.params[0]);
+  return ctx.domain;
 }
 
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

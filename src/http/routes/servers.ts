@@ -13,7 +13,7 @@ import type { RouteSpec } from "../router.js";
 import { ParsedQueries } from "../../directory/page-cache.js";
 import { decodeCursor, encodeCursor, queryFingerprint } from "../../directory/cursor.js";
 import type { ServerRecord } from "../../core/record.js";
-import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+import { parseOrThrow, requestDomain, queryParams } from "./params.js";
 import * as R from "../openapi/responses.js";
 import { DomainParam, NoFields } from "../openapi/params.js";
 
@@ -47,7 +47,7 @@ const COMMA = Buffer.from(",");
  */
 function authDomain(ctx: RequestContext, d: ServerRouteDeps): { domain: string; tokenHash: string | null } {
   const token = parseBearer(ctx.authorization);
-  const domain = pathDomain(ctx.params[0]);
+  const domain = requestDomain(ctx);
   // Contract §8.6: a write to a mirrored record is a 403 whatever token is sent, none included.
   const listed = domain ? d.directory.get(domain) : undefined;
   if (listed && listed.origin !== d.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${listed.origin}`);
@@ -63,7 +63,7 @@ function newToken(): { token: string; hash: string } {
 }
 
 function knownDomain(ctx: RequestContext, d: ServerRouteDeps) {
-  const domain = pathDomain(ctx.params[0]);
+  const domain = requestDomain(ctx);
   const rec = domain ? d.directory.get(domain) : undefined;
   if (!rec) throw new NotFoundError(`${domain ?? "that domain"} is not registered`);
   return rec;

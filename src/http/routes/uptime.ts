@@ -7,7 +7,7 @@ import type { Directory } from "../../directory/directory.js";
 import { integerParam } from "../../domain/query-schemas.js";
 import type { Uptime, UptimeRepo } from "../../store/uptime-repo.js";
 import type { RouteSpec } from "../router.js";
-import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+import { parseOrThrow, requestDomain, queryParams } from "./params.js";
 import { Uptime as UptimeReply } from "../openapi/responses.js";
 import { DomainParam } from "../openapi/params.js";
 
@@ -27,7 +27,7 @@ export function uptimeRoutes(d: { directory: Directory; repo: UptimeRepo; regist
         GET: {
           doc: { summary: "A server's daily online ratio, oldest day first", params: DomainParam, query: UptimeQuery, responses: { 200: UptimeReply }, errors: ["validation_failed", "not_found"] },
           handler: async (ctx) => {
-            const domain = pathDomain(ctx.params[0]);
+            const domain = requestDomain(ctx);
             const rec = domain ? d.directory.get(domain) : undefined;
             if (!rec) throw new NotFoundError(`${domain ?? "that domain"} is not registered`);
             const { days } = parseOrThrow(UptimeQuery, queryParams(ctx.query));

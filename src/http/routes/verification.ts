@@ -7,7 +7,7 @@ import type { ProofService } from "../../trust/proof-service.js";
 import type { RequestContext } from "../context.js";
 import { TOKEN_REPLY_HEADERS } from "../respond.js";
 import type { RouteSpec } from "../router.js";
-import { pathDomain } from "./params.js";
+import { requestDomain } from "./params.js";
 import { Challenge, ServerWithToken, VerificationDone } from "../openapi/responses.js";
 import { DomainParam, NoFields } from "../openapi/params.js";
 
@@ -29,7 +29,7 @@ function noFields(body: unknown): void {
 }
 
 function domainOf(ctx: RequestContext, auth: boolean): string {
-  const domain = pathDomain(ctx.params[0]);
+  const domain = requestDomain(ctx);
   if (domain) return domain;
   if (auth) throw new UnauthorizedError(AUTH_MESSAGES.unauthorized);
   throw new NotFoundError("that domain is not registered");

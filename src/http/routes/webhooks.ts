@@ -10,7 +10,7 @@ import { resolveTarget, TargetRefusedError, type LookupAll } from "../../webhook
 import type { WebhooksRepo } from "../../webhooks/webhooks-repo.js";
 import type { RequestContext } from "../context.js";
 import type { RouteSpec } from "../router.js";
-import { parseOrThrow, pathDomain, queryParams } from "./params.js";
+import { parseOrThrow, requestDomain, queryParams } from "./params.js";
 import { DeliveryPage, WebhookCreated, WebhookList } from "../openapi/responses.js";
 import { DomainParam } from "../openapi/params.js";
 import type { ErrorCode } from "../../core/errors.js";
@@ -36,7 +36,7 @@ const WebhookParams = { ...DomainParam, id: z.string().meta({ description: "wh_ 
 export function webhookRoutes(d: WebhookRouteDeps): RouteSpec[] {
   const { RegisterWebhook } = makeWebhookSchemas({ allowInsecureUrls: d.allowInsecureUrls });
   const owner = async (ctx: RequestContext): Promise<string> => {
-    const domain = pathDomain(ctx.params[0]);
+    const domain = requestDomain(ctx);
     const origin = domain ? d.listedOrigin?.(domain) : undefined;
     if (origin !== undefined && origin !== d.registrarId) throw new NotOwnerError(`${domain} belongs to registrar ${origin}; manage its webhooks there`);
     await authenticateOwner(d.db, d.registrarId, domain, parseBearer(ctx.authorization));
