@@ -2,7 +2,6 @@
 // that follows other nodes' events, degraded mode and the edge that routes commands to shard owners.
 import type { EventSink, LivenessSink } from "../../actors/ports.js";
 import { ServerActors, type ActorSettings } from "../../actors/server-actors.js";
-import { preferredOwner } from "../../actors/shards.js";
 import { systemClock } from "../../actors/clock.js";
 import type { OnDrop } from "../../transport/codec.js";
 import type { LeaseProvider } from "../../transport/leases.js";
@@ -117,7 +116,8 @@ export async function createCluster(d: ClusterDeps) {
   const degraded = new DegradedActors(unfenced, directory, d.repo, config.registrarId);
   const beats = new BeatForwarder({
     transport,
-    presumedOwner: (shard) => preferredOwner(shard, membership.members()),
+    // The coordinator works out every shard's preferred owner each tick and on every membership change.
+    presumedOwner: (shard) => coordinator.presumedOwner(shard),
     nodeId: config.nodeId,
     shards: config.shards,
     subject: subj.beats,

@@ -36,6 +36,8 @@ export class ShardCoordinator implements Ownership {
   /** Shards being handed over: queued messages finish and flush, new ones go elsewhere. */
   private readonly draining = new Set<number>();
   private readonly leaseChanged = new Map<number, { revision: number; atMs: number }>();
+  /** Each shard's preferred owner among the live members as of the last tick (the edge's guess for batches). */
+  private preferred: (string | undefined)[] = [];
   private lastRenewOkMs = Date.now();
   private tickTimer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
@@ -65,6 +67,11 @@ export class ShardCoordinator implements Ownership {
   /** This node is the source of truth for the domain's record (also while handing it over). */
   ownsDomain(domain: string): boolean {
     return this.ready.has(shardOf(domain, this.s.shards));
+  }
+
+  /** The node rendezvous hashing named for the shard at the last tick (undefined before the first). */
+  presumedOwner(shard: number): string | undefined {
+    return this.preferred[shard];
   }
 
   get shardsOwned(): number {
@@ -97,8 +104,9 @@ export class ShardCoordinator implements Ownership {
     const now = Date.now();
     const members = this.membership.members();
     for (let shard = 0; shard < this.s.shards; shard++) {
-      if (this.busy.has(shard)) continue;
       const preferred = preferredOwner(shard, members);
+      this.preferred[shard] = preferred;
+      if (this.busy.has(shard)) continue;
       if (this.held.has(shard)) {
         if (preferred !== this.s.nodeId) void this.release(shard);
         continue;
