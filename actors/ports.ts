@@ -5,7 +5,9 @@ import type { ServerFields, ServerRecord, Status } from "../src/core/record.js";
 /** Proof of shard ownership checked inside the write's transaction (cluster mode); absent on a single node. */
 export type Fence = { shard: number; epoch: number };
 
-export type StatusChange = { domain: string; status: Status; lastSeenMs: number; fence?: Fence };
+/** `atMs`: when the registrar decided the change (the timer fired, the heartbeat came); the event's `at` and the new
+ * status_since, so a slow or unavailable store never moves the moment a server went offline or came back. */
+export type StatusChange = { domain: string; status: Status; lastSeenMs: number; atMs: number; fence?: Fence };
 
 export interface ServerStore {
   /** Inserts the record with its token hash and a server.registered event; throws DomainTakenError. */

@@ -226,7 +226,7 @@ export class ServerActors implements ActorApi {
       if (rec.status === "offline") {
         rec.status = "online";
         this.stats.transitions.online++;
-        this.statusSync.enqueue(rec);
+        this.statusSync.enqueue(rec, now);
       }
     });
     rec.deadlineMs = now + this.settings.offlineAfterMs;
@@ -429,12 +429,13 @@ export class ServerActors implements ActorApi {
   }
 
   private goOffline(rec: ServerRecord): void {
+    const now = this.clock.now();
     rec.deadlineMs = 0;
     this.directory.update(rec, NO_SORT_FIELD, false, () => {
       rec.status = "offline";
     });
     this.stats.transitions.offline++;
-    this.statusSync.enqueue(rec);
+    this.statusSync.enqueue(rec, now);
   }
 }
 

@@ -1,5 +1,6 @@
 // Persists status transitions in batches (one transaction, one event per change), then publishes them; retries
-// while the store is down so that a transition decided by a timer or heartbeat is never lost.
+// while the store is down so that a transition decided by a timer or heartbeat is never lost. Each change keeps the
+// instant it was decided: that is its event's `at`, however long the batch before it took.
 import type { EventSink, Fence, ServerStore } from "./ports.js";
 import type { ServerRecord } from "../src/core/record.js";
 
@@ -11,7 +12,8 @@ const BATCH = 2000;
 const RETRY_MS = [100, 250, 500, 1000, 2000];
 
 export class StatusSync {
-  private readonly pending = new Set<ServerRecord>();
+  /** Record → when its latest transition was decided (ms). */
+  private readonly pending = new Map<ServerRecord, number>();
   private running = false;
   private failures = 0;
 
@@ -27,9 +29,9 @@ export class StatusSync {
     return this.pending.size;
   }
 
-  /** The record's in-memory status differs from the persisted one; persist it soon. */
-  enqueue(rec: ServerRecord): void {
-    this.pending.add(rec);
+  /** The record's in-memory status changed at `atMs` and differs from the persisted one; persist it soon. */
+  enqueue(rec: ServerRecord, atMs: number): void {
+    this.pending.set(rec, atMs);
     if (!this.running) void this.run();
   }
 
@@ -48,33 +50,34 @@ export class StatusSync {
     this.running = true;
     try {
       while (this.pending.size > 0) {
-        const batch: ServerRecord[] = [];
-        for (const rec of this.pending) {
-          batch.push(rec);
+        const batch: [ServerRecord, number][] = [];
+        for (const entry of this.pending) {
+          batch.push(entry);
           if (batch.length === BATCH) break;
         }
-        for (const rec of batch) this.pending.delete(rec);
+        for (const [rec] of batch) this.pending.delete(rec);
         const changes = [];
-        for (const r of batch) {
+        for (const [r, atMs] of batch) {
           if (r.status === r.persistedStatus) continue;
           const fence = this.fenceOf(r);
           if (fence === null) continue;
-          changes.push({ domain: r.domain, status: r.status, lastSeenMs: r.lastSeenMs, fence });
+          changes.push({ domain: r.domain, status: r.status, lastSeenMs: r.lastSeenMs, atMs, fence });
         }
         if (changes.length === 0) continue;
         try {
           const events = await this.store.persistStatuses(changes);
           this.failures = 0;
-          const byDomain = new Map(batch.map((r) => [r.domain, r]));
+          const byDomain = new Map(batch.map(([r]) => [r.domain, r]));
           for (const c of changes) {
             const rec = byDomain.get(c.domain)!;
             rec.persistedStatus = c.status;
-            // A newer transition may have happened while this one was in flight.
-            if (rec.status !== rec.persistedStatus) this.pending.add(rec);
+            // A newer transition may have happened while this one was in flight (then it is pending already).
+            if (rec.status !== rec.persistedStatus && !this.pending.has(rec)) this.pending.set(rec, c.atMs);
           }
           for (const ev of events) this.sink.publish(ev);
         } catch (err) {
-          for (const rec of batch) this.pending.add(rec);
+          // Back in, unless a newer transition of the same record is pending already.
+          for (const [rec, atMs] of batch) if (!this.pending.has(rec)) this.pending.set(rec, atMs);
           this.onError(err);
           await sleep(RETRY_MS[Math.min(this.failures++, RETRY_MS.length - 1)]);
         }

@@ -153,19 +153,22 @@ export class ServersRepo implements ServerStore {
       );
       const current = new Map(rows.map((r) => [r.domain as string, r]));
       const real = valid.filter((c) => current.has(c.domain) && current.get(c.domain)!.status !== c.status);
-      const now = Date.now();
+      // Each change takes effect when it was decided (StatusChange.atMs), never before the stretch it ends began
+      // (another node's clock, a record reloaded mid-flight).
+      const at = new Map(real.map((c) => [c.domain, Math.max(c.atMs, (current.get(c.domain)!.status_since as Date).getTime())]));
       for (const status of ["online", "offline"] as const) {
         const group = real.filter((c) => c.status === status);
         if (group.length === 0) continue;
         // Joined to a JSON_TABLE like flushLiveness: a CASE list costs MariaDB O(n²) in the batch size, and
         // StatusSync's batches grow to 2,000 rows when deadlines come in bursts.
-        const rows = `[${group.map((c) => `[${JSON.stringify(c.domain)},"${sqlDateTime(c.lastSeenMs)}"]`).join(",")}]`;
+        const rows = `[${group.map((c) => `[${JSON.stringify(c.domain)},"${sqlDateTime(c.lastSeenMs)}","${sqlDateTime(at.get(c.domain)!)}"]`).join(",")}]`;
         await conn.query(
           `UPDATE servers s JOIN JSON_TABLE(?, '$[*]' COLUMNS (
              domain VARCHAR(253) CHARACTER SET ascii COLLATE ascii_bin PATH '$[0]',
-             last_seen DATETIME(3) PATH '$[1]')) j ON s.domain = j.domain
-           SET s.status = ?, s.status_since = ?, s.last_seen = j.last_seen`,
-          [rows, status, new Date(now)],
+             last_seen DATETIME(3) PATH '$[1]',
+             status_since DATETIME(3) PATH '$[2]')) j ON s.domain = j.domain
+           SET s.status = ?, s.status_since = j.status_since, s.last_seen = j.last_seen`,
+          [rows, status],
         );
       }
       // Contract §9.2: the stretch that just ended goes into the daily uptime rollup, in this transaction; the
@@ -174,9 +177,9 @@ export class ServersRepo implements ServerStore {
         conn,
         real.map((c) => {
           const row = current.get(c.domain)!;
-          return { domain: c.domain, fromMs: (row.status_since as Date).getTime(), toMs: now, online: row.status === "online" };
+          return { domain: c.domain, fromMs: (row.status_since as Date).getTime(), toMs: at.get(c.domain)!, online: row.status === "online" };
         }),
-        now - this.uptimeRetentionDays * DAY_MS,
+        Date.now() - this.uptimeRetentionDays * DAY_MS,
       );
       return appendEvents(
         conn,
@@ -184,7 +187,7 @@ export class ServersRepo implements ServerStore {
           type: "server.status" as const,
           domain: c.domain,
           origin: current.get(c.domain)!.origin,
-          atMs: now,
+          atMs: at.get(c.domain)!,
           data: { status: c.status, last_seen: new Date(c.lastSeenMs).toISOString() },
         })),
       );

@@ -89,6 +89,40 @@ describe("offline timer through HTTP (OFFLINE_AFTER_S=2)", () => {
     expect(await statusEvents(db, silent.domain)).toHaveLength(1);
   });
 
+  it("dates the transition when its timer fired, not when MySQL took it: event at and status_since stay on the deadline while the event lock is held", async () => {
+    const c = api(reg.url);
+    const body = newServer();
+    const r = await c.post("/v1/servers", body);
+    expect(r.status).toBe(201);
+    const deadlineMs = Date.parse(r.body.server.last_seen) + OFFLINE_AFTER_MS;
+    const HOLD_MS = 1_500;
+
+    // Another session holds the event lock from before the deadline until HOLD_MS after it.
+    const blocker = await connect(dbUrl);
+    try {
+      await blocker.beginTransaction();
+      await blocker.query("SELECT id FROM event_lock WHERE id = 1 FOR UPDATE");
+      await letTimePass(deadlineMs + 300 - Date.now());
+      // In memory the timer has fired on time; the store has not taken it yet.
+      expect((await c.get(`/v1/servers/${body.domain}`)).body.server.status).toBe("offline");
+      expect(await statusEvents(db, body.domain)).toEqual([]);
+      await letTimePass(deadlineMs + HOLD_MS - Date.now());
+      await blocker.commit();
+    } finally {
+      await blocker.end();
+    }
+    const releasedMs = Date.now();
+
+    await vi.waitFor(async () => expect(await statusEvents(db, body.domain)).toHaveLength(1), { timeout: 3_000, interval: 25 });
+    const [ev] = await statusEvents(db, body.domain);
+    expect(ev.data).toEqual({ status: "offline", last_seen: r.body.server.last_seen });
+    expect(ev.atMs).toBeGreaterThanOrEqual(deadlineMs);
+    expect(ev.atMs - deadlineMs, "the event is dated by the timer, not by the commit").toBeLessThan(300);
+    expect(releasedMs - ev.atMs).toBeGreaterThan(HOLD_MS - 300);
+    const [[row]] = await db.query<RowDataPacket[]>("SELECT status, status_since FROM servers WHERE domain = ?", [body.domain]);
+    expect([row.status, (row.status_since as Date).getTime()]).toEqual(["offline", ev.atMs]);
+  });
+
   it("brings an offline server back online on its next heartbeat, with a second server.status event", async () => {
     const c = api(reg.url);
     const body = newServer();
