@@ -73,7 +73,8 @@ async function main(): Promise<void> {
   const loads = await Promise.all(
     nodes.map((n, i) => runLoad({ url: n.url, connections: i === 0 ? 22 : 21, warmupS: 1, durationS: DURATION_S, maxRequests: 2_000_000, mode: "heartbeat", domainsFile })),
   );
-  const cpu = pids.reduce((a, pid, i) => a + cpuSeconds(pid) - cpu0[i], 0);
+  const cpuEach = pids.map((pid, i) => cpuSeconds(pid) - cpu0[i]);
+  const cpu = cpuEach.reduce((a, s) => a + s, 0);
   const wallS = (performance.now() - hbStarted) / 1000;
   const after = await Promise.all(nodes.map((n) => n.metrics()));
   const counted = after.reduce((a, m, i) => a + metricSum(m, "registrar_heartbeats_total") - metricSum(before[i], "registrar_heartbeats_total"), 0);
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
   const remote = after.reduce((a, m, i) => a + metricSum(m, "registrar_mailbox_request_seconds_count") - metricSum(before[i], "registrar_mailbox_request_seconds_count"), 0);
   rows.push([`heartbeats/s through 3 nodes (64 connections, ${SERVERS.toLocaleString("en-US")} servers)`, Math.round(hbs).toLocaleString("en-US"), "-", `non-2xx ${non2xx}`]);
   rows.push([`CPU per heartbeat, all processes (3 registrars + nats-server, LOG_LEVEL=${LOG_LEVEL})`, `${cpuUsPerHeartbeat.toFixed(0)} µs`, "≤ 2 × single node (npm run bench compares)", `${(cpu / wallS).toFixed(2)} cores over ${wallS.toFixed(1)} s, ${Math.round(counted).toLocaleString("en-US")} heartbeats`]);
+  rows.push(["… of which each process, per heartbeat (a, b, c, nats-server)", cpuEach.map((s) => `${((s * 1e6) / counted).toFixed(0)} µs`).join(", "), "-", ""]);
   summary.cpuUsPerHeartbeat = cpuUsPerHeartbeat;
   summary.heartbeatsPerS = hbs;
   rows.push(["heartbeat ack latency p50 / p99 (worst node)", `${(p50 / 1000).toFixed(2)} / ${(p99 / 1000).toFixed(2)} ms`, "-", ""]);
