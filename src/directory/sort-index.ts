@@ -42,6 +42,11 @@ const KEY_CMP: Record<SortKey, Cmp> = {
 // fall through to the domain.
 const lastSeenAsc: Cmp = (a, b) => a.lastSeenMs - b.lastSeenMs || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
 const lastSeenDesc: Cmp = (a, b) => b.lastSeenMs - a.lastSeenMs || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
+// The counts move with heartbeats too (sort=users is the default listing): written out the same way.
+const usersAsc: Cmp = (a, b) => a.userCount - b.userCount || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
+const usersDesc: Cmp = (a, b) => b.userCount - a.userCount || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
+const channelsAsc: Cmp = (a, b) => a.channelCount - b.channelCount || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
+const channelsDesc: Cmp = (a, b) => b.channelCount - a.channelCount || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
 
 /**
  * Ties break by domain ascending in both orders (contract §3); unrated servers come last for sort=rating, and
@@ -63,6 +68,8 @@ export function comparator(sort: SortKey, order: SortOrder): Cmp {
     };
   }
   if (sort === "last_seen") return order === "asc" ? lastSeenAsc : lastSeenDesc;
+  if (sort === "users") return order === "asc" ? usersAsc : usersDesc;
+  if (sort === "channels") return order === "asc" ? channelsAsc : channelsDesc;
   return (a, b) => sign * key(a, b) || byDomain(a, b);
 }
 

@@ -114,6 +114,26 @@ describe("Directory pages", () => {
     expect(changesLanded, "changes landed while pages were being made").toBeGreaterThan(0);
   });
 
+  it("orders by the sort's value, then by domain ascending in both orders, with the written-out comparators", () => {
+    const value = { users: (r: ServerRecord) => r.userCount, channels: (r: ServerRecord) => r.channelCount, last_seen: (r: ServerRecord) => r.lastSeenMs, created: (r: ServerRecord) => r.createdAtMs };
+    const rec = fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 3 })).map(([v, d]) => {
+      const r = new ServerRecord(`s${d}.example.com`, "local");
+      r.userCount = v;
+      r.channelCount = v;
+      r.lastSeenMs = 1_700_000_000_000 + v;
+      r.createdAtMs = v;
+      return r;
+    });
+    fc.assert(
+      fc.property(rec, rec, fc.constantFrom(...(Object.keys(value) as (keyof typeof value)[])), fc.constantFrom<"asc" | "desc">("asc", "desc"), (a, b, sort, order) => {
+        const byValue = (order === "asc" ? 1 : -1) * Math.sign(value[sort](a) - value[sort](b));
+        const want = byValue || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0);
+        expect(Math.sign(comparator(sort, order)(a, b))).toBe(want);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("read newest first from the ascending last_seen index: ties by domain ascending, cursors resume after any stand-in", () => {
     const newestFirst = comparator("last_seen", "desc");
     fc.assert(
