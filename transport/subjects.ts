@@ -35,6 +35,19 @@ export const LivenessBatch = z.strictObject({ v, beats: z.array(Beat).max(LIVENE
 /** n: limiter name, k: key (client IP), w: window start, c: cost, from: reporting node. */
 export const RateLimitReport = z.strictObject({ v, n: z.string().max(32), k: z.string().max(64), w: z.number(), c: z.number().int().positive(), from: NodeId });
 export type RateLimitReport = z.infer<typeof RateLimitReport>;
+/** One [n, k, w, c] of a RateLimitReport. */
+export const RateLimitCount = z.tuple([z.string().max(32), z.string().max(64), z.number(), z.number().int().positive()]);
+export type RateLimitCount = z.infer<typeof RateLimitCount>;
+export const RATE_LIMIT_BATCH = 500;
+/**
+ * What one node counted in one event-loop turn, summed per (n, k, w). A single RateLimitReport (what nodes sent
+ * before batching) is still read, so a rolling upgrade keeps the older nodes' counts.
+ */
+export const RateLimitReports = z.union([
+  z.strictObject({ v, from: NodeId, counts: z.array(RateLimitCount).min(1).max(RATE_LIMIT_BATCH) }),
+  RateLimitReport,
+]);
+export type RateLimitReports = z.infer<typeof RateLimitReports>;
 
 /** "This domain has a session here since identifiedMs", as one node tells the others. */
 export const SessionClaimMessage = z.strictObject({ v, domain: Domain, sessionId: z.string().min(1).max(64), identifiedMs: z.number() });
@@ -44,7 +57,7 @@ export const MESSAGES = {
   events: { kind: "events", schema: EventMessage, maxBytes: 1024 * KiB },
   gossip: { kind: "gossip", schema: MemberInfo, maxBytes: 4 * KiB },
   liveness: { kind: "liveness", schema: LivenessBatch, maxBytes: 1024 * KiB },
-  rateLimits: { kind: "ratelimit", schema: RateLimitReport, maxBytes: 4 * KiB },
+  rateLimits: { kind: "ratelimit", schema: RateLimitReports, maxBytes: 128 * KiB },
   sessions: { kind: "sessions", schema: SessionClaimMessage, maxBytes: 4 * KiB },
   shard: { kind: "shard", schema: CommandEnvelope, maxBytes: 256 * KiB },
   shardReply: { kind: "shard_reply", schema: ReplyEnvelope, maxBytes: 256 * KiB },

@@ -3,7 +3,7 @@
 // limit holds for the sum over all nodes; swept every 30 s.
 import type { OnDrop } from "../../transport/codec.js";
 import type { Transport } from "../../transport/transport.js";
-import { SharedRateLimiter } from "../cluster/shared-rate-limit.js";
+import { RateLimitReporter, SharedRateLimiter } from "../cluster/shared-rate-limit.js";
 import type { Config } from "../config.js";
 import { RateLimiter, type RateLimit } from "../security/rate-limit.js";
 
@@ -33,10 +33,11 @@ export type LimitDeps = {
 };
 
 export function createLimits(d: LimitDeps): Limits {
+  const reporter = d.shared ? new RateLimitReporter(d.config.nodeId, d.shared.transport, d.shared.subject) : null;
   const make = (name: string, spec: RateLimit | null): RateLimiter | null => {
     if (!spec) return null;
     const opts = { ...spec, onRefused: d.onRefused?.(name) };
-    return d.shared ? new SharedRateLimiter(opts, name, d.config.nodeId, d.shared.transport, d.shared.subject) : new RateLimiter(opts);
+    return reporter ? new SharedRateLimiter(opts, name, reporter) : new RateLimiter(opts);
   };
   const { rateLimits } = d.config;
   const limiters = {

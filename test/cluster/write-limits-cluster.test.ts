@@ -1,5 +1,7 @@
 // Contract §10 in a cluster: a domain's write budget holds for the sum over all nodes, and requests refused on one
-// node (a wrong token) spend nothing anywhere: only successful writes are reported to the other nodes.
+// node (a wrong token) spend nothing anywhere: only successful writes are reported to the other nodes, and what a
+// node counted in one event-loop turn goes out as one message.
+import { connect as natsConnect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { dropDatabase, freshDatabaseUrl } from "../support/db.js";
 import { api, newServer } from "../support/http.js";
@@ -76,5 +78,31 @@ describe("per-domain write limits across a cluster", () => {
       expect((await b.put(`/v1/servers/${victim.domain}`, { description: `own ${i}` }, { token: victim.token })).status).toBe(200);
     }
     expect((await b.put(`/v1/servers/${victim.domain}`, { description: "over" }, { token: victim.token })).status).toBe(429);
+  });
+
+  it("reports concurrent heartbeats in fewer messages than requests, with every heartbeat counted once", async () => {
+    const watcher = await natsConnect({ servers: nats.url, name: "ratelimit-watcher" });
+    try {
+      let counted = 0;
+      let messages = 0;
+      const sub = watcher.subscribe(`zent.${cluster.env.CLUSTER_ID}.ratelimit`, {
+        callback: (_err, msg) => {
+          const m = msg.json<{ from: string; counts?: [string, string, number, number][] }>();
+          if (m.from !== "node0" || !m.counts?.some(([n]) => n === "heartbeat")) return;
+          messages++;
+          for (const [n, , , c] of m.counts) if (n === "heartbeat") counted += c;
+        },
+      });
+      await watcher.flush();
+      const servers = await Promise.all(Array.from({ length: 4 }, () => register()));
+      // 100 heartbeats at once on one node, 25 per domain (RATE_LIMIT_HEARTBEAT allows 120 a minute each).
+      const beats = servers.flatMap((s) => Array.from({ length: 25 }, (_, i) => a.post(`/v1/servers/${s.domain}/heartbeat`, { user_count: i }, { token: s.token })));
+      expect((await Promise.all(beats)).map((r) => r.status)).toEqual(new Array(beats.length).fill(200));
+      await vi.waitFor(() => expect(counted).toBe(beats.length), { timeout: 5_000, interval: 20 });
+      expect(messages).toBeLessThan(beats.length);
+      sub.unsubscribe();
+    } finally {
+      await watcher.close();
+    }
   });
 });
